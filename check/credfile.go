@@ -1,0 +1,263 @@
+package check
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// OAuthFile is what sleeve-check keeps of a .credentials.json. The refresh
+// token's value is never kept: only whether there is one.
+type OAuthFile struct {
+	AccessToken     Secret
+	HasRefreshToken bool
+	ExpiresAt       time.Time
+	Scopes          []string
+	HasScopes       bool
+	Subscription    string
+}
+
+// Bounds for expiresAt, in milliseconds since the epoch. Below msFloor a
+// value is more plausibly seconds (msFloor ms is March 1973, msFloor s is
+// the year 5138); above msCeiling (year 5138 in ms) it is nonsense.
+const (
+	secondsFloor = 1e9  // 2001-09-09 in seconds
+	msFloor      = 1e11 // 1973-03-03 in milliseconds
+	msCeiling    = 1e14
+)
+
+// ParseCredentials reads the bytes of a .credentials.json named path. On
+// an error finding the OAuthFile is incomplete and must not be used.
+func ParseCredentials(path string, data []byte) (OAuthFile, Findings) {
+	var out OAuthFile
+	var fs Findings
+	q := strconvQuote(path)
+	if len(bytes.TrimSpace(data)) == 0 {
+		fs.Errf(Malformed, "credentials_empty", fmt.Sprintf("%s is empty", q),
+			"log in again with `claude /login`, or copy a working .credentials.json")
+		return out, fs
+	}
+	var top map[string]json.RawMessage
+	if err := unmarshalStrict(data, &top); err != nil {
+		fs.Errf(Malformed, "credentials_not_json", fmt.Sprintf("%s is not valid JSON: %s", q, jsonErr(err)),
+			"restore it from a good copy or log in again; it must be the file Claude Code writes")
+		return out, fs
+	}
+	raw, ok := top["claudeAiOauth"]
+	if !ok || isNull(raw) {
+		fs.Errf(Malformed, "credentials_no_oauth", fmt.Sprintf("%s has no \"claudeAiOauth\" object", q),
+			"this is not a Claude Code login file; log in with `claude /login` or set CLAUDE_CODE_OAUTH_TOKEN")
+		return out, fs
+	}
+	var o map[string]json.RawMessage
+	if err := unmarshalStrict(raw, &o); err != nil {
+		fs.Errf(Malformed, "credentials_no_oauth", fmt.Sprintf("%s: \"claudeAiOauth\" is not an object", q),
+			"log in again with `claude /login`")
+		return out, fs
+	}
+	access, accessErr := stringField(o, "accessToken")
+	refresh, refreshErr := stringField(o, "refreshToken")
+	exp, expState := numberField(o, "expiresAt")
+	switch {
+	case accessErr != "":
+		fs.Errf(Malformed, "credentials_access_token", fmt.Sprintf("%s: accessToken %s", q, accessErr),
+			"log in again with `claude /login`")
+		return out, fs
+	case access == "" && refresh == "" && refreshErr == "" && (expState == numOK && exp == 0):
+		fs.Errf(Rejected, "credentials_blanked", fmt.Sprintf("%s is a blanked stub: accessToken, refreshToken and expiresAt are empty, which is what a lost race between two processes refreshing the same file leaves behind", q),
+			"log in again with `claude /login`, and give each sleeve its own credentials file or a CLAUDE_CODE_OAUTH_TOKEN so that no two processes refresh one file")
+		return out, fs
+	case access == "":
+		fs.Errf(Malformed, "credentials_access_token", fmt.Sprintf("%s: accessToken is empty", q),
+			"log in again with `claude /login`")
+		return out, fs
+	}
+	out.AccessToken = NewSecret(access)
+	out.HasRefreshToken = refreshErr == "" && refresh != ""
+	switch expState {
+	case numMissing:
+		fs.Errf(Malformed, "credentials_expires_missing", fmt.Sprintf("%s: expiresAt is missing", q),
+			"log in again with `claude /login`; Claude Code writes expiresAt in milliseconds since 1970")
+		return out, fs
+	case numNotNumber:
+		fs.Errf(Malformed, "credentials_expires_type", fmt.Sprintf("%s: expiresAt is not a number", q),
+			"it must be milliseconds since 1970 as a JSON number, not a string")
+		return out, fs
+	}
+	switch {
+	case exp >= secondsFloor && exp < msFloor:
+		fs.Errf(Malformed, "credentials_expires_seconds", fmt.Sprintf("%s: expiresAt is %.0f, which looks like seconds, not milliseconds (%s as seconds)", q, exp, time.Unix(int64(exp), 0).UTC().Format(time.RFC3339)),
+			"Claude Code reads expiresAt as milliseconds since 1970: multiply it by 1000, or log in again")
+		return out, fs
+	case exp < msFloor || exp > msCeiling || math.IsNaN(exp):
+		fs.Errf(Malformed, "credentials_expires_range", fmt.Sprintf("%s: expiresAt %s is not a plausible time in milliseconds", q, strconv.FormatFloat(exp, 'g', 6, 64)),
+			"log in again with `claude /login`")
+		return out, fs
+	}
+	out.ExpiresAt = time.UnixMilli(int64(exp)).UTC()
+	if s, ok := o["subscriptionType"]; ok {
+		_ = json.Unmarshal(s, &out.Subscription)
+	}
+	if rawScopes, ok := o["scopes"]; ok && !isNull(rawScopes) {
+		out.HasScopes = true
+		if err := json.Unmarshal(rawScopes, &out.Scopes); err != nil {
+			fs.Errf(Malformed, "credentials_scopes", fmt.Sprintf("%s: scopes is not a list of strings", q),
+				"log in again with `claude /login`")
+			return out, fs
+		}
+		if !contains(out.Scopes, "user:inference") {
+			fs.Errf(Malformed, "credentials_scope_inference", fmt.Sprintf("%s: scopes %s lack user:inference, so Claude Code refuses this login", q, strconvQuote(strings.Join(out.Scopes, " "))),
+				"log in again with `claude /login`, or use a token from `claude setup-token`")
+			return out, fs
+		}
+	} else {
+		fs.Warn("credentials_no_scopes", fmt.Sprintf("%s has no scopes; recent Claude Code versions refuse a login without user:inference", q),
+			"log in again with a current Claude Code")
+	}
+	return out, fs
+}
+
+// ExpiryInput is what decides whether an expiring credential stops the start.
+type ExpiryInput struct {
+	Name      string // what to call the credential in messages
+	ExpiresAt time.Time
+	Now       time.Time
+	Window    time.Duration // warn when this close to expiry
+	// Refreshable: Claude Code holds a refresh token and can store the new one.
+	Refreshable bool
+	// WhyNot explains, when not refreshable, why (read-only mount, no refresh token).
+	WhyNot string
+	Hint   string // how to get a new credential
+}
+
+// CheckExpiry decides on an expiry time: an error with status expired, a
+// warning with expiring_soon, or nothing with valid.
+func CheckExpiry(in ExpiryInput) (Findings, Status) {
+	var fs Findings
+	left := in.ExpiresAt.Sub(in.Now)
+	switch {
+	case left <= 0 && in.Refreshable:
+		fs.Warn("credential_expired_refreshable", fmt.Sprintf("%s expired %s ago (%s); Claude Code will refresh it at start", in.Name, Human(-left), in.ExpiresAt.Format(time.RFC3339)),
+			"nothing to do unless the refresh fails; if several sleeves share this file, give each its own")
+		return fs, StatusExpiringSoon
+	case left <= 0:
+		msg := fmt.Sprintf("%s expired %s ago (%s)", in.Name, Human(-left), in.ExpiresAt.Format(time.RFC3339))
+		if in.WhyNot != "" {
+			msg += " and " + in.WhyNot
+		}
+		fs.Errf(Rejected, "credential_expired", msg, in.Hint)
+		return fs, StatusExpired
+	case left < in.Window && in.Refreshable:
+		fs.Warn("credential_expiring_soon", fmt.Sprintf("%s expires in %s (%s); Claude Code will refresh it", in.Name, Human(left), in.ExpiresAt.Format(time.RFC3339)), "")
+		return fs, StatusExpiringSoon
+	case left < in.Window:
+		msg := fmt.Sprintf("%s expires in %s (%s)", in.Name, Human(left), in.ExpiresAt.Format(time.RFC3339))
+		if in.WhyNot != "" {
+			msg += " and " + in.WhyNot
+		}
+		fs.Warn("credential_expiring_soon", msg, in.Hint)
+		return fs, StatusExpiringSoon
+	}
+	return fs, StatusValid
+}
+
+// Human renders a duration the way an operator reads it: 3d4h, 5h12m, 40s.
+func Human(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh%dm", int(d.Hours()), int(d.Minutes())%60)
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm%ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%ds", int(d.Seconds()))
+}
+
+type numState int
+
+const (
+	numOK numState = iota
+	numMissing
+	numNotNumber
+)
+
+func numberField(o map[string]json.RawMessage, k string) (float64, numState) {
+	raw, ok := o[k]
+	if !ok || isNull(raw) {
+		return 0, numMissing
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return 0, numNotNumber
+	}
+	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '"' {
+		return 0, numNotNumber
+	}
+	f, err := n.Float64()
+	if err != nil {
+		// Out of float64 range: a number, but not a time.
+		return math.Inf(1), numOK
+	}
+	return f, numOK
+}
+
+// stringField returns the string at k; a missing or null field is "".
+// The second result describes a wrong type.
+func stringField(o map[string]json.RawMessage, k string) (string, string) {
+	raw, ok := o[k]
+	if !ok || isNull(raw) {
+		return "", ""
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", "is not a string"
+	}
+	return s, ""
+}
+
+func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
+
+// unmarshalStrict is json.Unmarshal that also refuses trailing data.
+func unmarshalStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return fmt.Errorf("data after the end of the JSON value")
+	}
+	return nil
+}
+
+// jsonErr shortens encoding/json's error text. It never quotes the input,
+// only offsets and types, so no secret leaks through it.
+func jsonErr(err error) string {
+	var se *json.SyntaxError
+	if ok := asErr(err, &se); ok {
+		return fmt.Sprintf("%s at byte %d", se.Error(), se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if ok := asErr(err, &te); ok {
+		return fmt.Sprintf("expected an object, found a JSON %s", te.Value)
+	}
+	return err.Error()
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func strconvQuote(s string) string { return strconv.Quote(s) }

@@ -1,0 +1,474 @@
+package check
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Input is everything the credential decision depends on.
+type Input struct {
+	// Env is the process environment the command will inherit.
+	Env map[string]string
+	// Cwd is the working directory the command will start in; it locates
+	// the project settings files.
+	Cwd string
+	Now time.Time
+	// ExpiryWarning is how close to expiry a credential earns a warning.
+	ExpiryWarning time.Duration
+	// TokenIssued is when the setup-token in CLAUDE_CODE_OAUTH_TOKEN was
+	// issued; zero when unknown.
+	TokenIssued time.Time
+	// ManagedSettings is the path of the managed settings file.
+	ManagedSettings string
+	// CanWrite reports whether Claude Code's user could write path; nil
+	// means the current process's access(2) answer.
+	CanWrite func(path string) bool
+}
+
+// Resolution is the outcome: which credential Claude Code will use and
+// what is wrong with it.
+type Resolution struct {
+	Selected *Credential
+	Shadowed []Credential
+	Findings Findings
+	Status   Status
+	// ChildEnv holds variables to add to the command's environment: the
+	// plain variables read from *_FILE secrets.
+	ChildEnv map[string]string
+	// ConfigDir is Claude Code's config directory ($CLAUDE_CONFIG_DIR or ~/.claude).
+	ConfigDir string
+	// GlobalConfig is the .claude.json Claude Code reads.
+	GlobalConfig string
+	// CredentialsFile is where Claude Code looks for a /login credential.
+	CredentialsFile string
+	// SettingsRead lists the settings files that exist and were read.
+	SettingsRead []string
+
+	eff map[string]envVal
+}
+
+type envVal struct{ v, source string }
+
+// Lookup returns a variable as Claude Code will see it (settings env
+// blocks over *_FILE secrets over the process environment) and where it
+// came from.
+func (r *Resolution) Lookup(name string) (value, source string, ok bool) {
+	e, ok := r.eff[name]
+	return e.v, e.source, ok
+}
+
+// SecretFileVars are the variables that take a *_FILE twin, the
+// Docker/Kubernetes secrets convention.
+var SecretFileVars = []string{"CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY"}
+
+var cloudSwitches = []struct{ env, name string }{
+	{"CLAUDE_CODE_USE_BEDROCK", "Amazon Bedrock"},
+	{"CLAUDE_CODE_USE_VERTEX", "Google Vertex AI"},
+	{"CLAUDE_CODE_USE_FOUNDRY", "Microsoft Foundry"},
+}
+
+// maxCredentialsSize bounds what is read of a credentials or secret file;
+// a real one is under 1 KiB.
+const maxCredentialsSize = 1 << 20
+
+// Resolve mirrors Claude Code's credential precedence, then checks the
+// credential that wins.
+func Resolve(in Input) *Resolution {
+	r := &Resolution{ChildEnv: map[string]string{}, eff: map[string]envVal{}}
+	if in.CanWrite == nil {
+		in.CanWrite = canWrite
+	}
+	for k, v := range in.Env {
+		r.eff[k] = envVal{v, k}
+	}
+	if !r.locate(in) {
+		r.Status = StatusUnknown
+		return r
+	}
+	r.readSecretFiles(in)
+	r.readSettings(in)
+	if r.Findings.HasError() {
+		r.Status = StatusUnknown
+		return r
+	}
+	cands, empties := r.candidates(in)
+	if len(cands) == 0 {
+		r.noCredential(empties)
+		return r
+	}
+	for _, name := range empties {
+		r.Findings.Note("credential_var_empty", fmt.Sprintf("%s is set but empty; Claude Code treats it as unset", name))
+	}
+	sel := cands[0]
+	r.Selected = &sel
+	r.Shadowed = cands[1:]
+	for _, sh := range r.Shadowed {
+		r.shadowWarning(sel, sh)
+	}
+	r.checkSelected(in)
+	return r
+}
+
+func (r *Resolution) locate(in Input) bool {
+	home := in.Env["HOME"]
+	if d := in.Env["CLAUDE_CONFIG_DIR"]; d != "" {
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(in.Cwd, d)
+		}
+		r.ConfigDir = filepath.Clean(d)
+		r.GlobalConfig = filepath.Join(r.ConfigDir, ".claude.json")
+	} else if home != "" {
+		r.ConfigDir = filepath.Join(home, ".claude")
+		r.GlobalConfig = filepath.Join(home, ".claude.json")
+	} else {
+		r.Findings.Errf(Config, "home_unset", "HOME is not set and neither is CLAUDE_CONFIG_DIR, so Claude Code's config cannot be found",
+			"set HOME to the sleeve user's home directory, or set CLAUDE_CONFIG_DIR")
+		return false
+	}
+	r.CredentialsFile = filepath.Join(r.ConfigDir, ".credentials.json")
+	return true
+}
+
+func (r *Resolution) readSecretFiles(in Input) {
+	for _, name := range SecretFileVars {
+		fileVar := name + "_FILE"
+		path, ok := in.Env[fileVar]
+		if !ok || path == "" {
+			continue
+		}
+		if in.Env[name] != "" {
+			r.Findings.Errf(Config, "secret_file_conflict", fmt.Sprintf("%s and %s are both set", name, fileVar),
+				fmt.Sprintf("set only one: unset %s to use the file, or unset %s to use the variable", name, fileVar))
+			continue
+		}
+		b, ok := r.readSmallFile(path, fileVar, "secret_file")
+		if !ok {
+			continue
+		}
+		v := string(b)
+		// A secret file conventionally ends with one newline; only that
+		// one is the file's, anything else is the value's.
+		v = strings.TrimSuffix(v, "\n")
+		v = strings.TrimSuffix(v, "\r")
+		if v == "" {
+			r.Findings.Errf(Malformed, "secret_file_empty", fmt.Sprintf("%s names %s, which is empty", fileVar, strconvQuote(path)),
+				"write the token into the file, or mount the right secret")
+			continue
+		}
+		r.eff[name] = envVal{v, fmt.Sprintf("%s (%s)", fileVar, path)}
+		r.ChildEnv[name] = v
+	}
+}
+
+// readSmallFile reads a credential-bearing file, turning each way it can
+// be missing into a finding of class NoCredential.
+func (r *Resolution) readSmallFile(path, what, id string) ([]byte, bool) {
+	q := strconvQuote(path)
+	label := q
+	if what != "" {
+		label = fmt.Sprintf("%s names %s, which", what, q)
+	} else {
+		label = q + ", which"
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			r.Findings.Errf(NoCredential, id+"_missing", fmt.Sprintf("%s does not exist", label),
+				"mount the file at that path, or fix the path")
+		case errors.Is(err, fs.ErrPermission):
+			r.Findings.Errf(NoCredential, id+"_unreadable", fmt.Sprintf("%s cannot be read: permission denied (running as uid %d)", label, os.Getuid()),
+				"make it readable by the sleeve user (chown or chmod the file on the host, or the secret's defaultMode)")
+		default:
+			r.Findings.Errf(NoCredential, id+"_unreadable", fmt.Sprintf("%s cannot be opened: %s", label, errText(err)),
+				"check the mount")
+		}
+		return nil, false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err == nil && st.IsDir() {
+		r.Findings.Errf(NoCredential, id+"_is_directory", fmt.Sprintf("%s is a directory, not a file: docker -v creates a directory when the host file does not exist", label),
+			"create the file on the host first and mount it again, or mount the directory that holds it")
+		return nil, false
+	}
+	if err == nil && !st.Mode().IsRegular() {
+		r.Findings.Errf(NoCredential, id+"_not_regular", fmt.Sprintf("%s is not a regular file (%s)", label, st.Mode().Type()),
+			"mount a regular file")
+		return nil, false
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxCredentialsSize+1))
+	if err != nil {
+		r.Findings.Errf(NoCredential, id+"_unreadable", fmt.Sprintf("%s cannot be read: %s", label, errText(err)), "check the mount")
+		return nil, false
+	}
+	if len(b) > maxCredentialsSize {
+		r.Findings.Errf(Malformed, id+"_too_large", fmt.Sprintf("%s is larger than %d bytes, far too large for a credential", label, maxCredentialsSize),
+			"mount the right file")
+		return nil, false
+	}
+	return b, true
+}
+
+// settings files in Claude Code's order, lowest precedence first.
+func (r *Resolution) settingsPaths(in Input) []string {
+	p := []string{filepath.Join(r.ConfigDir, "settings.json")}
+	if in.Cwd != "" {
+		p = append(p, filepath.Join(in.Cwd, ".claude", "settings.json"), filepath.Join(in.Cwd, ".claude", "settings.local.json"))
+	}
+	if in.ManagedSettings != "" {
+		p = append(p, in.ManagedSettings)
+	}
+	return p
+}
+
+func (r *Resolution) readSettings(in Input) {
+	for _, path := range r.settingsPaths(in) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				r.Findings.Warn("settings_unreadable", fmt.Sprintf("settings file %s cannot be read: %s", strconvQuote(path), errText(err)),
+					"sleeve-check cannot see its env block or apiKeyHelper; Claude Code may not either")
+			}
+			continue
+		}
+		r.SettingsRead = append(r.SettingsRead, path)
+		var s struct {
+			Env          map[string]json.RawMessage `json:"env"`
+			APIKeyHelper json.RawMessage            `json:"apiKeyHelper"`
+		}
+		if err := json.Unmarshal(b, &s); err != nil {
+			r.Findings.Warn("settings_invalid", fmt.Sprintf("settings file %s is not valid JSON or has an env block that is not an object: %s", strconvQuote(path), jsonErr(err)),
+				"fix it: Claude Code will complain about it too")
+			continue
+		}
+		keys := make([]string, 0, len(s.Env))
+		for k := range s.Env {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			var v string
+			if err := json.Unmarshal(s.Env[k], &v); err != nil {
+				r.Findings.Warn("settings_env_value", fmt.Sprintf("settings file %s: env.%s is not a string", strconvQuote(path), k), "quote the value")
+				continue
+			}
+			r.eff[k] = envVal{v, fmt.Sprintf("%s in the env block of %s", k, path)}
+		}
+		var helper string
+		if len(s.APIKeyHelper) > 0 && json.Unmarshal(s.APIKeyHelper, &helper) == nil && helper != "" {
+			r.eff["\x00apiKeyHelper"] = envVal{helper, "apiKeyHelper in " + path}
+		}
+	}
+}
+
+// candidates lists the credentials present, in Claude Code's precedence,
+// and the credential variables that are set but empty.
+func (r *Resolution) candidates(in Input) ([]Credential, []string) {
+	var out []Credential
+	var empties []string
+	for _, c := range cloudSwitches {
+		if v, src, ok := r.Lookup(c.env); ok && truthy(v) {
+			out = append(out, Credential{Kind: KindCloud, Source: src, Var: c.env, Detail: c.name})
+			break
+		}
+	}
+	for _, v := range []struct {
+		name string
+		kind Kind
+	}{{"ANTHROPIC_AUTH_TOKEN", KindAuthToken}, {"ANTHROPIC_API_KEY", KindAPIKey}, {"\x00apiKeyHelper", KindAPIKeyHelper}, {"CLAUDE_CODE_OAUTH_TOKEN", KindOAuthToken}} {
+		val, src, ok := r.Lookup(v.name)
+		switch {
+		case !ok:
+		case val == "":
+			empties = append(empties, v.name)
+		case v.kind == KindAPIKeyHelper:
+			out = append(out, Credential{Kind: v.kind, Source: src, Detail: "helper command " + strconvQuote(firstWord(val))})
+		default:
+			out = append(out, Credential{Kind: v.kind, Source: src, Var: v.name, Value: NewSecret(val)})
+		}
+	}
+	if _, err := os.Lstat(r.CredentialsFile); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		out = append(out, Credential{Kind: KindOAuthFile, Source: r.CredentialsFile})
+	}
+	return out, empties
+}
+
+func (r *Resolution) noCredential(empties []string) {
+	r.Status = StatusMissing
+	hint := fmt.Sprintf("set CLAUDE_CODE_OAUTH_TOKEN (a token from `claude setup-token`) or CLAUDE_CODE_OAUTH_TOKEN_FILE, or mount a .credentials.json at %s", strconvQuote(r.CredentialsFile))
+	if len(empties) > 0 {
+		r.Findings.Errf(NoCredential, "credential_var_empty", fmt.Sprintf("%s is set but empty, and no other credential was found", strings.Join(empties, " and ")),
+			"a variable that is unset where compose or `docker run -e` reads it arrives empty: export it there, or use "+empties[0]+"_FILE")
+		return
+	}
+	r.Findings.Errf(NoCredential, "no_credential", fmt.Sprintf("no credential found: ANTHROPIC_AUTH_TOKEN, ANTHROPIC_API_KEY and CLAUDE_CODE_OAUTH_TOKEN are unset and %s does not exist", strconvQuote(r.CredentialsFile)), hint)
+}
+
+// shadowWarning tells the operator that a credential they set is ignored
+// and what that costs them.
+func (r *Resolution) shadowWarning(sel, sh Credential) {
+	name := sh.Source
+	if sh.Kind == KindOAuthFile {
+		name = "the credentials file " + strconvQuote(sh.Source)
+	}
+	msg := fmt.Sprintf("%s is ignored: %s takes precedence", name, sel.Source)
+	hint := "unset the one you do not mean to use"
+	switch {
+	case sel.Kind == KindCloud:
+		msg += fmt.Sprintf(", so Claude Code calls %s, not the Anthropic API", sel.Detail)
+	case (sel.Kind == KindAPIKey || sel.Kind == KindAPIKeyHelper) && (sh.Kind == KindOAuthToken || sh.Kind == KindOAuthFile):
+		msg += ", so usage is billed to the API organisation, not to the Claude subscription"
+		hint = "unset ANTHROPIC_API_KEY (and apiKeyHelper) to use the subscription"
+	case sel.Kind == KindAuthToken && (sh.Kind == KindOAuthToken || sh.Kind == KindOAuthFile):
+		msg += ", so requests go to the gateway's token, not to the Claude subscription"
+	case sel.Kind == KindAuthToken && sh.Kind == KindAPIKey:
+		msg += ", so the API key is never sent"
+	case sel.Kind == KindOAuthToken && sh.Kind == KindOAuthFile:
+		msg += "; its expiry and refresh do not matter"
+		hint = "remove the file or the variable if this is not what you meant"
+	}
+	r.Findings.Warn("credential_shadowed", msg, hint)
+}
+
+func (r *Resolution) checkSelected(in Input) {
+	sel := r.Selected
+	switch sel.Kind {
+	case KindCloud:
+		r.Findings.Note("cloud_provider", fmt.Sprintf("%s is set: Claude Code uses %s with that provider's own credentials, which sleeve-check does not check", sel.Var, sel.Detail))
+		r.Status = StatusUnknown
+	case KindAPIKeyHelper:
+		r.Findings.Warn("api_key_helper", fmt.Sprintf("Claude Code gets its key from the %s (%s); sleeve-check does not run it", sel.Detail, sel.Source),
+			"make sure the helper works inside the sleeve")
+		r.Status = StatusUnknown
+	case KindAuthToken, KindAPIKey, KindOAuthToken:
+		fs := CheckToken(sel.Kind, sel.Source, sel.Value)
+		r.Findings = append(r.Findings, fs...)
+		r.Status = StatusValid
+		if fs.HasError() {
+			r.Status = StatusInvalid
+			return
+		}
+		if sel.Kind == KindOAuthToken && !in.TokenIssued.IsZero() {
+			r.checkIssued(in)
+		}
+	case KindOAuthFile:
+		r.checkCredentialsFile(in)
+	}
+}
+
+// setup-tokens last one year and are opaque, so the issue date the
+// operator gives is the only way to see the end coming.
+func (r *Resolution) checkIssued(in Input) {
+	if in.TokenIssued.After(in.Now) {
+		r.Findings.Warn("token_issued_future", fmt.Sprintf("SLEEVE_CHECK_OAUTH_TOKEN_ISSUED (%s) is in the future", in.TokenIssued.Format(time.DateOnly)),
+			"set the date the token was created with `claude setup-token`")
+		return
+	}
+	r.Selected.ExpiresAt = in.TokenIssued.AddDate(1, 0, 0)
+	fs, st := CheckExpiry(ExpiryInput{
+		Name:      fmt.Sprintf("the setup-token in %s (issued %s, valid one year)", r.Selected.Source, in.TokenIssued.Format(time.DateOnly)),
+		ExpiresAt: r.Selected.ExpiresAt, Now: in.Now, Window: 30 * 24 * time.Hour,
+		WhyNot: "setup-tokens cannot be refreshed",
+		Hint:   "create a new token with `claude setup-token`, set it in CLAUDE_CODE_OAUTH_TOKEN and update SLEEVE_CHECK_OAUTH_TOKEN_ISSUED",
+	})
+	r.Findings = append(r.Findings, fs...)
+	r.Status = st
+}
+
+func (r *Resolution) checkCredentialsFile(in Input) {
+	path := r.CredentialsFile
+	b, ok := r.readSmallFile(path, "", "credentials_file")
+	if !ok {
+		r.Status = StatusMissing
+		return
+	}
+	of, fs := ParseCredentials(path, b)
+	r.Findings = append(r.Findings, fs...)
+	if e := fs.FirstError(); e != nil {
+		r.Status = StatusInvalid
+		if e.Code == Rejected {
+			r.Status = StatusExpired
+		}
+		return
+	}
+	r.Selected.Value = of.AccessToken
+	r.Selected.ExpiresAt = of.ExpiresAt
+	if of.Subscription != "" {
+		r.Selected.Detail = "subscription " + of.Subscription
+	}
+	// The access token itself must survive the same shape rules as an env token.
+	if tfs := CheckToken(KindOAuthToken, path+" accessToken", of.AccessToken); tfs.HasError() {
+		r.Findings = append(r.Findings, tfs...)
+		r.Status = StatusInvalid
+		return
+	}
+	ro := readOnlyMount(path)
+	writable := !ro && in.CanWrite(path)
+	r.Selected.Refreshable = of.HasRefreshToken && writable
+	whyNot := ""
+	switch {
+	case ro:
+		whyNot = "the file is on a read-only mount, so Claude Code cannot store a refreshed token"
+	case !writable:
+		whyNot = "Claude Code cannot write the file, so it cannot store a refreshed token"
+	case !of.HasRefreshToken:
+		whyNot = "the file has no refresh token"
+	}
+	efs, st := CheckExpiry(ExpiryInput{
+		Name: "the access token in " + strconvQuote(path), ExpiresAt: of.ExpiresAt, Now: in.Now, Window: in.ExpiryWarning,
+		Refreshable: r.Selected.Refreshable, WhyNot: whyNot,
+		Hint: "log in again with `claude /login` and copy the new .credentials.json, or use a one-year token from `claude setup-token` in CLAUDE_CODE_OAUTH_TOKEN",
+	})
+	r.Findings = append(r.Findings, efs...)
+	r.Status = st
+	if !efs.HasError() && of.HasRefreshToken && !writable {
+		r.Findings.Warn("credentials_read_only", fmt.Sprintf("%s: %s; this sleeve stops authenticating at %s", strconvQuote(path), whyNot, of.ExpiresAt.Format(time.RFC3339)),
+			"mount it read-write for a single sleeve, or use CLAUDE_CODE_OAUTH_TOKEN for long-running sleeves")
+	}
+}
+
+func truthy(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
+
+func firstWord(s string) string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f[0]
+	}
+	return s
+}
+
+func canWrite(path string) bool { return syscall.Access(path, 2 /* W_OK */) == nil }
+
+// readOnlyMount reports whether path lives on a file system mounted read-only.
+func readOnlyMount(path string) bool {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(path, &st); err != nil {
+		return false
+	}
+	const stRdonly = 0x1
+	return st.Flags&stRdonly != 0
+}
+
+// errText is an error's text without Go's "open /x:" prefix duplication.
+func errText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}

@@ -1,0 +1,140 @@
+package check
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Token prefixes Anthropic uses today. They are used only to tell a value
+// put in the wrong variable, never to accept or refuse a well-formed token
+// of an unknown format: formats move.
+const (
+	prefixOAuth   = "sk-ant-oat"
+	prefixRefresh = "sk-ant-ort"
+	prefixAPIKey  = "sk-ant-api"
+	prefixAdmin   = "sk-ant-admin"
+)
+
+// Length bounds. A setup-token and an API key are both about 108
+// characters; anything far outside that was cut or pasted twice.
+const (
+	minTokenLen      = 20
+	maxTokenLen      = 8192
+	minKnownTokenLen = 60
+	maxKnownTokenLen = 300
+)
+
+// CheckToken checks the shape of a token taken from variable name for a
+// credential of the given kind. It returns at most one error, first in the
+// order an operator would fix them, plus any warnings. The value itself
+// never appears in a finding.
+func CheckToken(kind Kind, name string, v Secret) Findings {
+	var fs Findings
+	s := v.Reveal()
+	switch {
+	case strings.TrimSpace(s) == "":
+		fs.Errf(Malformed, "token_blank", fmt.Sprintf("%s is blank (only whitespace)", name),
+			"set it to the token, or unset it")
+		return fs
+	case len(s) >= 2 && (s[0] == '"' || s[0] == '\'') && s[len(s)-1] == s[0]:
+		fs.Errf(Malformed, "token_quoted", fmt.Sprintf("%s is wrapped in quotes", name),
+			"remove the quotes: docker --env-file and compose env files keep them as part of the value")
+		return fs
+	case len(s) >= 7 && strings.EqualFold(s[:7], "bearer "):
+		fs.Errf(Malformed, "token_bearer_prefix", fmt.Sprintf("%s starts with \"Bearer \"", name),
+			"set only the token: Claude Code adds the \"Bearer \" itself")
+		return fs
+	}
+	if f, bad := badByte(s); bad {
+		fs.Errf(Malformed, "token_bad_char", fmt.Sprintf("%s %s", name, f), charHint(s))
+		return fs
+	}
+	switch kind {
+	case KindOAuthToken:
+		switch {
+		case strings.HasPrefix(s, prefixAPIKey) || strings.HasPrefix(s, prefixAdmin):
+			fs.Errf(Malformed, "token_wrong_variable", fmt.Sprintf("%s holds an API key (%s...), not an OAuth token", name, s[:10]),
+				"move it to ANTHROPIC_API_KEY (billed to the API organisation), or set a token from `claude setup-token`")
+			return fs
+		case strings.HasPrefix(s, prefixRefresh):
+			fs.Errf(Malformed, "token_refresh_token", fmt.Sprintf("%s holds a refresh token (%s...), not an access token", name, prefixRefresh),
+				"set a token from `claude setup-token` (it starts with sk-ant-oat01-)")
+			return fs
+		}
+	case KindAPIKey:
+		switch {
+		case strings.HasPrefix(s, prefixOAuth):
+			fs.Errf(Malformed, "token_wrong_variable", fmt.Sprintf("%s holds an OAuth token (%s...), not an API key", name, prefixOAuth),
+				"move it to CLAUDE_CODE_OAUTH_TOKEN: Claude Code sends ANTHROPIC_API_KEY as x-api-key, which the API refuses for OAuth tokens")
+			return fs
+		case strings.HasPrefix(s, prefixRefresh):
+			fs.Errf(Malformed, "token_refresh_token", fmt.Sprintf("%s holds a refresh token (%s...), not an API key", name, prefixRefresh),
+				"set an API key from the Claude Console (it starts with sk-ant-api03-)")
+			return fs
+		case strings.HasPrefix(s, prefixAdmin):
+			fs.Errf(Malformed, "token_admin_key", fmt.Sprintf("%s holds an Admin API key, which cannot run inference", name),
+				"set a normal API key (sk-ant-api03-...)")
+			return fs
+		}
+	}
+	known := strings.HasPrefix(s, prefixOAuth) || strings.HasPrefix(s, prefixAPIKey)
+	switch {
+	case len(s) < minTokenLen:
+		fs.Errf(Malformed, "token_length", fmt.Sprintf("%s is %d characters long, too short for a credential", name, len(s)),
+			"a setup-token or API key is about 108 characters; the value was probably cut when it was copied")
+		return fs
+	case len(s) > maxTokenLen:
+		fs.Errf(Malformed, "token_length", fmt.Sprintf("%s is %d characters long, too long for a credential", name, len(s)),
+			"it probably holds a whole file or several values; set only the token")
+		return fs
+	case known && (len(s) < minKnownTokenLen || len(s) > maxKnownTokenLen):
+		fs.Errf(Malformed, "token_length", fmt.Sprintf("%s is %d characters long; a %s... token is about 108", name, len(s), s[:10]),
+			"copy the whole token again: it was cut, or pasted twice")
+		return fs
+	}
+	switch {
+	case kind == KindOAuthToken && !strings.HasPrefix(s, prefixOAuth):
+		fs.Warn("token_unknown_format", fmt.Sprintf("%s does not start with %s01-, the prefix of a setup-token", name, prefixOAuth),
+			"check that it came from `claude setup-token`")
+	case kind == KindAPIKey && !strings.HasPrefix(s, prefixAPIKey):
+		fs.Warn("token_unknown_format", fmt.Sprintf("%s does not start with %s03-, the prefix of an Anthropic API key", name, prefixAPIKey),
+			"fine for a key issued by a gateway; otherwise check where it came from")
+	}
+	return fs
+}
+
+// badByte describes the first byte that cannot be part of a token sent in
+// an HTTP header: whitespace, control characters, non-ASCII.
+func badByte(s string) (string, bool) {
+	switch {
+	case strings.HasSuffix(s, "\n") || strings.HasSuffix(s, "\r"):
+		return "ends with a newline", true
+	case strings.TrimSpace(s) != s:
+		return "has leading or trailing whitespace", true
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\n' || c == '\r':
+			return fmt.Sprintf("contains a newline at position %d", i), true
+		case c == ' ' || c == '\t':
+			return fmt.Sprintf("contains whitespace at position %d", i), true
+		case c < 0x20 || c == 0x7f:
+			return fmt.Sprintf("contains the control character 0x%02x at position %d", c, i), true
+		case c >= 0x80:
+			if !utf8.ValidString(s) {
+				return fmt.Sprintf("contains invalid UTF-8 at position %d", i), true
+			}
+			return fmt.Sprintf("contains a non-ASCII character at position %d", i), true
+		}
+	}
+	return "", false
+}
+
+func charHint(s string) string {
+	if strings.ContainsAny(s, "\r\n") {
+		return "write the secret without a trailing newline (printf '%s', or `kubectl create secret --from-literal`), or strip it where it is set"
+	}
+	return "copy the token again: it has a stray character, or two values were joined"
+}

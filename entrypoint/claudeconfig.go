@@ -1,0 +1,161 @@
+package entrypoint
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+)
+
+// ConfigPlan is what to prepare in Claude Code's config so that it starts
+// without a screen that waits for a person.
+type ConfigPlan struct {
+	// GlobalConfig is the .claude.json Claude Code reads.
+	GlobalConfig string
+	// ConfigDir holds settings.json.
+	ConfigDir string
+	// TrustDirs are absolute directories to mark as trusted.
+	TrustDirs []string
+	// APIKeySuffix is the last 20 characters of the API key to approve, or "".
+	APIKeySuffix string
+	// AcceptBypass sets skipDangerousModePermissionPrompt in settings.json.
+	AcceptBypass bool
+}
+
+// PrepareResult lists the files looked at and what changed in each.
+type PrepareResult struct {
+	Files []EditResult
+}
+
+// Prepare applies plan. The first error stops it; earlier files stay
+// written, which is safe because every edit is idempotent.
+func Prepare(plan ConfigPlan, opt EditOptions) (PrepareResult, error) {
+	var out PrepareResult
+	gopt := opt
+	// $CLAUDE_CONFIG_DIR may not exist yet; a missing HOME is not ours to make.
+	gopt.Mkdir = filepath.Dir(plan.GlobalConfig) == filepath.Clean(plan.ConfigDir)
+	r, err := EditJSON(plan.GlobalConfig, gopt, func(obj map[string]any) []string {
+		var ch []string
+		ch = append(ch, setTrue(obj, "hasCompletedOnboarding")...)
+		for _, d := range plan.TrustDirs {
+			ch = append(ch, setTrue(obj, "projects", d, "hasTrustDialogAccepted")...)
+		}
+		if plan.APIKeySuffix != "" {
+			ch = append(ch, approveKey(obj, plan.APIKeySuffix)...)
+		}
+		return ch
+	})
+	out.Files = append(out.Files, r)
+	if err != nil {
+		return out, err
+	}
+	if plan.AcceptBypass {
+		sopt := opt
+		sopt.Mkdir = true
+		r, err := EditJSON(filepath.Join(plan.ConfigDir, "settings.json"), sopt, func(obj map[string]any) []string {
+			return setTrue(obj, "skipDangerousModePermissionPrompt")
+		})
+		out.Files = append(out.Files, r)
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// setTrue sets obj[path...] = true, creating objects on the way. A value
+// of another type on the way is replaced only if it is null; otherwise it
+// is left alone and reported, because it is someone else's data.
+func setTrue(obj map[string]any, path ...string) []string {
+	cur := obj
+	for i, k := range path[:len(path)-1] {
+		next, ok := cur[k]
+		switch n := next.(type) {
+		case map[string]any:
+			cur = n
+		case nil:
+			m := map[string]any{}
+			cur[k] = m
+			cur = m
+		default:
+			_ = ok
+			return []string{fmt.Sprintf("left %s alone: it is not an object, so %s could not be set", jsonPath(path[:i+1]), jsonPath(path))}
+		}
+	}
+	last := path[len(path)-1]
+	if v, ok := cur[last].(bool); ok && v {
+		return nil
+	}
+	cur[last] = true
+	return []string{"set " + jsonPath(path) + " = true"}
+}
+
+// approveKey lists the key's last 20 characters, the form Claude Code
+// itself stores, in customApiKeyResponses.approved, and takes it out of
+// rejected. The suffix never appears in the description.
+func approveKey(obj map[string]any, suffix string) []string {
+	resp, ok := obj["customApiKeyResponses"].(map[string]any)
+	if !ok {
+		if obj["customApiKeyResponses"] != nil {
+			return []string{"left customApiKeyResponses alone: it is not an object, so the API key could not be approved"}
+		}
+		resp = map[string]any{}
+		obj["customApiKeyResponses"] = resp
+	}
+	var ch []string
+	approved, _ := resp["approved"].([]any)
+	if resp["approved"] != nil && approved == nil {
+		return []string{"left customApiKeyResponses.approved alone: it is not a list"}
+	}
+	if !containsStr(approved, suffix) {
+		resp["approved"] = append(approved, suffix)
+		ch = append(ch, "approved the API key in customApiKeyResponses.approved")
+	}
+	if rejected, ok := resp["rejected"].([]any); ok && containsStr(rejected, suffix) {
+		kept := make([]any, 0, len(rejected))
+		for _, v := range rejected {
+			if s, _ := v.(string); s != suffix {
+				kept = append(kept, v)
+			}
+		}
+		resp["rejected"] = kept
+		ch = append(ch, "removed the API key from customApiKeyResponses.rejected")
+	}
+	return ch
+}
+
+func containsStr(list []any, s string) bool {
+	for _, v := range list {
+		if x, ok := v.(string); ok && x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func jsonPath(p []string) string {
+	s := ""
+	for i, k := range p {
+		if i == 0 && isIdent(k) {
+			s = k
+			continue
+		}
+		if isIdent(k) {
+			s += "." + k
+		} else {
+			s += "[" + strconv.Quote(k) + "]"
+		}
+	}
+	return s
+}
+
+func isIdent(k string) bool {
+	if k == "" {
+		return false
+	}
+	for _, c := range k {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,369 @@
+// Package entrypoint holds what sleeve-check changes in the world before it
+// hands over to Claude Code: Claude Code's config files, and the exec.
+package entrypoint
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+	"unicode/utf8"
+)
+
+// Edit changes a decoded JSON object in place and describes each change it
+// made; no description means nothing changed.
+type Edit func(obj map[string]any) []string
+
+// EditResult says what EditJSON did.
+type EditResult struct {
+	Path    string   // the file written (a symlink's target)
+	Changes []string // what changed; empty when nothing was written
+	Created bool
+	// Backup is where a corrupt file was kept before being replaced.
+	Backup string
+	// InPlace: rename was impossible (single-file bind mount) and the
+	// file was overwritten in place.
+	InPlace bool
+}
+
+// FileError is a failure to prepare a config file, with what to do about it.
+type FileError struct {
+	ID, Msg, Hint string
+}
+
+func (e *FileError) Error() string { return e.Msg }
+
+// maxConfigSize bounds what is read of a config file. Claude Code's own
+// .claude.json grows with project history but stays far below this.
+const maxConfigSize = 64 << 20
+
+// Hooks for the tests of the fallback paths; production code never changes them.
+var (
+	renameFile = os.Rename
+)
+
+// EditOptions tune EditJSON.
+type EditOptions struct {
+	// Mkdir creates the parent directory (mode 0700) when missing.
+	Mkdir bool
+	// DryRun computes the changes and writes nothing.
+	DryRun bool
+	// Now names the copy of a corrupt file.
+	Now time.Time
+}
+
+// EditJSON reads the JSON object at path, applies edit, and writes it back
+// only if something changed: atomically (temp file, fsync, rename) where it
+// can, in place where rename is impossible. Unknown keys and number
+// precision survive. A corrupt file is kept beside the new one, never
+// lost.
+func EditJSON(path string, opt EditOptions, edit Edit) (EditResult, error) {
+	now := opt.Now
+	res := EditResult{Path: path}
+	target, err := resolveLink(path)
+	if err != nil {
+		return res, err
+	}
+	res.Path = target
+	q := strconv.Quote(target)
+	if opt.Mkdir && !opt.DryRun {
+		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+			return res, &FileError{"config_dir", fmt.Sprintf("cannot create the directory of %s: %s", q, errText(err)),
+				"create it, or fix the ownership of its parent"}
+		}
+	}
+	data, st, err := readRegular(target)
+	if err != nil {
+		return res, err
+	}
+	obj := map[string]any{}
+	corrupt := ""
+	switch {
+	case st == nil:
+		res.Created = true
+	case len(bytes.TrimSpace(data)) == 0:
+		// An empty file (touch) holds nothing to lose.
+	default:
+		if reason := decodeObject(data, &obj); reason != "" {
+			corrupt = reason
+			obj = map[string]any{}
+		}
+	}
+	changes := edit(obj)
+	if len(changes) == 0 && corrupt == "" {
+		return res, nil
+	}
+	if opt.DryRun {
+		if corrupt != "" {
+			changes = append([]string{fmt.Sprintf("would replace the corrupt file (%s), keeping a copy", corrupt)}, changes...)
+		}
+		res.Changes = changes
+		return res, nil
+	}
+	out, err := encode(obj)
+	if err != nil {
+		return res, &FileError{"config_encode", fmt.Sprintf("cannot encode %s: %v", q, err), "report this as a bug"}
+	}
+	if corrupt != "" {
+		res.Backup = fmt.Sprintf("%s.corrupt.%s", target, now.UTC().Format("20060102T150405Z"))
+		if err := writeNew(res.Backup, data); err != nil {
+			return res, &FileError{"config_backup", fmt.Sprintf("%s is corrupt (%s) and a copy could not be kept at %s: %s; nothing was changed", q, corrupt, strconv.Quote(res.Backup), errText(err)),
+				"fix or move the file by hand"}
+		}
+		changes = append([]string{fmt.Sprintf("replaced the corrupt file (%s); the old one is kept at %s", corrupt, res.Backup)}, changes...)
+	}
+	mode := fs.FileMode(0o600)
+	uid, gid := -1, -1
+	if st != nil {
+		mode = st.Mode().Perm()
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+			uid, gid = int(sys.Uid), int(sys.Gid)
+		}
+	}
+	inPlace, err := writeAtomic(target, out, mode, uid, gid)
+	if err != nil {
+		return res, err
+	}
+	res.InPlace = inPlace
+	res.Changes = changes
+	return res, nil
+}
+
+// resolveLink follows symlinks at path so that a link to a persistent
+// volume stays a link; a dangling link is followed to the file it names.
+func resolveLink(path string) (string, error) {
+	p := path
+	for i := 0; i < 16; i++ {
+		fi, err := os.Lstat(p)
+		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+			return p, nil
+		}
+		l, err := os.Readlink(p)
+		if err != nil {
+			return p, &FileError{"config_link", fmt.Sprintf("cannot read the symlink %s: %s", strconv.Quote(p), errText(err)), "replace it with a file"}
+		}
+		if !filepath.IsAbs(l) {
+			l = filepath.Join(filepath.Dir(p), l)
+		}
+		p = l
+	}
+	return p, &FileError{"config_link", fmt.Sprintf("%s is a loop of symlinks", strconv.Quote(path)), "replace it with a file"}
+}
+
+// readRegular reads path if it is a regular file; a missing file gives
+// nil, nil, nil. It never opens a FIFO or device, which could block or
+// never end.
+func readRegular(path string) ([]byte, fs.FileInfo, error) {
+	q := strconv.Quote(path)
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, &FileError{"config_unreadable", fmt.Sprintf("cannot read %s: %s", q, errText(err)), "fix the permissions of the file and its directory"}
+	}
+	if st.IsDir() {
+		return nil, nil, &FileError{"config_is_directory", fmt.Sprintf("%s is a directory, not a file: docker -v creates one when the host file does not exist", q),
+			"remove the directory, or create the file on the host before mounting it (or do not mount it: sleeve-check creates it)"}
+	}
+	if !st.Mode().IsRegular() {
+		return nil, nil, &FileError{"config_not_regular", fmt.Sprintf("%s is not a regular file (%s)", q, st.Mode().Type()), "replace it with a regular file"}
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, nil, &FileError{"config_unreadable", fmt.Sprintf("cannot read %s: %s", q, errText(err)), "fix the permissions of the file"}
+	}
+	defer f.Close()
+	if st2, err := f.Stat(); err != nil || !st2.Mode().IsRegular() || !os.SameFile(st, st2) {
+		return nil, nil, &FileError{"config_changed", fmt.Sprintf("%s changed while it was being opened", q), "run again"}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+	if err != nil {
+		return nil, nil, &FileError{"config_unreadable", fmt.Sprintf("cannot read %s: %s", q, errText(err)), "check the file system"}
+	}
+	if len(data) > maxConfigSize {
+		return nil, nil, &FileError{"config_too_large", fmt.Sprintf("%s is larger than %d MiB; refusing to rewrite it", q, maxConfigSize>>20), "move it aside and let Claude Code make a new one"}
+	}
+	return data, st, nil
+}
+
+// decodeObject decodes a JSON object with numbers kept as written. It
+// returns why data is not a usable object, or "".
+// ReadJSON reads the JSON object at path; a missing file is an empty object.
+func ReadJSON(path string) (map[string]any, error) {
+	target, err := resolveLink(path)
+	if err != nil {
+		return nil, err
+	}
+	data, st, err := readRegular(target)
+	obj := map[string]any{}
+	if err != nil || st == nil || len(bytes.TrimSpace(data)) == 0 {
+		return obj, err
+	}
+	if reason := decodeObject(data, &obj); reason != "" {
+		return map[string]any{}, &FileError{"config_corrupt", fmt.Sprintf("%s is corrupt: %s", strconv.Quote(target), reason), ""}
+	}
+	return obj, nil
+}
+
+func decodeObject(data []byte, obj *map[string]any) string {
+	if !utf8.Valid(data) {
+		return "not valid UTF-8"
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
+		}
+		return "invalid JSON"
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return "data after the JSON object"
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return "not a JSON object"
+	}
+	*obj = m
+	return ""
+}
+
+func encode(obj map[string]any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(obj); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// writeAtomic replaces path with data. It keeps mode and, when it may, the
+// owner. When rename cannot replace the file (a single-file bind mount
+// gives EBUSY, some overlays EXDEV) or the directory refuses a temp file,
+// it overwrites the file in place instead.
+func writeAtomic(path string, data []byte, mode fs.FileMode, uid, gid int) (inPlace bool, err error) {
+	q := strconv.Quote(path)
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".sleeve-check-*")
+	if err != nil {
+		if uid >= 0 && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) {
+			return true, writeInPlace(path, data)
+		}
+		return false, writeErr(path, err)
+	}
+	tmpName := tmp.Name()
+	defer func() {
+		if err != nil || inPlace {
+			os.Remove(tmpName)
+		}
+	}()
+	if _, err = tmp.Write(data); err == nil {
+		err = tmp.Chmod(mode)
+	}
+	if err == nil && uid >= 0 && os.Geteuid() == 0 {
+		err = tmp.Chown(uid, gid)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return false, writeErr(path, err)
+	}
+	if err = renameFile(tmpName, path); err != nil {
+		if errors.Is(err, syscall.EBUSY) || errors.Is(err, syscall.EXDEV) {
+			err = writeInPlace(path, data)
+			return true, err
+		}
+		return false, &FileError{"config_write", fmt.Sprintf("cannot replace %s: %s", q, errText(err)), "fix the permissions of its directory"}
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		d.Sync()
+		d.Close()
+	}
+	return false, nil
+}
+
+func writeInPlace(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return writeErr(path, err)
+	}
+	if st, serr := f.Stat(); serr != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return &FileError{"config_not_regular", fmt.Sprintf("%s is not a regular file", strconv.Quote(path)), "replace it with a regular file"}
+	}
+	// Write first, then cut: a crash leaves the new content followed by a
+	// tail of the old, and never an empty file.
+	_, err = f.WriteAt(data, 0)
+	if err == nil {
+		err = f.Truncate(int64(len(data)))
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return writeErr(path, err)
+	}
+	return nil
+}
+
+func writeErr(path string, err error) error {
+	q := strconv.Quote(path)
+	switch {
+	case errors.Is(err, syscall.EROFS):
+		return &FileError{"config_read_only", fmt.Sprintf("cannot write %s: the file system is read-only", q),
+			"mount the config read-write, or point CLAUDE_CONFIG_DIR at a writable directory"}
+	case errors.Is(err, fs.ErrPermission):
+		return &FileError{"config_permission", fmt.Sprintf("cannot write %s: permission denied (running as uid %d)", q, os.Geteuid()),
+			"make the file and its directory writable by the sleeve user"}
+	case errors.Is(err, syscall.ENOSPC):
+		return &FileError{"config_no_space", fmt.Sprintf("cannot write %s: no space left on device", q), "free space on that volume"}
+	}
+	return &FileError{"config_write", fmt.Sprintf("cannot write %s: %s", q, errText(err)), "check the file system"}
+}
+
+// writeNew creates a new file with mode 0600 and data; it never replaces one.
+func writeNew(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func errText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err.Error()
+	}
+	return err.Error()
+}

@@ -1,0 +1,64 @@
+package entrypoint
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/rs/zerolog"
+)
+
+// newLogger builds the one logger of a run. Console lines read
+// "sleeve-check: error: ..." followed by "sleeve-check: hint: ..."; JSON
+// lines carry the same as fields. Only warnings and errors appear unless
+// verbose.
+func newLogger(w io.Writer, format string, verbose, color bool) zerolog.Logger {
+	level := zerolog.InfoLevel
+	if verbose {
+		level = zerolog.DebugLevel
+	}
+	if format == "json" {
+		return zerolog.New(w).Level(level).With().Timestamp().Str("logger", "sleeve-check").Logger()
+	}
+	cw := zerolog.ConsoleWriter{
+		Out:           w,
+		NoColor:       !color,
+		PartsOrder:    []string{zerolog.LevelFieldName, zerolog.MessageFieldName},
+		FieldsExclude: []string{"hint", "id"},
+		FormatLevel: func(i any) string {
+			l, _ := i.(string)
+			word := map[string]string{"error": "error", "warn": "warning", "info": "info", "debug": "debug", "fatal": "error", "panic": "error"}[l]
+			if word == "" {
+				word = l
+			}
+			if color {
+				switch l {
+				case "error", "fatal", "panic":
+					word = "\x1b[31m" + word + "\x1b[0m"
+				case "warn":
+					word = "\x1b[33m" + word + "\x1b[0m"
+				}
+			}
+			return "sleeve-check: " + word + ":"
+		},
+		FormatExtra: func(m map[string]any, b *bytes.Buffer) error {
+			if h, ok := m["hint"].(string); ok && h != "" {
+				fmt.Fprintf(b, "\nsleeve-check: hint: %s", h)
+			}
+			return nil
+		},
+	}
+	return zerolog.New(cw).Level(level)
+}
+
+// isTerminal reports whether w is a character device (a terminal), without
+// a dependency: the Stat of a pipe or file says otherwise.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,263 @@
+package entrypoint
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// EnvPrefix is the prefix of every sleeve-check environment variable.
+const EnvPrefix = "SLEEVE_CHECK_"
+
+// Settings are sleeve-check's own options. Each is an environment variable
+// (EnvPrefix + env tag) and a flag (flag tag); a flag beats the variable,
+// which beats the default. One struct, read by one mechanism, documents
+// them all for --help and the README.
+type Settings struct {
+	Verbose       bool          `env:"VERBOSE" flag:"verbose" help:"log every step with its timing, where each setting came from, the credential's fingerprint"`
+	JSON          bool          `env:"JSON" flag:"json" help:"print one JSON report on stdout"`
+	LogFormat     string        `env:"LOG_FORMAT" envDefault:"console" flag:"log-format" help:"stderr format: console or json (JSON lines)"`
+	ExpiryWarning time.Duration `env:"EXPIRY_WARNING" envDefault:"1h" flag:"expiry-warning" help:"warn when a credential expires within this duration"`
+	TokenIssued   Date          `env:"OAUTH_TOKEN_ISSUED" flag:"oauth-token-issued" help:"date (YYYY-MM-DD) the setup-token was issued; warns in the last 30 days of its year"`
+	TrustDirs     []string      `env:"TRUST_DIRS" envSeparator:":" flag:"trust-dirs" help:"absolute directories (colon-separated) to mark as trusted, skipping the trust dialog"`
+	ApproveAPIKey bool          `env:"APPROVE_API_KEY" flag:"approve-api-key" help:"approve the selected ANTHROPIC_API_KEY so Claude Code does not ask"`
+	AcceptBypass  bool          `env:"ACCEPT_BYPASS_PERMISSIONS" flag:"accept-bypass-permissions" help:"set skipDangerousModePermissionPrompt in settings.json"`
+	Managed       string        `env:"MANAGED_SETTINGS" envDefault:"/etc/claude-code/managed-settings.json" flag:"managed-settings" help:"path of Claude Code's managed settings file, read for its env block"`
+}
+
+// Date is a calendar date setting.
+type Date struct{ time.Time }
+
+// UnmarshalText parses YYYY-MM-DD.
+func (d *Date) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		d.Time = time.Time{}
+		return nil
+	}
+	t, err := time.Parse(time.DateOnly, string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a date of the form YYYY-MM-DD", string(b))
+	}
+	d.Time = t
+	return nil
+}
+
+// field describes one setting.
+type field struct {
+	Name    string // Go field name
+	Env     string // full variable name
+	Flag    string
+	Default string
+	Help    string
+	IsBool  bool
+}
+
+var settingFields = func() []field {
+	t := reflect.TypeOf(Settings{})
+	out := make([]field, 0, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		out = append(out, field{
+			Name: f.Name, Env: EnvPrefix + f.Tag.Get("env"), Flag: f.Tag.Get("flag"),
+			Default: f.Tag.Get("envDefault"), Help: f.Tag.Get("help"), IsBool: f.Type.Kind() == reflect.Bool,
+		})
+	}
+	return out
+}()
+
+// Invocation is a parsed command line.
+type Invocation struct {
+	Settings Settings
+	// Sources maps a Go field name to where its value came from.
+	Sources map[string]string
+	Command []string
+	Help    bool
+	Version bool
+	// Sub is a subcommand, e.g. "health"; "" for the entrypoint.
+	Sub string
+}
+
+// ParseError collects every problem with the command line and settings,
+// so the operator fixes them in one go.
+type ParseError struct {
+	Usage  []string // flag and argument problems: exit code 2
+	Config []string // environment problems: exit code 3
+	Hint   string
+}
+
+func (e *ParseError) Error() string { return strings.Join(append(e.Usage, e.Config...), "; ") }
+
+// Parse reads args (without the program name) and the environment.
+func Parse(args []string, environ map[string]string) (*Invocation, error) {
+	inv := &Invocation{Sources: map[string]string{}}
+	perr := &ParseError{}
+	byFlag := map[string]field{}
+	for _, f := range settingFields {
+		byFlag[f.Flag] = f
+	}
+	overlay := map[string]string{}
+	for k, v := range environ {
+		if strings.HasPrefix(k, EnvPrefix) {
+			overlay[k] = v
+		}
+	}
+	fromFlag := map[string]bool{}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			inv.Command = args[i+1:]
+			break
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			if i == 0 && a == "health" {
+				inv.Sub = a
+				continue
+			}
+			perr.Usage = append(perr.Usage, fmt.Sprintf("unexpected argument %q before --", a))
+			perr.Hint = fmt.Sprintf("put the command after --: sleeve-check [flags] -- %s", strings.Join(args[i:], " "))
+			break
+		}
+		name := strings.TrimLeft(a, "-")
+		val, hasVal := "", false
+		if j := strings.IndexByte(name, '='); j >= 0 {
+			name, val, hasVal = name[:j], name[j+1:], true
+		}
+		switch name {
+		case "h", "help":
+			inv.Help = true
+			continue
+		case "version":
+			inv.Version = true
+			continue
+		}
+		f, ok := byFlag[name]
+		if !ok {
+			perr.Usage = append(perr.Usage, fmt.Sprintf("unknown flag %s", a))
+			continue
+		}
+		if !hasVal {
+			if f.IsBool {
+				val = "true"
+			} else if i+1 < len(args) && args[i+1] != "--" {
+				i++
+				val = args[i]
+			} else {
+				perr.Usage = append(perr.Usage, fmt.Sprintf("flag --%s needs a value", name))
+				continue
+			}
+		}
+		overlay[f.Env] = val
+		fromFlag[f.Env] = true
+	}
+	err := env.ParseWithOptions(&inv.Settings, env.Options{Environment: overlay, Prefix: EnvPrefix})
+	var agg env.AggregateError
+	if errors.As(err, &agg) {
+		for _, e := range agg.Errors {
+			var pe env.ParseError
+			if !errors.As(e, &pe) {
+				perr.Config = append(perr.Config, e.Error())
+				continue
+			}
+			f := fieldByName(pe.Name)
+			msg := errors.Unwrap(pe.Err)
+			if msg == nil {
+				msg = pe.Err
+			}
+			if fromFlag[f.Env] {
+				perr.Usage = append(perr.Usage, fmt.Sprintf("invalid value %q for --%s: %v", overlay[f.Env], f.Flag, msg))
+			} else {
+				perr.Config = append(perr.Config, fmt.Sprintf("invalid value %q for %s: %v", overlay[f.Env], f.Env, msg))
+			}
+		}
+	} else if err != nil {
+		perr.Config = append(perr.Config, err.Error())
+	}
+	for _, f := range settingFields {
+		switch {
+		case fromFlag[f.Env]:
+			inv.Sources[f.Name] = "flag --" + f.Flag
+		case overlay[f.Env] != "":
+			inv.Sources[f.Name] = "env " + f.Env
+		default:
+			inv.Sources[f.Name] = "default"
+		}
+	}
+	validate(inv, fromFlag, perr)
+	if len(perr.Usage) > 0 || len(perr.Config) > 0 {
+		return inv, perr
+	}
+	return inv, nil
+}
+
+func validate(inv *Invocation, fromFlag map[string]bool, perr *ParseError) {
+	s := &inv.Settings
+	bad := func(name, msg string) {
+		f := fieldByName(name)
+		if fromFlag[f.Env] {
+			perr.Usage = append(perr.Usage, fmt.Sprintf("--%s %s", f.Flag, msg))
+		} else {
+			perr.Config = append(perr.Config, fmt.Sprintf("%s %s", f.Env, msg))
+		}
+	}
+	if s.LogFormat != "console" && s.LogFormat != "json" {
+		bad("LogFormat", fmt.Sprintf("must be console or json, not %q", s.LogFormat))
+	}
+	if s.ExpiryWarning < 0 {
+		bad("ExpiryWarning", "must not be negative")
+	}
+	for _, d := range s.TrustDirs {
+		if !filepath.IsAbs(d) {
+			bad("TrustDirs", fmt.Sprintf("must list absolute directories, and %q is not one", d))
+		}
+	}
+	if inv.Sub == "" && len(inv.Command) == 0 && inv.Command != nil {
+		perr.Usage = append(perr.Usage, "nothing after --")
+		perr.Hint = "give the command to run, e.g. sleeve-check -- claude; or drop -- to only check"
+	}
+}
+
+func fieldByName(name string) field {
+	for _, f := range settingFields {
+		if f.Name == name {
+			return f
+		}
+	}
+	return field{Name: name, Env: name, Flag: strings.ToLower(name)}
+}
+
+// SettingsTable renders the settings for --help (text) or the README (Markdown).
+func SettingsTable(markdown bool) string {
+	var b strings.Builder
+	fields := settingFields
+	if markdown {
+		b.WriteString("| flag | environment variable | default | meaning |\n|---|---|---|---|\n")
+		for _, f := range fields {
+			def := f.Default
+			if def == "" {
+				def = "(none)"
+				if f.IsBool {
+					def = "false"
+				}
+			}
+			fmt.Fprintf(&b, "| `--%s` | `%s` | `%s` | %s |\n", f.Flag, f.Env, def, f.Help)
+		}
+		return b.String()
+	}
+	for _, f := range fields {
+		arg := " VALUE"
+		if f.IsBool {
+			arg = ""
+		}
+		fmt.Fprintf(&b, "  --%s%s\n        %s (env %s", f.Flag, arg, f.Help, f.Env)
+		if f.Default != "" {
+			fmt.Fprintf(&b, ", default %s", f.Default)
+		}
+		b.WriteString(")\n")
+	}
+	return b.String()
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -143,7 +144,7 @@ func CheckExpiry(in ExpiryInput) (Findings, Status) {
 	case left <= 0 && in.Refreshable:
 		fs.Warn("credential_expired_refreshable", fmt.Sprintf("%s expired %s ago (%s); Claude Code will refresh it at start", in.Name, Human(-left), in.ExpiresAt.Format(time.RFC3339)),
 			"nothing to do unless the refresh fails; if several sleeves share this file, give each its own")
-		return fs, StatusExpiringSoon
+		return fs, StatusExpired
 	case left <= 0:
 		msg := fmt.Sprintf("%s expired %s ago (%s)", in.Name, Human(-left), in.ExpiresAt.Format(time.RFC3339))
 		if in.WhyNot != "" {
@@ -231,7 +232,7 @@ func unmarshalStrict(data []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return fmt.Errorf("data after the end of the JSON value")
 	}
 	return nil

@@ -179,7 +179,8 @@ func (r *Resolution) readSmallFile(path, what, id string) ([]byte, bool) {
 	} else {
 		label = q + ", which"
 	}
-	f, err := os.Open(path)
+	// O_NONBLOCK: a FIFO planted at the path must not hang the start.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		switch {
 		case errors.Is(err, fs.ErrNotExist):

@@ -22,7 +22,7 @@ const (
 	minTokenLen      = 20
 	maxTokenLen      = 8192
 	minKnownTokenLen = 60
-	maxKnownTokenLen = 300
+	maxKnownTokenLen = 200
 )
 
 // CheckToken checks the shape of a token taken from variable name for a

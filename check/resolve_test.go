@@ -1,0 +1,323 @@
+package check
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var testNow = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func credJSON(access, refresh string, expires any, scopes string) string {
+	exp := fmt.Sprint(expires)
+	if s, ok := expires.(string); ok {
+		exp = s
+	}
+	sc := ""
+	if scopes != "" {
+		sc = fmt.Sprintf(`,"scopes":%s`, scopes)
+	}
+	return fmt.Sprintf(`{"claudeAiOauth":{"accessToken":%q,"refreshToken":%q,"expiresAt":%s%s,"subscriptionType":"max"}}`, access, refresh, exp, sc)
+}
+
+const inference = `["user:inference","user:profile"]`
+
+func TestCredentialsFile(t *testing.T) {
+	future := ms(testNow.Add(8 * time.Hour))
+	past := ms(testNow.Add(-2 * time.Hour))
+	soon := ms(testNow.Add(20 * time.Minute))
+	tests := []struct {
+		name     string
+		content  *string // nil: no file
+		dir      bool
+		canWrite bool
+		wantCode Code // OK: no error
+		wantID   string
+		wantMsg  string
+		status   Status
+	}{
+		{name: "missing", wantCode: NoCredential, wantID: "no_credential", wantMsg: "does not exist", status: StatusMissing},
+		{name: "directory", dir: true, wantCode: NoCredential, wantID: "credentials_file_is_directory", wantMsg: "is a directory, not a file: docker -v", status: StatusMissing},
+		{name: "empty file", content: ptr(""), wantCode: Malformed, wantID: "credentials_empty", wantMsg: "is empty", status: StatusInvalid},
+		{name: "not json", content: ptr(`{"claudeAiOauth": {`), wantCode: Malformed, wantID: "credentials_not_json", wantMsg: "is not valid JSON", status: StatusInvalid},
+		{name: "json array", content: ptr(`[1,2]`), wantCode: Malformed, wantID: "credentials_not_json", wantMsg: "expected an object", status: StatusInvalid},
+		{name: "trailing garbage", content: ptr(credJSON(testOAuth, "r", future, inference) + "}"), wantCode: Malformed, wantID: "credentials_not_json", status: StatusInvalid},
+		{name: "no claudeAiOauth", content: ptr(`{"other":{}}`), wantCode: Malformed, wantID: "credentials_no_oauth", wantMsg: `no "claudeAiOauth"`, status: StatusInvalid},
+		{name: "claudeAiOauth not object", content: ptr(`{"claudeAiOauth":"x"}`), wantCode: Malformed, wantID: "credentials_no_oauth", status: StatusInvalid},
+		{name: "access token not string", content: ptr(`{"claudeAiOauth":{"accessToken":5,"expiresAt":1}}`), wantCode: Malformed, wantID: "credentials_access_token", wantMsg: "not a string", status: StatusInvalid},
+		{name: "empty access token", content: ptr(credJSON("", "sk-ant-ort01-x", future, inference)), wantCode: Malformed, wantID: "credentials_access_token", wantMsg: "accessToken is empty", status: StatusInvalid},
+		{name: "blanked stub", content: ptr(credJSON("", "", 0, inference)), wantCode: Rejected, wantID: "credentials_blanked", wantMsg: "blanked stub", status: StatusExpired},
+		{name: "expiresAt missing", content: ptr(`{"claudeAiOauth":{"accessToken":"` + testOAuth + `","scopes":["user:inference"]}}`), wantCode: Malformed, wantID: "credentials_expires_missing", status: StatusInvalid},
+		{name: "expiresAt string", content: ptr(credJSON(testOAuth, "r", `"1764000000000"`, inference)), wantCode: Malformed, wantID: "credentials_expires_type", wantMsg: "not a number", status: StatusInvalid},
+		{name: "expiresAt seconds", content: ptr(credJSON(testOAuth, "r", testNow.Add(time.Hour).Unix(), inference)), wantCode: Malformed, wantID: "credentials_expires_seconds", wantMsg: "looks like seconds", status: StatusInvalid},
+		{name: "expiresAt negative", content: ptr(credJSON(testOAuth, "r", -5, inference)), wantCode: Malformed, wantID: "credentials_expires_range", status: StatusInvalid},
+		{name: "expiresAt huge", content: ptr(credJSON(testOAuth, "r", "1e400", inference)), wantCode: Malformed, wantID: "credentials_expires_range", status: StatusInvalid},
+		{name: "scopes without inference", content: ptr(credJSON(testOAuth, "r", future, `["user:profile"]`)), wantCode: Malformed, wantID: "credentials_scope_inference", wantMsg: "lack user:inference", status: StatusInvalid},
+		{name: "scopes wrong type", content: ptr(credJSON(testOAuth, "r", future, `"user:inference"`)), wantCode: Malformed, wantID: "credentials_scopes", status: StatusInvalid},
+		{name: "access token with newline", content: ptr(credJSON(testOAuth+"\n", "r", future, inference)), wantCode: Malformed, wantID: "token_bad_char", status: StatusInvalid},
+		{name: "valid", content: ptr(credJSON(testOAuth, "sk-ant-ort01-abc", future, inference)), canWrite: true, status: StatusValid},
+		{name: "valid, no scopes key warns", content: ptr(credJSON(testOAuth, "sk-ant-ort01-abc", future, "")), canWrite: true, wantID: "credentials_no_scopes", status: StatusValid},
+		{name: "valid read-only warns", content: ptr(credJSON(testOAuth, "sk-ant-ort01-abc", future, inference)), wantID: "credentials_read_only", wantMsg: "cannot store a refreshed token", status: StatusValid},
+		{name: "expired refreshable warns", content: ptr(credJSON(testOAuth, "sk-ant-ort01-abc", past, inference)), canWrite: true, wantID: "credential_expired_refreshable", wantMsg: "will refresh it", status: StatusExpired},
+		{name: "expired not writable", content: ptr(credJSON(testOAuth, "sk-ant-ort01-abc", past, inference)), wantCode: Rejected, wantID: "credential_expired", wantMsg: "cannot store a refreshed token", status: StatusExpired},
+		{name: "expired no refresh token", content: ptr(credJSON(testOAuth, "", past, inference)), canWrite: true, wantCode: Rejected, wantID: "credential_expired", wantMsg: "has no refresh token", status: StatusExpired},
+		{name: "near expiry not refreshable", content: ptr(credJSON(testOAuth, "", soon, inference)), canWrite: true, wantID: "credential_expiring_soon", wantMsg: "expires in 20m0s", status: StatusExpiringSoon},
+		{name: "near expiry refreshable", content: ptr(credJSON(testOAuth, "sk-ant-ort01-abc", soon, inference)), canWrite: true, wantID: "credential_expiring_soon", wantMsg: "will refresh it", status: StatusExpiringSoon},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := t.TempDir()
+			cred := filepath.Join(home, ".claude", ".credentials.json")
+			must(t, os.MkdirAll(filepath.Dir(cred), 0o700))
+			if tt.dir {
+				must(t, os.Mkdir(cred, 0o700))
+			}
+			if tt.content != nil {
+				must(t, os.WriteFile(cred, []byte(*tt.content), 0o600))
+			}
+			r := Resolve(Input{Env: map[string]string{"HOME": home}, Now: testNow, ExpiryWarning: time.Hour,
+				CanWrite: func(string) bool { return tt.canWrite }})
+			e := r.Findings.FirstError()
+			switch {
+			case tt.wantCode == OK && e != nil:
+				t.Fatalf("unexpected error %+v", *e)
+			case tt.wantCode != OK && e == nil:
+				t.Fatalf("want %s, got %+v", tt.wantID, r.Findings)
+			case e != nil && (e.Code != tt.wantCode || e.ID != tt.wantID || !strings.Contains(e.Message, tt.wantMsg) || e.Hint == ""):
+				t.Fatalf("got %+v; want code %d id %s msg ~%q and a hint", *e, tt.wantCode, tt.wantID, tt.wantMsg)
+			case e == nil && tt.wantID != "":
+				if !hasFinding(r.Findings, Warning, tt.wantID, tt.wantMsg) {
+					t.Fatalf("want warning %s ~%q, got %+v", tt.wantID, tt.wantMsg, r.Findings)
+				}
+			}
+			if r.Status != tt.status {
+				t.Errorf("status %s, want %s", r.Status, tt.status)
+			}
+			assertNoSecret(t, testOAuth, r.Findings)
+		})
+	}
+}
+
+func TestPrecedenceAndShadowing(t *testing.T) {
+	home := t.TempDir()
+	writeCreds(t, home, credJSON(testOAuth, "r", ms(testNow.Add(time.Hour*5)), inference))
+	gateway := "gw-token-" + strings.Repeat("g", 40)
+	tests := []struct {
+		name       string
+		env        map[string]string
+		kind       Kind
+		source     string
+		shadowMsgs []string
+		status     Status
+	}{
+		{"file only", map[string]string{}, KindOAuthFile, filepath.Join(home, ".claude", ".credentials.json"), nil, StatusValid},
+		{"oauth env over file", map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": testOAuth}, KindOAuthToken, "CLAUDE_CODE_OAUTH_TOKEN",
+			[]string{"its expiry and refresh do not matter"}, StatusValid},
+		{"api key over oauth", map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": testOAuth, "ANTHROPIC_API_KEY": testAPIKey}, KindAPIKey, "ANTHROPIC_API_KEY",
+			[]string{"CLAUDE_CODE_OAUTH_TOKEN is ignored: ANTHROPIC_API_KEY takes precedence, so usage is billed to the API organisation", "credentials file"}, StatusValid},
+		{"auth token over all", map[string]string{"ANTHROPIC_AUTH_TOKEN": gateway, "ANTHROPIC_API_KEY": testAPIKey, "CLAUDE_CODE_OAUTH_TOKEN": testOAuth}, KindAuthToken, "ANTHROPIC_AUTH_TOKEN",
+			[]string{"the API key is never sent", "gateway's token, not to the Claude subscription"}, StatusValid},
+		{"cloud over all", map[string]string{"CLAUDE_CODE_USE_BEDROCK": "1", "ANTHROPIC_API_KEY": testAPIKey}, KindCloud, "CLAUDE_CODE_USE_BEDROCK",
+			[]string{"Claude Code calls Amazon Bedrock"}, StatusUnknown},
+		{"cloud switch false is off", map[string]string{"CLAUDE_CODE_USE_VERTEX": "0", "ANTHROPIC_API_KEY": testAPIKey}, KindAPIKey, "ANTHROPIC_API_KEY",
+			[]string{"billed to the API organisation"}, StatusValid},
+		{"empty api key is unset", map[string]string{"ANTHROPIC_API_KEY": "", "CLAUDE_CODE_OAUTH_TOKEN": testOAuth}, KindOAuthToken, "CLAUDE_CODE_OAUTH_TOKEN",
+			[]string{"its expiry"}, StatusValid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"HOME": home}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			r := Resolve(Input{Env: env, Now: testNow, ExpiryWarning: time.Hour, CanWrite: func(string) bool { return true }})
+			if e := r.Findings.FirstError(); e != nil {
+				t.Fatalf("error %+v", *e)
+			}
+			if r.Selected.Kind != tt.kind || r.Selected.Source != tt.source {
+				t.Fatalf("selected %s from %s, want %s from %s", r.Selected.Kind, r.Selected.Source, tt.kind, tt.source)
+			}
+			for _, m := range tt.shadowMsgs {
+				if !hasFinding(r.Findings, Warning, "credential_shadowed", m) {
+					t.Errorf("no shadow warning ~%q in %+v", m, r.Findings)
+				}
+			}
+			if got := countID(r.Findings, "credential_shadowed"); got != len(r.Shadowed) {
+				t.Errorf("%d shadow warnings for %d shadowed", got, len(r.Shadowed))
+			}
+			if r.Status != tt.status {
+				t.Errorf("status %s want %s", r.Status, tt.status)
+			}
+			assertNoSecret(t, testOAuth, r.Findings)
+			assertNoSecret(t, testAPIKey, r.Findings)
+		})
+	}
+}
+
+func TestSettingsEnvBlocks(t *testing.T) {
+	home, cwd, etc := t.TempDir(), t.TempDir(), t.TempDir()
+	other := "sk-ant-oat01-" + strings.Repeat("S", 95)
+	managedTok := "sk-ant-oat01-" + strings.Repeat("M", 95)
+	must(t, os.MkdirAll(filepath.Join(home, ".claude"), 0o700))
+	must(t, os.WriteFile(filepath.Join(home, ".claude", "settings.json"), []byte(`{"env":{"CLAUDE_CODE_OAUTH_TOKEN":"`+other+`","N":5}}`), 0o600))
+	r := Resolve(Input{Env: map[string]string{"HOME": home, "CLAUDE_CODE_OAUTH_TOKEN": testOAuth}, Cwd: cwd, Now: testNow})
+	if r.Selected.Value.Reveal() != other || !strings.Contains(r.Selected.Source, "env block of "+filepath.Join(home, ".claude", "settings.json")) {
+		t.Fatalf("user settings env block must override the process env: got %s", r.Selected.Source)
+	}
+	if !hasFinding(r.Findings, Warning, "settings_env_value", "env.N is not a string") {
+		t.Errorf("non-string env value not reported: %+v", r.Findings)
+	}
+	managed := filepath.Join(etc, "managed-settings.json")
+	must(t, os.WriteFile(managed, []byte(`{"env":{"CLAUDE_CODE_OAUTH_TOKEN":"`+managedTok+`"}}`), 0o600))
+	must(t, os.MkdirAll(filepath.Join(cwd, ".claude"), 0o700))
+	must(t, os.WriteFile(filepath.Join(cwd, ".claude", "settings.local.json"), []byte(`{"apiKeyHelper":"/bin/get-key --x"}`), 0o600))
+	r = Resolve(Input{Env: map[string]string{"HOME": home}, Cwd: cwd, Now: testNow, ManagedSettings: managed})
+	if r.Selected.Kind != KindAPIKeyHelper || !strings.Contains(r.Selected.Detail, "/bin/get-key") {
+		t.Fatalf("apiKeyHelper must win over the OAuth token: %+v", r.Selected)
+	}
+	if r.Status != StatusUnknown || !hasFinding(r.Findings, Warning, "credential_shadowed", "billed to the API organisation") {
+		t.Errorf("status %s findings %+v", r.Status, r.Findings)
+	}
+	if len(r.Shadowed) != 1 || r.Shadowed[0].Value.Reveal() != managedTok {
+		t.Errorf("managed settings must beat user settings: %+v", r.Shadowed)
+	}
+	must(t, os.WriteFile(managed, []byte(`{"env":`), 0o600))
+	r = Resolve(Input{Env: map[string]string{"HOME": home}, Now: testNow, ManagedSettings: managed})
+	if !hasFinding(r.Findings, Warning, "settings_invalid", "is not valid JSON") {
+		t.Errorf("broken settings file not reported: %+v", r.Findings)
+	}
+}
+
+func TestSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "token")
+	must(t, os.WriteFile(secret, []byte(testOAuth+"\n"), 0o600))
+	r := Resolve(Input{Env: map[string]string{"HOME": dir, "CLAUDE_CODE_OAUTH_TOKEN_FILE": secret}, Now: testNow})
+	if e := r.Findings.FirstError(); e != nil || r.Selected.Kind != KindOAuthToken || r.Selected.Value.Reveal() != testOAuth {
+		t.Fatalf("secret file not read: %+v %+v", r.Selected, r.Findings)
+	}
+	if r.ChildEnv["CLAUDE_CODE_OAUTH_TOKEN"] != testOAuth || !strings.HasPrefix(r.Selected.Source, "CLAUDE_CODE_OAUTH_TOKEN_FILE (") {
+		t.Fatalf("child env %v source %s", len(r.ChildEnv), r.Selected.Source)
+	}
+	empty := filepath.Join(dir, "empty")
+	must(t, os.WriteFile(empty, []byte("\n"), 0o600))
+	must(t, os.Mkdir(filepath.Join(dir, "adir"), 0o700))
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		code Code
+		id   string
+		msg  string
+	}{
+		{"both set", map[string]string{"ANTHROPIC_API_KEY": testAPIKey, "ANTHROPIC_API_KEY_FILE": secret}, Config, "secret_file_conflict", "ANTHROPIC_API_KEY and ANTHROPIC_API_KEY_FILE are both set"},
+		{"missing file", map[string]string{"CLAUDE_CODE_OAUTH_TOKEN_FILE": filepath.Join(dir, "nope")}, NoCredential, "secret_file_missing", "CLAUDE_CODE_OAUTH_TOKEN_FILE names"},
+		{"directory", map[string]string{"CLAUDE_CODE_OAUTH_TOKEN_FILE": filepath.Join(dir, "adir")}, NoCredential, "secret_file_is_directory", "is a directory"},
+		{"empty file", map[string]string{"CLAUDE_CODE_OAUTH_TOKEN_FILE": empty}, Malformed, "secret_file_empty", "which is empty"},
+		{"wrong kind in file", map[string]string{"ANTHROPIC_API_KEY_FILE": secret}, Malformed, "token_wrong_variable", "ANTHROPIC_API_KEY_FILE ("},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"HOME": dir}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			r := Resolve(Input{Env: env, Now: testNow})
+			e := r.Findings.FirstError()
+			if e == nil || e.Code != tt.code || e.ID != tt.id || !strings.Contains(e.Message, tt.msg) {
+				t.Fatalf("got %+v, want %d %s ~%q", r.Findings, tt.code, tt.id, tt.msg)
+			}
+			assertNoSecret(t, testOAuth, r.Findings)
+		})
+	}
+}
+
+func TestNoCredential(t *testing.T) {
+	dir := t.TempDir()
+	r := Resolve(Input{Env: map[string]string{"HOME": dir, "CLAUDE_CODE_OAUTH_TOKEN": ""}, Now: testNow})
+	if e := r.Findings.FirstError(); e == nil || e.Code != NoCredential || !strings.Contains(e.Message, "CLAUDE_CODE_OAUTH_TOKEN is set but empty") || r.Status != StatusMissing {
+		t.Fatalf("%+v", r.Findings)
+	}
+	r = Resolve(Input{Env: map[string]string{}, Now: testNow})
+	if e := r.Findings.FirstError(); e == nil || e.Code != Config || e.ID != "home_unset" {
+		t.Fatalf("%+v", r.Findings)
+	}
+	r = Resolve(Input{Env: map[string]string{"CLAUDE_CONFIG_DIR": "cfg"}, Cwd: dir, Now: testNow})
+	if r.GlobalConfig != filepath.Join(dir, "cfg", ".claude.json") || r.CredentialsFile != filepath.Join(dir, "cfg", ".credentials.json") {
+		t.Fatalf("paths %s %s", r.GlobalConfig, r.CredentialsFile)
+	}
+}
+
+func TestFIFOCredentialsDoesNotHang(t *testing.T) {
+	home := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(home, ".claude"), 0o700))
+	if err := mkfifo(filepath.Join(home, ".claude", ".credentials.json")); err != nil {
+		t.Fatal(err)
+	}
+	r := Resolve(Input{Env: map[string]string{"HOME": home}, Now: testNow})
+	if e := r.Findings.FirstError(); e == nil || e.ID != "credentials_file_not_regular" {
+		t.Fatalf("%+v", r.Findings)
+	}
+}
+
+func TestTokenIssued(t *testing.T) {
+	for _, tt := range []struct {
+		issued time.Time
+		status Status
+		id     string
+		sev    Severity
+	}{
+		{testNow.AddDate(0, -6, 0), StatusValid, "", Info},
+		{testNow.AddDate(-1, 0, 20), StatusExpiringSoon, "credential_expiring_soon", Warning},
+		{testNow.AddDate(-1, 0, -1), StatusExpired, "credential_expired", Error},
+		{testNow.AddDate(0, 0, 3), StatusValid, "token_issued_future", Warning},
+	} {
+		r := Resolve(Input{Env: map[string]string{"HOME": t.TempDir(), "CLAUDE_CODE_OAUTH_TOKEN": testOAuth}, Now: testNow, TokenIssued: tt.issued})
+		if r.Status != tt.status {
+			t.Errorf("issued %s: status %s want %s", tt.issued.Format(time.DateOnly), r.Status, tt.status)
+		}
+		if tt.id != "" && !hasFinding(r.Findings, tt.sev, tt.id, "") {
+			t.Errorf("issued %s: want %s %s in %+v", tt.issued.Format(time.DateOnly), tt.sev, tt.id, r.Findings)
+		}
+		if e := r.Findings.FirstError(); e != nil && e.Code != Rejected {
+			t.Errorf("expired setup-token must be Rejected, got %d", e.Code)
+		}
+	}
+}
+
+func ptr(s string) *string { return &s }
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeCreds(t *testing.T, home, content string) {
+	t.Helper()
+	must(t, os.MkdirAll(filepath.Join(home, ".claude"), 0o700))
+	must(t, os.WriteFile(filepath.Join(home, ".claude", ".credentials.json"), []byte(content), 0o600))
+}
+
+func hasFinding(fs Findings, sev Severity, id, msg string) bool {
+	for _, f := range fs {
+		if f.Severity == sev && f.ID == id && strings.Contains(f.Message, msg) {
+			return true
+		}
+	}
+	return false
+}
+
+func countID(fs Findings, id string) int {
+	n := 0
+	for _, f := range fs {
+		if f.ID == id {
+			n++
+		}
+	}
+	return n
+}

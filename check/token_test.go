@@ -1,0 +1,112 @@
+package check
+
+import (
+	"strings"
+	"testing"
+)
+
+// Made-up tokens of the real shapes; none is a real credential.
+const (
+	testOAuth  = "sk-ant-oat01-" + "Zq3vN8pL2xK7mW4tR9yB6cH1jD5fG0sA" + "Ue8iO2pQ7wE3rT6yU1iO4pA9sD2fG5hJ8kL1zX4cV7bN0mQ3wE6rT9yU2iO5aBb"
+	testAPIKey = "sk-ant-api03-" + "Hn4bV8cX2zL6kJ9hG3fD7sA1qW5eR0tY" + "Pm2nB5vC8xZ1lK4jH7gF0dS3aQ6wE9rT2yU5iO8pL1kJ4hG7fD0sA3qW6eRt-AA"
+)
+
+func TestCheckToken(t *testing.T) {
+	tests := []struct {
+		name     string
+		kind     Kind
+		value    string
+		wantID   string // "" means no error
+		wantCode Code
+		wantMsg  string
+		warnID   string
+	}{
+		{"valid oauth", KindOAuthToken, testOAuth, "", OK, "", ""},
+		{"valid api key", KindAPIKey, testAPIKey, "", OK, "", ""},
+		{"blank", KindOAuthToken, "   ", "token_blank", Malformed, "is blank", ""},
+		{"double quotes", KindOAuthToken, `"` + testOAuth + `"`, "token_quoted", Malformed, "wrapped in quotes", ""},
+		{"single quotes", KindAPIKey, `'` + testAPIKey + `'`, "token_quoted", Malformed, "wrapped in quotes", ""},
+		{"bearer prefix", KindOAuthToken, "Bearer " + testOAuth, "token_bearer_prefix", Malformed, `starts with "Bearer "`, ""},
+		{"bearer lower", KindAuthToken, "bearer abcdefghijklmnopqrstuvwxyz", "token_bearer_prefix", Malformed, "Bearer", ""},
+		{"trailing newline", KindOAuthToken, testOAuth + "\n", "token_bad_char", Malformed, "ends with a newline", ""},
+		{"trailing CR", KindOAuthToken, testOAuth + "\r", "token_bad_char", Malformed, "ends with a newline", ""},
+		{"leading space", KindOAuthToken, " " + testOAuth, "token_bad_char", Malformed, "leading or trailing whitespace", ""},
+		{"inner newline", KindOAuthToken, testOAuth[:50] + "\n" + testOAuth[50:], "token_bad_char", Malformed, "newline at position 50", ""},
+		{"inner space", KindAPIKey, testAPIKey[:40] + " " + testAPIKey[40:], "token_bad_char", Malformed, "whitespace at position 40", ""},
+		{"control char", KindOAuthToken, testOAuth[:30] + "\x1b" + testOAuth[30:], "token_bad_char", Malformed, "control character 0x1b", ""},
+		{"nul byte", KindOAuthToken, testOAuth[:30] + "\x00" + testOAuth[30:], "token_bad_char", Malformed, "control character 0x00", ""},
+		{"non-ascii", KindOAuthToken, testOAuth[:30] + "é" + testOAuth[30:], "token_bad_char", Malformed, "non-ASCII", ""},
+		{"invalid utf8", KindOAuthToken, testOAuth[:30] + "\xff" + testOAuth[30:], "token_bad_char", Malformed, "invalid UTF-8", ""},
+		{"api key in oauth var", KindOAuthToken, testAPIKey, "token_wrong_variable", Malformed, "holds an API key", ""},
+		{"refresh token in oauth var", KindOAuthToken, "sk-ant-ort01-" + testOAuth[13:], "token_refresh_token", Malformed, "refresh token", ""},
+		{"oauth in api key var", KindAPIKey, testOAuth, "token_wrong_variable", Malformed, "holds an OAuth token", ""},
+		{"admin key in api var", KindAPIKey, "sk-ant-admin01-" + testAPIKey[13:], "token_admin_key", Malformed, "Admin API key", ""},
+		{"too short", KindOAuthToken, "sk-ant-oat01-abc", "token_length", Malformed, "16 characters long, too short", ""},
+		{"too long", KindAuthToken, strings.Repeat("a", maxTokenLen+1), "token_length", Malformed, "too long", ""},
+		{"cut oauth", KindOAuthToken, testOAuth[:50], "token_length", Malformed, "50 characters long; a sk-ant-oat... token is about 108", ""},
+		{"pasted twice", KindOAuthToken, testOAuth + testOAuth, "token_length", Malformed, "216 characters long", ""},
+		{"unknown oauth format warns", KindOAuthToken, "tok-" + strings.Repeat("x", 60), "", OK, "", "token_unknown_format"},
+		{"gateway api key warns", KindAPIKey, "gw-" + strings.Repeat("y", 40), "", OK, "", "token_unknown_format"},
+		{"gateway auth token any format", KindAuthToken, "gateway-" + strings.Repeat("z", 40), "", OK, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := CheckToken(tt.kind, "VAR", NewSecret(tt.value))
+			e := fs.FirstError()
+			switch {
+			case tt.wantID == "" && e != nil:
+				t.Fatalf("unexpected error %+v", *e)
+			case tt.wantID != "" && e == nil:
+				t.Fatalf("want error %s, got %+v", tt.wantID, fs)
+			case e != nil:
+				if e.ID != tt.wantID || e.Code != tt.wantCode || !strings.Contains(e.Message, tt.wantMsg) || !strings.HasPrefix(e.Message, "VAR ") || e.Hint == "" {
+					t.Errorf("got %+v, want id %s code %d message containing %q, naming VAR, with a hint", *e, tt.wantID, tt.wantCode, tt.wantMsg)
+				}
+			}
+			if tt.warnID != "" && (len(fs) != 1 || fs[0].ID != tt.warnID || fs[0].Severity != Warning) {
+				t.Errorf("want one warning %s, got %+v", tt.warnID, fs)
+			}
+			assertNoSecret(t, tt.value, fs)
+		})
+	}
+}
+
+// assertNoSecret fails if any 12-byte window of the secret's body (after
+// its well-known prefix) appears in any finding.
+func assertNoSecret(t *testing.T, secret string, fs Findings) {
+	t.Helper()
+	var all strings.Builder
+	for _, f := range fs {
+		all.WriteString(f.Message + "\n" + f.Hint + "\n")
+	}
+	if w := LeakedWindow(secret, all.String()); w != "" {
+		t.Fatalf("secret leaked (%q) in %q", w, all.String())
+	}
+}
+
+func TestSecretNeverPrints(t *testing.T) {
+	s := NewSecret(testOAuth)
+	for _, out := range []string{
+		s.String(), s.GoString(),
+		sprintf("%v %s %q %x %X %+v %#v %d", s, s, s, s, s, s, s, s),
+		sprintf("%+v", struct{ S Secret }{s}),
+		sprintf("%v", []Secret{s}),
+	} {
+		if LeakedWindow(testOAuth, out) != "" {
+			t.Fatalf("leak in %q", out)
+		}
+		if !strings.Contains(out, "len=108") {
+			t.Fatalf("fingerprint missing in %q", out)
+		}
+	}
+	b, _ := jsonMarshal(struct{ S Secret }{s})
+	if LeakedWindow(testOAuth, string(b)) != "" || !strings.Contains(string(b), "...bBb") && !strings.Contains(string(b), "aBb") {
+		t.Fatalf("json %s", b)
+	}
+	if got := NewSecret("short-secret").Last4(); got != "cret" {
+		t.Errorf("Last4 = %q", got)
+	}
+	if got := NewSecret("tiny").Last4(); got != "" {
+		t.Errorf("Last4 of a tiny secret must be empty, got %q", got)
+	}
+}

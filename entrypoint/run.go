@@ -64,15 +64,24 @@ func (i interrupted) Error() string { return "interrupted by " + i.sig.String() 
 
 // Main is the whole program: it returns the exit status, or never returns
 // because it exec'd the command.
-func Main(args, environ []string, stdout, stderr io.Writer) (code int) {
+func Main(args, environ []string, stdout, stderr io.Writer) int {
+	return Recover(stderr, func() int { return main(args, environ, stdout, stderr) })
+}
+
+// Recover runs fn and turns a panic into the internal exit code. The
+// panic value is not printed: it could hold anything, including a token.
+// Its type and the stack locate the bug.
+func Recover(stderr io.Writer, fn func() int) (code int) {
 	defer func() {
 		if p := recover(); p != nil {
-			// The panic value is not printed: it could hold anything,
-			// including a token. Its type and the stack locate the bug.
 			fmt.Fprintf(stderr, "sleeve-check: error: internal error (panic of type %T)\nsleeve-check: hint: report this bug with the stack below; no secret is printed\n%s", p, stackWithoutArgs())
 			code = int(check.Internal)
 		}
 	}()
+	return fn()
+}
+
+func main(args, environ []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	sigs := make(chan os.Signal, 1)

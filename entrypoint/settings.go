@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"sleeve-check/check"
 )
 
 // EnvPrefix is the prefix of every sleeve-check environment variable.
@@ -261,3 +263,5 @@ func SettingsTable(markdown bool) string {
 	}
 	return b.String()
 }
+
+func exitTableMarkdown() string { return check.FormatTable(true) }

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"sleeve-check/check"
+	"sleeve-check/entrypoint"
+)
+
+// Made-up credentials of the real shapes; none is real.
+const (
+	fakeOAuth  = "sk-ant-oat01-Tq8wXn3Lp6Rz1Vb4Kc7Hm2Jd5Fg9Sa0Ye3Ui6Oo1Pw4Qe7Rt2Yu5Io8Pa1Sd4Fg7Hj0Kl3Zx6Cv9Bn2Mq5Wt8QQQQAAbbEE"
+	fakeAPIKey = "sk-ant-api03-Lm4Nb7Vc0Xz3Qw6Er9Ty2Ui5Op8As1Df4Gh7Jk0Lz3Xc6Vb9Nm2Qa5Ws8Ed1Rf4Tg7Yh0Uj3Ik6Ol9PqqZRRRRRRRZ-xyAA"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){"sleeve-check": main})
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(e *testscript.Env) error {
+			home := filepath.Join(e.WorkDir, "home")
+			e.Setenv("HOME", home)
+			e.Setenv("SECRET_OAUTH", fakeOAuth)
+			e.Setenv("SECRET_APIKEY", fakeAPIKey)
+			e.Setenv("NOW_MS", "1")
+			e.Setenv("SLEEVE_CHECK_MANAGED_SETTINGS", filepath.Join(e.WorkDir, "managed-settings.json"))
+			return os.MkdirAll(home, 0o755)
+		},
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "root":
+				return os.Geteuid() == 0, nil
+			}
+			return false, nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// noleak fails if stdout, stderr or the named files hold any
+			// piece of a SECRET_* value.
+			"noleak": func(ts *testscript.TestScript, neg bool, args []string) {
+				outs := map[string]string{"stdout": ts.ReadFile("stdout"), "stderr": ts.ReadFile("stderr")}
+				for _, f := range args {
+					outs[f] = ts.ReadFile(f)
+				}
+				for _, name := range []string{"SECRET_OAUTH", "SECRET_APIKEY"} {
+					for where, out := range outs {
+						if w := check.LeakedWindow(ts.Getenv(name), out); w != "" {
+							ts.Fatalf("%s leaked into %s (%q)", name, where, w)
+						}
+					}
+				}
+			},
+			// exits N CMD ARGS... runs CMD and asserts its exit code is N.
+			"exits": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) < 2 {
+					ts.Fatalf("usage: exits N command [args...]")
+				}
+				want, err := strconv.Atoi(args[0])
+				ts.Check(err)
+				err = ts.Exec(args[1], args[2:]...)
+				got := 0
+				if ee, ok := err.(*exec.ExitError); ok {
+					got = ee.ExitCode()
+				} else if err != nil {
+					ts.Fatalf("%v", err)
+				}
+				if got != want {
+					ts.Fatalf("exit code %d, want %d", got, want)
+				}
+			},
+			"mkfifo": func(ts *testscript.TestScript, neg bool, args []string) {
+				for _, a := range args {
+					ts.Check(syscall.Mkfifo(ts.MkAbs(a), 0o600))
+				}
+			},
+		},
+	})
+}
+
+// The exec'd command must get default signal dispositions: killed by
+// SIGTERM, not turned into sleeve-check's "interrupted" exit.
+func TestExecedCommandGetsSignalsDirectly(t *testing.T) {
+	bin := buildBinary(t)
+	home := t.TempDir()
+	cmd := exec.Command(bin, "--", "sleep", "30")
+	cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the process image is sleep, i.e. the exec happened.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, _ := os.ReadFile(filepath.Join("/proc", itoa(cmd.Process.Pid), "comm"))
+		if strings.TrimSpace(string(b)) == "sleep" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never exec'd sleep (comm %q)", b)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+		t.Fatalf("want death by SIGTERM, got %v (%v)", ws, err)
+	}
+}
+
+// A credentials file the sleeve user cannot read. As root, permissions do
+// not bind, so the binary runs as nobody.
+func TestUnreadableCredentialsFile(t *testing.T) {
+	bin := buildBinary(t)
+	home := t.TempDir()
+	os.Chmod(home, 0o755)
+	os.MkdirAll(filepath.Join(home, ".claude"), 0o755)
+	cred := filepath.Join(home, ".claude", ".credentials.json")
+	os.WriteFile(cred, []byte(`{"claudeAiOauth":{"accessToken":"`+fakeOAuth+`"}}`), 0o600)
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"HOME=" + home}
+	if os.Geteuid() == 0 {
+		os.Chmod(filepath.Dir(home), 0o755)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		if err := exec.Command("chmod", "o+rx", bin, filepath.Dir(bin)).Run(); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		os.Chmod(cred, 0)
+	}
+	out, err := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != int(check.NoCredential) {
+		t.Fatalf("exit %d (%v), want %d:\n%s", code, err, check.NoCredential, out)
+	}
+	if !strings.Contains(string(out), "cannot be read: permission denied") || !strings.Contains(string(out), "hint: make it readable") {
+		t.Fatalf("message:\n%s", out)
+	}
+	if check.LeakedWindow(fakeOAuth, string(out)) != "" {
+		t.Fatal("leak")
+	}
+}
+
+// A panic is turned into exit code 70 and never prints its value.
+func TestPanicIsInternalAndRedacted(t *testing.T) {
+	var out strings.Builder
+	code := entrypoint.Recover(&out, func() int { panic("token " + fakeOAuth) })
+	if code != int(check.Internal) || !strings.Contains(out.String(), "internal error") || check.LeakedWindow(fakeOAuth, out.String()) != "" {
+		t.Fatalf("code %d out:\n%s", code, out.String())
+	}
+}
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "sleeve-check-bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	bin := filepath.Join(dir, "sleeve-check")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

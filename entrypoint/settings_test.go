@@ -1,0 +1,117 @@
+package entrypoint
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParsePrecedence(t *testing.T) {
+	env := map[string]string{"SLEEVE_CHECK_EXPIRY_WARNING": "2h", "SLEEVE_CHECK_TRUST_DIRS": "/a:/b", "SLEEVE_CHECK_JSON": "true"}
+	inv, err := Parse([]string{"--expiry-warning", "30m", "--json=false", "--", "claude", "--flag"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := inv.Settings
+	if s.ExpiryWarning != 30*time.Minute || s.JSON || !reflect.DeepEqual(s.TrustDirs, []string{"/a", "/b"}) || s.LogFormat != "console" {
+		t.Fatalf("%+v", s)
+	}
+	if inv.Sources["ExpiryWarning"] != "flag --expiry-warning" || inv.Sources["TrustDirs"] != "env SLEEVE_CHECK_TRUST_DIRS" || inv.Sources["LogFormat"] != "default" {
+		t.Fatalf("%v", inv.Sources)
+	}
+	if !reflect.DeepEqual(inv.Command, []string{"claude", "--flag"}) {
+		t.Fatalf("%v", inv.Command)
+	}
+}
+
+func TestParseReportsAllErrorsTogether(t *testing.T) {
+	env := map[string]string{"SLEEVE_CHECK_EXPIRY_WARNING": "soon", "SLEEVE_CHECK_OAUTH_TOKEN_ISSUED": "last year", "SLEEVE_CHECK_APPROVE_API_KEY": "maybe"}
+	_, err := Parse([]string{"--log-format=xml", "--bogus", "--trust-dirs", "rel/dir"}, env)
+	var pe *ParseError
+	if !errors.As(err, &pe) {
+		t.Fatal(err)
+	}
+	all := strings.Join(append(pe.Usage, pe.Config...), "\n")
+	for _, want := range []string{"unknown flag --bogus", "--log-format must be console or json", "--trust-dirs must list absolute directories",
+		"SLEEVE_CHECK_EXPIRY_WARNING", "SLEEVE_CHECK_OAUTH_TOKEN_ISSUED", "SLEEVE_CHECK_APPROVE_API_KEY"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("missing %q in\n%s", want, all)
+		}
+	}
+	if len(pe.Usage) != 3 || len(pe.Config) != 3 {
+		t.Errorf("usage %v config %v", pe.Usage, pe.Config)
+	}
+}
+
+func TestParseUsage(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"claude"}, "put the command after --: sleeve-check [flags] -- claude"},
+		{[]string{"--"}, "nothing after --"},
+		{[]string{"--expiry-warning"}, "needs a value"},
+	} {
+		_, err := Parse(tt.args, nil)
+		var pe *ParseError
+		if !errors.As(err, &pe) || !strings.Contains(pe.Error()+pe.Hint, tt.want) || len(pe.Usage) == 0 {
+			t.Errorf("%v: %v (hint %q)", tt.args, err, pe.Hint)
+		}
+	}
+	inv, err := Parse([]string{"health", "--json"}, nil)
+	if err != nil || inv.Sub != "health" || !inv.Settings.JSON {
+		t.Fatalf("%+v %v", inv, err)
+	}
+}
+
+func TestReadmeHasTheTables(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, table := range map[string]string{"settings": SettingsTable(true), "exit codes": exitTableMarkdown()} {
+		if !strings.Contains(string(b), table) {
+			t.Errorf("README.md does not contain the current %s table; paste this:\n%s", name, table)
+		}
+	}
+}
+
+func TestLookPath(t *testing.T) {
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "tool")
+	must(t, os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755))
+	noexec := filepath.Join(dir, "data")
+	must(t, os.WriteFile(noexec, []byte("x"), 0o644))
+	must(t, os.Mkdir(filepath.Join(dir, "sub"), 0o755))
+	for _, tt := range []struct {
+		name, path string
+		found      string
+		notFound   bool
+		msg        string
+	}{
+		{"tool", dir, exe, false, ""},
+		{"tool", "/nonexistent:" + dir, exe, false, ""},
+		{"missing", dir, "", true, "not found in PATH"},
+		{"data", dir, "", false, "is not executable"},
+		{exe, "", exe, false, ""},
+		{noexec, "", "", false, "is not executable"},
+		{filepath.Join(dir, "sub"), "", "", false, "is a directory"},
+		{filepath.Join(dir, "nope"), "", "", true, "does not exist"},
+		{"", dir, "", true, "empty"},
+	} {
+		got, err := LookPath(tt.name, tt.path)
+		var le *LookError
+		switch {
+		case tt.found != "":
+			if err != nil || got != tt.found {
+				t.Errorf("%s: %s %v", tt.name, got, err)
+			}
+		case !errors.As(err, &le) || le.NotFound != tt.notFound || !strings.Contains(le.Msg, tt.msg) || le.Hint == "":
+			t.Errorf("%s: %v, want notFound=%v ~%q", tt.name, err, tt.notFound, tt.msg)
+		}
+	}
+}

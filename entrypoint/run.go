@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -37,6 +40,7 @@ type Report struct {
 	Shadowed   []check.Fingerprint `json:"shadowed,omitempty"`
 	Findings   []check.Finding     `json:"findings"`
 	Config     ConfigReport        `json:"config"`
+	Probe      *check.Verdict      `json:"probe,omitempty"`
 	Command    []string            `json:"command,omitempty"`
 	DurationMS float64             `json:"duration_ms"`
 }
@@ -192,6 +196,9 @@ func (r *runner) steps() (string, check.Code) {
 	if f := check.Findings(r.rep.Findings).FirstError(); f != nil {
 		return "", f.Code
 	}
+	if code, stop := r.probe(res); stop {
+		return "", code
+	}
 	plan := ConfigPlan{GlobalConfig: res.GlobalConfig, ConfigDir: res.ConfigDir, TrustDirs: r.inv.Settings.TrustDirs,
 		AcceptBypass: r.inv.Settings.AcceptBypass}
 	if r.inv.Settings.ApproveAPIKey {
@@ -245,6 +252,63 @@ func (r *runner) steps() (string, check.Code) {
 		return "", c
 	}
 	return path, check.OK
+}
+
+// probe asks the API whether the selected credential works. It reports
+// whether the start must stop, and with which code.
+func (r *runner) probe(res *check.Resolution) (check.Code, bool) {
+	s := r.inv.Settings
+	sel := res.Selected
+	skip := ""
+	switch {
+	case s.Probe == "off":
+		skip = "the probe is off (SLEEVE_CHECK_PROBE=off)"
+	case sel == nil:
+		skip = "there is no credential"
+	case sel.Value.Len() == 0:
+		skip = "Claude Code authenticates through " + string(sel.Kind) + ", which sleeve-check does not probe"
+	case sel.Kind == check.KindOAuthFile && sel.Refreshable && !sel.ExpiresAt.After(r.start):
+		skip = "the access token has expired and Claude Code refreshes it before its first request"
+	}
+	if skip != "" {
+		r.log.Debug().Msg("not probed: " + skip)
+		return check.OK, false
+	}
+	if s.ProbeSplay > 0 {
+		d := time.Duration(rand.Int64N(int64(s.ProbeSplay)))
+		r.log.Debug().Dur("splay_ms", d).Msg("waiting before the probe")
+		select {
+		case <-time.After(d):
+		case <-r.ctx.Done():
+			return r.interrupted()
+		}
+	}
+	base, baseSrc, _ := res.Lookup("ANTHROPIC_BASE_URL")
+	headers, _, _ := res.Lookup("ANTHROPIC_CUSTOM_HEADERS")
+	cfg := check.ProbeConfig{
+		BaseURL: base, BaseURLSource: baseSrc, Model: s.ProbeModel, Deadline: s.ProbeTimeout, AttemptTimeout: s.AttemptTime,
+		CustomHeaders: headers, ExtraCAFile: r.env["NODE_EXTRA_CA_CERTS"], UserAgent: "sleeve-check/" + Version,
+		Strict: s.Strict, WarnUnavailable: s.OnUnavailable == "warn", RetryWaitMin: 500 * time.Millisecond, RetryWaitMax: 4 * time.Second,
+		Proxy: http.ProxyFromEnvironment, Log: r.log,
+	}
+	if cfg.BaseURL != "" {
+		cfg.BaseURLSource = "the base URL " + strconv.Quote(base) + " (" + baseSrc + ")"
+	}
+	var v check.Verdict
+	r.step("probe", func() error { v = check.Probe(r.ctx, *sel, cfg); return nil })
+	if v.Class == "interrupted" {
+		return r.interrupted()
+	}
+	r.rep.Probe = &v
+	r.log.Debug().Int("attempts", v.Attempts).Int("http_status", v.HTTPStatus).Str("request_id", v.RequestID).Msgf("probe: %s", v.Class)
+	if v.Status != check.StatusUnknown && !(v.Status == check.StatusValid && r.rep.Status == check.StatusExpiringSoon) {
+		r.rep.Status = v.Status
+	}
+	r.finding(v.Finding)
+	if v.Finding.Severity == check.Error {
+		return v.Finding.Code, true
+	}
+	return check.OK, false
 }
 
 // step runs fn and logs its timing with --verbose.

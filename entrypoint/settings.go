@@ -29,6 +29,13 @@ type Settings struct {
 	TrustDirs     []string      `env:"TRUST_DIRS" envSeparator:":" flag:"trust-dirs" help:"absolute directories (colon-separated) to mark as trusted, skipping the trust dialog"`
 	ApproveAPIKey bool          `env:"APPROVE_API_KEY" flag:"approve-api-key" help:"approve the selected ANTHROPIC_API_KEY so Claude Code does not ask"`
 	AcceptBypass  bool          `env:"ACCEPT_BYPASS_PERMISSIONS" flag:"accept-bypass-permissions" help:"set skipDangerousModePermissionPrompt in settings.json"`
+	Probe         string        `env:"PROBE" envDefault:"http" flag:"probe" help:"how to prove the credential before the start: http (one tiny request to the API) or off"`
+	ProbeModel    string        `env:"PROBE_MODEL" envDefault:"claude-haiku-4-5" flag:"probe-model" help:"model named in the probe request (max_tokens 1)"`
+	ProbeTimeout  time.Duration `env:"PROBE_TIMEOUT" envDefault:"20s" flag:"probe-timeout" help:"deadline for the whole probe, retries included"`
+	AttemptTime   time.Duration `env:"PROBE_ATTEMPT_TIMEOUT" envDefault:"10s" flag:"probe-attempt-timeout" help:"deadline for one probe request"`
+	ProbeSplay    time.Duration `env:"PROBE_SPLAY" envDefault:"0s" flag:"probe-splay" help:"wait a random time up to this long before the probe, so sleeves started together do not call the API in the same second"`
+	Strict        bool          `env:"STRICT" flag:"strict" help:"stop (exit 9) when the API is still rate-limiting at the probe's deadline, instead of starting with a warning"`
+	OnUnavailable string        `env:"ON_UNAVAILABLE" envDefault:"fail" flag:"on-unavailable" help:"when the API cannot be reached or fails: fail (exit 8) or warn (start anyway)"`
 	Managed       string        `env:"MANAGED_SETTINGS" envDefault:"/etc/claude-code/managed-settings.json" flag:"managed-settings" help:"path of Claude Code's managed settings file, read for its env block"`
 }
 
@@ -208,6 +215,24 @@ func validate(inv *Invocation, fromFlag map[string]bool, perr *ParseError) {
 	}
 	if s.LogFormat != "console" && s.LogFormat != "json" {
 		bad("LogFormat", fmt.Sprintf("must be console or json, not %q", s.LogFormat))
+	}
+	if s.Probe != "http" && s.Probe != "off" {
+		bad("Probe", fmt.Sprintf("must be http or off, not %q", s.Probe))
+	}
+	if s.OnUnavailable != "fail" && s.OnUnavailable != "warn" {
+		bad("OnUnavailable", fmt.Sprintf("must be fail or warn, not %q", s.OnUnavailable))
+	}
+	if s.ProbeTimeout <= 0 {
+		bad("ProbeTimeout", "must be positive")
+	}
+	if s.AttemptTime <= 0 {
+		bad("AttemptTime", "must be positive")
+	}
+	if s.ProbeSplay < 0 {
+		bad("ProbeSplay", "must not be negative")
+	}
+	if s.ProbeModel == "" {
+		bad("ProbeModel", "must name a model")
 	}
 	if s.ExpiryWarning < 0 {
 		bad("ExpiryWarning", "must not be negative")

@@ -13,6 +13,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"sleeve-check/check"
+	"sleeve-check/check/anthropictest"
 	"sleeve-check/entrypoint"
 )
 
@@ -21,6 +22,25 @@ const (
 	fakeOAuth  = "sk-ant-oat01-Tq8wXn3Lp6Rz1Vb4Kc7Hm2Jd5Fg9Sa0Ye3Ui6Oo1Pw4Qe7Rt2Yu5Io8Pa1Sd4Fg7Hj0Kl3Zx6Cv9Bn2Mq5Wt8QQQQAAbbEE"
 	fakeAPIKey = "sk-ant-api03-Lm4Nb7Vc0Xz3Qw6Er9Ty2Ui5Op8As1Df4Gh7Jk0Lz3Xc6Vb9Nm2Qa5Ws8Ed1Rf4Tg7Yh0Uj3Ik6Ol9PqqZRRRRRRRZ-xyAA"
 )
+
+// fakeTokens are registered at each script's fake API under SECRET_<name>.
+var fakeTokens = map[string]anthropictest.Behavior{
+	"EXPIRED":     {Kind: anthropictest.Expired},
+	"REVOKED":     {Kind: anthropictest.Revoked},
+	"BILLING":     {Kind: anthropictest.Billing},
+	"SPENDCAP":    {Kind: anthropictest.SpendCap},
+	"RATELIMITED": {Kind: anthropictest.RateLimited, RetryAfter: time.Minute},
+	"OVERLOADED":  {Kind: anthropictest.Overloaded},
+	"SLOW":        {Kind: anthropictest.Valid, Delay: time.Minute},
+	"CCONLY":      {Kind: anthropictest.ClaudeCodeOnly},
+	"REDIRECT":    {Kind: anthropictest.Redirect, Location: "https://elsewhere.invalid/v1/messages"},
+}
+
+// fakeToken makes a setup-token-shaped value unique to name.
+func fakeToken(name string) string {
+	body := strings.Repeat(strings.ToLower(name)+"X7", 20)
+	return "sk-ant-oat01-" + body[:89] + "-" + strings.ToUpper(name[:4])
+}
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){"sleeve-check": main})
@@ -36,6 +56,18 @@ func TestScripts(t *testing.T) {
 			e.Setenv("SECRET_APIKEY", fakeAPIKey)
 			e.Setenv("NOW_MS", "1")
 			e.Setenv("SLEEVE_CHECK_MANAGED_SETTINGS", filepath.Join(e.WorkDir, "managed-settings.json"))
+			// Every script talks to its own fake API on loopback.
+			srv := anthropictest.NewServer()
+			e.Defer(srv.Close)
+			e.Setenv("ANTHROPIC_BASE_URL", srv.URL)
+			e.Setenv("FAKE_API", srv.URL)
+			srv.Set(fakeOAuth, anthropictest.Behavior{Kind: anthropictest.Valid})
+			srv.Set(fakeAPIKey, anthropictest.Behavior{Kind: anthropictest.Valid})
+			for name, b := range fakeTokens {
+				tok := fakeToken(name)
+				e.Setenv("SECRET_"+name, tok)
+				srv.Set(tok, b)
+			}
 			return os.MkdirAll(home, 0o755)
 		},
 		Condition: func(cond string) (bool, error) {
@@ -53,7 +85,11 @@ func TestScripts(t *testing.T) {
 				for _, f := range args {
 					outs[f] = ts.ReadFile(f)
 				}
-				for _, name := range []string{"SECRET_OAUTH", "SECRET_APIKEY"} {
+				names := []string{"SECRET_OAUTH", "SECRET_APIKEY"}
+				for n := range fakeTokens {
+					names = append(names, "SECRET_"+n)
+				}
+				for _, name := range names {
 					for where, out := range outs {
 						if w := check.LeakedWindow(ts.Getenv(name), out); w != "" {
 							ts.Fatalf("%s leaked into %s (%q)", name, where, w)
@@ -93,7 +129,7 @@ func TestScripts(t *testing.T) {
 func TestExecedCommandGetsSignalsDirectly(t *testing.T) {
 	bin := buildBinary(t)
 	home := t.TempDir()
-	cmd := exec.Command(bin, "--", "sleep", "30")
+	cmd := exec.Command(bin, "--probe=off", "--", "sleep", "30")
 	cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -115,6 +151,48 @@ func TestExecedCommandGetsSignalsDirectly(t *testing.T) {
 	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	if !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
 		t.Fatalf("want death by SIGTERM, got %v (%v)", ws, err)
+	}
+}
+
+// SIGTERM during the checks (here: a probe the API never answers) stops
+// sleeve-check promptly with 128+15, and the command never starts.
+func TestSignalDuringProbe(t *testing.T) {
+	bin := buildBinary(t)
+	srv := anthropictest.NewServer()
+	defer srv.Close()
+	srv.Set(fakeOAuth, anthropictest.Behavior{Kind: anthropictest.Valid, Delay: time.Minute})
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		home := t.TempDir()
+		cmd := exec.Command(bin, "--", "sh", "-c", "echo child-ran")
+		cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth, "ANTHROPIC_BASE_URL=" + srv.URL}
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); len(srv.Requests()) == 0; {
+			if time.Now().After(deadline) {
+				t.Fatal("the probe never reached the fake API")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		sent := time.Now()
+		cmd.Process.Signal(sig)
+		cmd.Wait()
+		took := time.Since(sent)
+		if code := cmd.ProcessState.ExitCode(); code != 128+int(sig) {
+			t.Fatalf("%v: exit %d, want %d\n%s", sig, code, 128+int(sig), out.String())
+		}
+		if took > 2*time.Second || strings.Contains(out.String(), "child-ran") || !strings.Contains(out.String(), "error: stopped by "+map[syscall.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT"}[sig]) {
+			t.Fatalf("%v after %s:\n%s", sig, took, out.String())
+		}
+		if check.LeakedWindow(fakeOAuth, out.String()) != "" {
+			t.Fatal("leak")
+		}
+		if _, err := os.Stat(filepath.Join(home, ".claude.json")); err == nil {
+			t.Fatal("config written although the start was interrupted")
+		}
+		srv.Reset()
 	}
 }
 

@@ -1,0 +1,250 @@
+package check
+
+import (
+	"context"
+	"encoding/pem"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"sleeve-check/check/anthropictest"
+)
+
+func probeCfg(base string) ProbeConfig {
+	return ProbeConfig{
+		BaseURL: base, BaseURLSource: "ANTHROPIC_BASE_URL", Model: "claude-haiku-4-5",
+		Deadline: 3 * time.Second, AttemptTimeout: time.Second, UserAgent: "sleeve-check/test",
+		RetryWaitMin: 20 * time.Millisecond, RetryWaitMax: 100 * time.Millisecond, Log: zerolog.Nop(),
+	}
+}
+
+func oauthCred(tok string) Credential {
+	return Credential{Kind: KindOAuthToken, Source: "CLAUDE_CODE_OAUTH_TOKEN", Value: NewSecret(tok)}
+}
+
+func TestProbeVerdicts(t *testing.T) {
+	srv := anthropictest.NewServer()
+	defer srv.Close()
+	tests := []struct {
+		name     string
+		b        anthropictest.Behavior
+		kind     Kind
+		tune     func(*ProbeConfig)
+		code     Code
+		sev      Severity
+		class    string
+		status   Status
+		msg      string
+		attempts [2]int // min, max
+	}{
+		{"valid", anthropictest.Behavior{Kind: anthropictest.Valid}, KindOAuthToken, nil, OK, Info, "valid", StatusValid, "accepted the credential", [2]int{1, 1}},
+		{"expired", anthropictest.Behavior{Kind: anthropictest.Expired}, KindOAuthToken, nil, Rejected, Error, "rejected", StatusExpired, "has expired (HTTP 401 authentication_error: OAuth token has expired", [2]int{1, 1}},
+		{"invalid", anthropictest.Behavior{Kind: anthropictest.Invalid}, KindAPIKey, nil, Rejected, Error, "rejected", StatusInvalid, "rejected the credential as invalid (HTTP 401 authentication_error: invalid x-api-key", [2]int{1, 1}},
+		{"revoked", anthropictest.Behavior{Kind: anthropictest.Revoked}, KindOAuthToken, nil, Rejected, Error, "rejected", StatusInvalid, "has been revoked (HTTP 403 permission_error", [2]int{1, 1}},
+		{"no scope", anthropictest.Behavior{Kind: anthropictest.NoScope}, KindOAuthToken, nil, Rejected, Error, "rejected", StatusInvalid, "revoked or lacks the scope user:inference (HTTP 403", [2]int{1, 1}},
+		{"oauth as auth token", anthropictest.Behavior{Kind: anthropictest.Valid}, KindAuthToken, nil, Rejected, Error, "rejected", StatusInvalid, "without the OAuth beta header", [2]int{1, 1}},
+		{"claude code only", anthropictest.Behavior{Kind: anthropictest.ClaudeCodeOnly}, KindOAuthToken, nil, OK, Info, "valid", StatusValid, "only authorized for Claude Code", [2]int{1, 1}},
+		{"low credit", anthropictest.Behavior{Kind: anthropictest.LowCredit}, KindAPIKey, nil, Billing, Error, "billing", StatusValid, "cannot pay (HTTP 400", [2]int{1, 1}},
+		{"402", anthropictest.Behavior{Kind: anthropictest.Billing}, KindAPIKey, nil, Billing, Error, "billing", StatusValid, "HTTP 402 billing_error", [2]int{1, 1}},
+		{"model not found", anthropictest.Behavior{Kind: anthropictest.ModelNotFound}, KindAPIKey, nil, OK, Warning, "valid", StatusValid, `probe model "claude-haiku-4-5" is not available`, [2]int{1, 1}},
+		{"spend cap", anthropictest.Behavior{Kind: anthropictest.SpendCap}, KindAPIKey, nil, Billing, Error, "billing", StatusValid, "429 and no Retry-After", [2]int{1, 1}},
+		{"rate limited then ok", anthropictest.Behavior{Kind: anthropictest.RateLimited, Times: 1, RetryAfter: time.Second}, KindOAuthToken, nil, OK, Info, "valid", StatusValid, "accepted", [2]int{2, 2}},
+		{"rate limited past deadline warns", anthropictest.Behavior{Kind: anthropictest.RateLimited, RetryAfter: time.Second}, KindOAuthToken, func(c *ProbeConfig) { c.Deadline = 2500 * time.Millisecond }, OK, Warning, "rate_limited", StatusValid, "starting anyway", [2]int{2, 3}},
+		{"rate limited strict", anthropictest.Behavior{Kind: anthropictest.RateLimited, RetryAfter: time.Second}, KindOAuthToken, func(c *ProbeConfig) { c.Deadline = 1500 * time.Millisecond; c.Strict = true }, RateLimited, Error, "rate_limited", StatusValid, "rate-limiting this credential", [2]int{1, 2}},
+		{"retry-after beyond budget stops at once", anthropictest.Behavior{Kind: anthropictest.RateLimited, RetryAfter: time.Minute}, KindOAuthToken, func(c *ProbeConfig) { c.Strict = true }, RateLimited, Error, "rate_limited", StatusValid, "asked to wait 1m0s, longer than the 3s", [2]int{1, 1}},
+		{"overloaded then ok", anthropictest.Behavior{Kind: anthropictest.Overloaded, Times: 2}, KindOAuthToken, nil, OK, Info, "valid", StatusValid, "accepted", [2]int{3, 3}},
+		{"overloaded", anthropictest.Behavior{Kind: anthropictest.Overloaded}, KindOAuthToken, func(c *ProbeConfig) { c.Deadline = time.Second }, Unavailable, Error, "unavailable", StatusUnknown, "the API is overloaded (HTTP 529 overloaded_error", [2]int{3, 60}},
+		{"overloaded warn", anthropictest.Behavior{Kind: anthropictest.Overloaded}, KindOAuthToken, func(c *ProbeConfig) { c.Deadline = 500 * time.Millisecond; c.WarnUnavailable = true }, OK, Warning, "unavailable", StatusUnknown, "starting anyway", [2]int{2, 60}},
+		{"server error", anthropictest.Behavior{Kind: anthropictest.ServerError}, KindAPIKey, func(c *ProbeConfig) { c.Deadline = time.Second }, Unavailable, Error, "unavailable", StatusUnknown, "the API failed (HTTP 500 api_error", [2]int{3, 60}},
+		{"html from a proxy", anthropictest.Behavior{Kind: anthropictest.HTMLError}, KindAPIKey, func(c *ProbeConfig) { c.Deadline = 500 * time.Millisecond }, Unavailable, Error, "unavailable", StatusUnknown, `HTTP 502: HTML page titled "502 Bad Gateway"`, [2]int{2, 60}},
+		{"slow", anthropictest.Behavior{Kind: anthropictest.Valid, Delay: 5 * time.Second}, KindOAuthToken, func(c *ProbeConfig) { c.Deadline = 1200 * time.Millisecond; c.AttemptTimeout = 500 * time.Millisecond }, Unavailable, Error, "unavailable", StatusUnknown, "did not answer in time", [2]int{2, 3}},
+		{"dropped", anthropictest.Behavior{Kind: anthropictest.Drop}, KindOAuthToken, func(c *ProbeConfig) { c.Deadline = 500 * time.Millisecond }, Unavailable, Error, "unavailable", StatusUnknown, "dropped", [2]int{2, 60}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok := testOAuth[:len(testOAuth)-3] + string(rune('A'+i)) + "zz"
+			if tt.kind == KindAPIKey {
+				tok = testAPIKey[:len(testAPIKey)-3] + string(rune('A'+i)) + "zz"
+			}
+			srv.Set(tok, tt.b)
+			cfg := probeCfg(srv.URL)
+			if tt.tune != nil {
+				tt.tune(&cfg)
+			}
+			cred := Credential{Kind: tt.kind, Source: "VAR", Value: NewSecret(tok)}
+			start := time.Now()
+			v := Probe(context.Background(), cred, cfg)
+			elapsed := time.Since(start)
+			f := v.Finding
+			if f.Code != tt.code || f.Severity != tt.sev || v.Class != tt.class || v.Status != tt.status || !strings.Contains(f.Message, tt.msg) {
+				t.Fatalf("got code %d %s class %s status %s %q; want code %d %s class %s status %s ~%q", f.Code, f.Severity, v.Class, v.Status, f.Message, tt.code, tt.sev, tt.class, tt.status, tt.msg)
+			}
+			if v.Attempts < tt.attempts[0] || v.Attempts > tt.attempts[1] {
+				t.Errorf("%d attempts, want %d..%d", v.Attempts, tt.attempts[0], tt.attempts[1])
+			}
+			// A bound, not a benchmark: the probe never outlives its deadline by much.
+			if elapsed > cfg.Deadline+time.Second {
+				t.Errorf("took %s with a deadline of %s", elapsed, cfg.Deadline)
+			}
+			if v.ErrorType != "" && !strings.Contains(f.Message, "request-id req_fake") {
+				t.Errorf("no request-id in %q", f.Message)
+			}
+			if (f.Severity != Info) && f.Hint == "" {
+				t.Errorf("no hint")
+			}
+			if w := LeakedWindow(tok, f.Message+f.Hint); w != "" {
+				t.Fatalf("leak %q", w)
+			}
+		})
+	}
+}
+
+func TestProbeHeaders(t *testing.T) {
+	srv := anthropictest.NewServer()
+	defer srv.Close()
+	srv.Set(testOAuth, anthropictest.Behavior{Kind: anthropictest.Valid})
+	srv.Set(testAPIKey, anthropictest.Behavior{Kind: anthropictest.Valid})
+	gw := "gateway-token-" + strings.Repeat("g", 30)
+	srv.Set(gw, anthropictest.Behavior{Kind: anthropictest.Valid})
+	cfg := probeCfg(srv.URL + "/")
+	cfg.CustomHeaders = "X-Team: sleeves\nx-trace:  abc \n"
+	for _, c := range []struct {
+		cred            Credential
+		auth, key, beta string
+	}{
+		{oauthCred(testOAuth), "Bearer " + testOAuth, "", "oauth-2025-04-20"},
+		{Credential{Kind: KindOAuthFile, Value: NewSecret(testOAuth)}, "Bearer " + testOAuth, "", "oauth-2025-04-20"},
+		{Credential{Kind: KindAPIKey, Value: NewSecret(testAPIKey)}, "", testAPIKey, ""},
+		{Credential{Kind: KindAuthToken, Value: NewSecret(gw)}, "Bearer " + gw, "", ""},
+	} {
+		srv.Reset()
+		if v := Probe(context.Background(), c.cred, cfg); v.Class != "valid" {
+			t.Fatalf("%s: %+v", c.cred.Kind, v)
+		}
+		r := srv.Requests()
+		if len(r) != 1 {
+			t.Fatalf("%d requests", len(r))
+		}
+		h := r[0].Header
+		if r[0].Path != "/v1/messages" || h.Get("Authorization") != c.auth || h.Get("x-api-key") != c.key || h.Get("anthropic-beta") != c.beta ||
+			h.Get("anthropic-version") != "2023-06-01" || h.Get("User-Agent") != "sleeve-check/test" || h.Get("X-Team") != "sleeves" || h.Get("X-Trace") != "abc" {
+			t.Errorf("%s: path %s headers %v", c.cred.Kind, r[0].Path, h)
+		}
+		if !strings.Contains(string(r[0].Body), `"max_tokens":1`) {
+			t.Errorf("body %s", r[0].Body)
+		}
+	}
+}
+
+func TestProbeNeverFollowsRedirect(t *testing.T) {
+	var elsewhere int
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere++ }))
+	defer other.Close()
+	srv := anthropictest.NewServer()
+	defer srv.Close()
+	srv.Set(testOAuth, anthropictest.Behavior{Kind: anthropictest.Redirect, Location: other.URL + "/steal"})
+	v := Probe(context.Background(), oauthCred(testOAuth), probeCfg(srv.URL))
+	if v.Finding.Code != Config || v.Class != "redirect" || !strings.Contains(v.Finding.Message, other.URL+"/steal") || v.Attempts != 1 {
+		t.Fatalf("%+v", v)
+	}
+	if elsewhere != 0 {
+		t.Fatalf("the redirect target got %d requests", elsewhere)
+	}
+}
+
+func TestProbeRefusesPlainHTTPOffLoopback(t *testing.T) {
+	// A listener on a non-loopback address of this machine would receive
+	// the request if the probe sent it; none must arrive.
+	for _, base := range []string{"http://10.255.255.1:9", "http://192.0.2.1", "ftp://127.0.0.1", "not a url"} {
+		start := time.Now()
+		v := Probe(context.Background(), oauthCred(testOAuth), probeCfg(base))
+		if v.Finding.Code != Config || v.Attempts != 0 || time.Since(start) > 100*time.Millisecond {
+			t.Errorf("%s: %+v", base, v)
+		}
+	}
+	v := Probe(context.Background(), oauthCred(testOAuth), probeCfg("http://10.255.255.1:9"))
+	if !strings.Contains(v.Finding.Message, "plain http to \"10.255.255.1:9\", which is not a loopback address") {
+		t.Errorf("%q", v.Finding.Message)
+	}
+}
+
+func TestProbeTransportFailures(t *testing.T) {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	refused := "http://" + l.Addr().String()
+	l.Close()
+	plain := anthropictest.NewServer()
+	defer plain.Close()
+	tlsSrv := httptest.NewTLSServer(anthropictest.New())
+	defer tlsSrv.Close()
+	for _, c := range []struct {
+		base, id, hint string
+		maxAttempts    int
+	}{
+		{refused, "probe_refused", "listening", 100},
+		{"https://nonexistent.invalid", "probe_dns", "DNS", 100},
+		{tlsSrv.URL, "probe_tls_certificate", "NODE_EXTRA_CA_CERTS", 1},
+		{strings.Replace(plain.URL, "http://", "https://", 1), "probe_tls", "https://", 1},
+	} {
+		cfg := probeCfg(c.base)
+		cfg.Deadline = 400 * time.Millisecond
+		v := Probe(context.Background(), oauthCred(testOAuth), cfg)
+		if v.Finding.Code != Unavailable || v.Finding.ID != c.id || !strings.Contains(v.Finding.Hint, c.hint) || v.Attempts > c.maxAttempts {
+			t.Errorf("%s: %+v", c.base, v)
+		}
+	}
+}
+
+func TestProbeExtraCA(t *testing.T) {
+	api := anthropictest.New()
+	api.Set(testOAuth, anthropictest.Behavior{Kind: anthropictest.Valid})
+	srv := httptest.NewTLSServer(api)
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600)
+	cfg := probeCfg(srv.URL)
+	cfg.ExtraCAFile = ca
+	if v := Probe(context.Background(), oauthCred(testOAuth), cfg); v.Class != "valid" {
+		t.Fatalf("%+v", v)
+	}
+}
+
+func TestProbeInterrupted(t *testing.T) {
+	srv := anthropictest.NewServer()
+	defer srv.Close()
+	srv.Set(testOAuth, anthropictest.Behavior{Kind: anthropictest.Valid, Delay: 10 * time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	cfg := probeCfg(srv.URL)
+	cfg.Deadline, cfg.AttemptTimeout = 20*time.Second, 20*time.Second
+	start := time.Now()
+	v := Probe(ctx, oauthCred(testOAuth), cfg)
+	if v.Class != "interrupted" || time.Since(start) > 2*time.Second {
+		t.Fatalf("%+v after %s", v, time.Since(start))
+	}
+}
+
+func TestParseAPIError(t *testing.T) {
+	for _, c := range []struct {
+		body, typ, msg string
+		anthropic      bool
+	}{
+		{`{"type":"error","error":{"type":"authentication_error","message":"bad"},"request_id":"req_1"}`, "authentication_error", "bad", true},
+		{`<html><head><title>Access denied</title></head></html>`, "", `HTML page titled "Access denied"`, false},
+		{"", "", "an empty body", false},
+		{"\xff\xfe\x00garbage", "", `"? garbage"`, false},
+		{`{"type":"error","error":{"type":"x","message":"echo sk-ant-oat01-AAAABBBBCCCCDDDD back"}}`, "x", "echo [redacted] back", true},
+		{strings.Repeat("[", 100000), "", `"[[[[`, false},
+	} {
+		e := ParseAPIError([]byte(c.body))
+		if e.Type != c.typ || !strings.Contains(e.Message, c.msg) || e.Anthropic != c.anthropic || len(e.Message) > maxShownMessage+3 {
+			t.Errorf("%.40q: %+v", c.body, e)
+		}
+	}
+}

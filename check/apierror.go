@@ -41,13 +41,15 @@ func ParseAPIError(body []byte) APIError {
 // of an HTML page, or the first characters of anything else.
 func excerpt(body []byte) string {
 	s := string(body)
-	if i := strings.Index(strings.ToLower(s), "<title>"); i >= 0 {
-		rest := s[i+7:]
-		if j := strings.Index(strings.ToLower(rest), "</title>"); j >= 0 {
-			return "HTML page titled " + strconvQuote(clean(rest[:j], 100))
+	// ASCII-only lowering keeps byte offsets equal in s and lower;
+	// strings.ToLower does not on invalid UTF-8 (found by fuzzing).
+	lower := asciiLower(s)
+	if i := strings.Index(lower, "<title>"); i >= 0 {
+		if j := strings.Index(lower[i+7:], "</title>"); j >= 0 {
+			return "HTML page titled " + strconvQuote(clean(s[i+7:i+7+j], 100))
 		}
 	}
-	if strings.HasPrefix(strings.TrimSpace(strings.ToLower(s)), "<!doctype html") || strings.HasPrefix(strings.TrimSpace(strings.ToLower(s)), "<html") {
+	if t := strings.TrimSpace(lower); strings.HasPrefix(t, "<!doctype html") || strings.HasPrefix(t, "<html") {
 		return "an HTML page"
 	}
 	if strings.TrimSpace(s) == "" {
@@ -88,4 +90,14 @@ func redactTokens(s string) string {
 		}
 		s = s[:i] + "[redacted]" + s[j:]
 	}
+}
+
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

@@ -17,8 +17,10 @@ func LeakedWindow(secret, out string) string {
 	}
 	const w = 12
 	if len(body) < w {
-		if body != "" && strings.Contains(out, body) {
-			return body
+		// Too little after the prefix to tell from ordinary text (found by
+		// fuzzing: a body of "0"); only the whole value counts then.
+		if len(secret) >= w && strings.Contains(out, secret) {
+			return secret
 		}
 		return ""
 	}

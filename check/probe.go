@@ -228,6 +228,9 @@ func classify(a lastAnswer, cfg ProbeConfig, src string) Verdict {
 	if rid == "" {
 		rid = e.RequestID
 	}
+	if a.status < 300 {
+		e = APIError{} // a success body is not news
+	}
 	tail := apiTail(a.status, e, rid)
 	var v Verdict
 	switch s := a.status; {

@@ -68,15 +68,30 @@ func TestParseUsage(t *testing.T) {
 	}
 }
 
+// The README's tables are the code's tables. UPDATE_README=1 rewrites them.
 func TestReadmeHasTheTables(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "README.md"))
+	path := filepath.Join("..", "README.md")
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, table := range map[string]string{"settings": SettingsTable(true), "exit codes": exitTableMarkdown()} {
-		if !strings.Contains(string(b), table) {
-			t.Errorf("README.md does not contain the current %s table; paste this:\n%s", name, table)
+	readme := string(b)
+	for marker, table := range map[string]string{"settings": SettingsTable(true), "exit-codes": exitTableMarkdown()} {
+		open, end := "<!-- "+marker+" -->\n", "<!-- /"+marker+" -->"
+		i, j := strings.Index(readme, open), strings.Index(readme, end)
+		if i < 0 || j < i {
+			t.Fatalf("README.md lacks the %s markers", marker)
 		}
+		if readme[i+len(open):j] != table {
+			if os.Getenv("UPDATE_README") == "1" {
+				readme = readme[:i+len(open)] + table + readme[j:]
+				continue
+			}
+			t.Errorf("README.md's %s table is out of date; run UPDATE_README=1 go test ./entrypoint -run Readme", marker)
+		}
+	}
+	if os.Getenv("UPDATE_README") == "1" {
+		must(t, os.WriteFile(path, []byte(readme), 0o644))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -234,6 +235,33 @@ func TestPanicIsInternalAndRedacted(t *testing.T) {
 	code := entrypoint.Recover(&out, func() int { panic("token " + fakeOAuth) })
 	if code != int(check.Internal) || !strings.Contains(out.String(), "internal error") || check.LeakedWindow(fakeOAuth, out.String()) != "" {
 		t.Fatalf("code %d out:\n%s", code, out.String())
+	}
+}
+
+// Every code in the exit-code table is produced by some test: the scripts
+// (exits N) or, for the codes a script cannot reach, the Go tests named.
+func TestEveryExitCodeIsProduced(t *testing.T) {
+	byGoTest := map[check.Code]string{
+		check.OK:          "ok_exec.txtar",
+		check.Internal:    "TestPanicIsInternalAndRedacted",
+		check.Interrupted: "TestSignalDuringProbe",
+	}
+	seen := map[string]bool{}
+	files, _ := filepath.Glob("testdata/script/*.txtar")
+	re := regexp.MustCompile(`(?m)^exits (\d+) sleeve-check`)
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			seen[m[1]] = true
+		}
+	}
+	for _, e := range check.Table {
+		if _, ok := byGoTest[e.Code]; ok {
+			continue
+		}
+		if !seen[strconv.Itoa(int(e.Code))] {
+			t.Errorf("exit code %d (%s) is in the table but no script produces it", e.Code, e.Name)
+		}
 	}
 }
 

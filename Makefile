@@ -1,0 +1,38 @@
+# sleeve-check. `make demo` runs the whole flow on loopback; `make test` runs the tests.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X sleeve-check/entrypoint.Version=$(VERSION)
+GO      ?= go
+FUZZTIME ?= 5s
+
+.PHONY: build test fuzz demo bench bench-probe clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/sleeve-check ./cmd/sleeve-check
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/fake-anthropic ./cmd/fake-anthropic
+	@ls -l bin/sleeve-check | awk '{printf "bin/sleeve-check: %.1f MiB\n", $$5/1048576}'
+
+# The README's test command: format, vet, all tests under the race
+# detector, and a short run of every fuzz target.
+test:
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
+	$(MAKE) build
+	./scripts/demo-check.sh
+
+fuzz:
+	$(GO) test ./check -run '^$$' -fuzz '^FuzzParseCredentials$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./check -run '^$$' -fuzz '^FuzzCheckToken$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./check -run '^$$' -fuzz '^FuzzParseAPIError$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./entrypoint -run '^$$' -fuzz '^FuzzEditJSON$$' -fuzztime $(FUZZTIME)
+
+demo: build
+	./scripts/demo.sh
+
+# Whole-process cost of sleeve-check against the loopback fake.
+bench-probe: build
+	$(GO) test ./cmd/sleeve-check -run '^$$' -bench 'BenchmarkProcess|BenchmarkTrue' -benchtime 200x -count 1
+
+clean:
+	rm -rf bin

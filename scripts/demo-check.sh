@@ -1,0 +1,16 @@
+#!/bin/sh
+# Runs make demo's script and fails if a token's value shows up in its
+# output, or if the expected exit codes do not appear.
+set -eu
+cd "$(dirname "$0")/.."
+out=$(./scripts/demo.sh 2>&1)
+for secret in demoGoodToken0000000000 demoExpiredToken000000; do
+	if printf '%s' "$out" | grep -q "$secret"; then
+		echo "demo-check: a token leaked into the demo's output" >&2
+		exit 1
+	fi
+done
+for want in '[exit 0]' '[exit 6]' '[exit 5]' 'exec ok: this shell replaced sleeve-check' '"hasCompletedOnboarding": true'; do
+	printf '%s' "$out" | grep -qF "$want" || { echo "demo-check: missing $want in the demo's output" >&2; printf '%s\n' "$out" >&2; exit 1; }
+done
+echo "demo-check: ok"

@@ -3,9 +3,11 @@ package check
 import (
 	"context"
 	"encoding/pem"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -246,5 +248,52 @@ func TestParseAPIError(t *testing.T) {
 		if e.Type != c.typ || !strings.Contains(e.Message, c.msg) || e.Anthropic != c.anthropic || len(e.Message) > maxShownMessage+3 {
 			t.Errorf("%.40q: %+v", c.body, e)
 		}
+	}
+}
+
+func TestProbeProxy(t *testing.T) {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := "http://" + l.Addr().String()
+	l.Close()
+	cfg := probeCfg("https://api.anthropic.invalid")
+	cfg.Deadline = 400 * time.Millisecond
+	cfg.Proxy = func(*http.Request) (*url.URL, error) { return url.Parse(dead) }
+	v := Probe(context.Background(), oauthCred(testOAuth), cfg)
+	if v.Finding.ID != "probe_proxy" || v.Finding.Code != Unavailable || !strings.Contains(v.Finding.Hint, "HTTPS_PROXY") {
+		t.Fatalf("%+v", v)
+	}
+
+	// A working CONNECT proxy carries the probe to a TLS server it trusts
+	// through NODE_EXTRA_CA_CERTS.
+	api := anthropictest.New()
+	api.Set(testOAuth, anthropictest.Behavior{Kind: anthropictest.Valid})
+	srv := httptest.NewTLSServer(api)
+	defer srv.Close()
+	var tunnels int
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodConnect {
+			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
+			return
+		}
+		tunnels++
+		up, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+		down, _, _ := w.(http.Hijacker).Hijack()
+		go func() { io.Copy(up, down); up.Close() }()
+		io.Copy(down, up)
+		down.Close()
+	}))
+	defer proxy.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600)
+	cfg = probeCfg(srv.URL)
+	cfg.ExtraCAFile = ca
+	cfg.Proxy = func(*http.Request) (*url.URL, error) { return url.Parse(proxy.URL) }
+	if v := Probe(context.Background(), oauthCred(testOAuth), cfg); v.Class != "valid" || tunnels != 1 {
+		t.Fatalf("through the proxy: %+v, %d tunnels", v, tunnels)
 	}
 }

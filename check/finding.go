@@ -1,5 +1,7 @@
 package check
 
+import "fmt"
+
 // Severity orders findings: an Error stops the start, a Warning is printed
 // and the start goes on, Info appears only with --verbose and in --json.
 type Severity int
@@ -64,3 +66,18 @@ func (fs Findings) FirstError() *Finding {
 
 // HasError reports whether any finding stops the start.
 func (fs Findings) HasError() bool { return fs.FirstError() != nil }
+
+// UnmarshalText reads the severity words back (state files, reports).
+func (s *Severity) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "info":
+		*s = Info
+	case "warning":
+		*s = Warning
+	case "error":
+		*s = Error
+	default:
+		return fmt.Errorf("unknown severity %q", b)
+	}
+	return nil
+}

@@ -32,6 +32,29 @@ type Input struct {
 	// CanWrite reports whether Claude Code's user could write path; nil
 	// means the current process's access(2) answer.
 	CanWrite func(path string) bool
+	// Secrets are the *_FILE secrets read earlier (before dropping to the
+	// sleeve user); nil means Resolve reads them itself.
+	Secrets *Secrets
+}
+
+// Secrets are the values read from *_FILE variables.
+type Secrets struct {
+	// Values maps the plain variable to its value and source.
+	Values   map[string]envVal
+	Findings Findings
+}
+
+// LoadSecrets reads the *_FILE secrets named in env. sleeve-check calls it
+// before it drops to the sleeve user, so that a secret readable only by
+// root, named explicitly by the operator, still reaches Claude Code.
+func LoadSecrets(env map[string]string) *Secrets {
+	r := &Resolution{eff: map[string]envVal{}, ChildEnv: map[string]string{}}
+	r.readSecretFiles(Input{Env: env})
+	s := &Secrets{Values: map[string]envVal{}, Findings: r.Findings}
+	for k := range r.ChildEnv {
+		s.Values[k] = r.eff[k]
+	}
+	return s
 }
 
 // Resolution is the outcome: which credential Claude Code will use and
@@ -94,7 +117,14 @@ func Resolve(in Input) *Resolution {
 		r.Status = StatusUnknown
 		return r
 	}
-	r.readSecretFiles(in)
+	if in.Secrets == nil {
+		in.Secrets = LoadSecrets(in.Env)
+	}
+	r.Findings = append(r.Findings, in.Secrets.Findings...)
+	for k, v := range in.Secrets.Values {
+		r.eff[k] = v
+		r.ChildEnv[k] = v.v
+	}
 	r.readSettings(in)
 	if r.Findings.HasError() {
 		r.Status = StatusUnknown

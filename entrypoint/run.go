@@ -42,6 +42,9 @@ type Report struct {
 	Config     ConfigReport        `json:"config"`
 	Probe      *check.Verdict      `json:"probe,omitempty"`
 	Command    []string            `json:"command,omitempty"`
+	User       string              `json:"user,omitempty"`
+	UID        int                 `json:"uid"`
+	Health     *HealthReport       `json:"health,omitempty"`
 	DurationMS float64             `json:"duration_ms"`
 }
 
@@ -110,6 +113,8 @@ type runner struct {
 	rep     Report
 	cwd     string
 	res     *check.Resolution
+	secrets *check.Secrets
+	user    *sleeveUser
 }
 
 func run(ctx context.Context, args []string, env map[string]string, environ []string, stdout, stderr io.Writer) int {
@@ -123,6 +128,10 @@ func run(ctx context.Context, args []string, env map[string]string, environ []st
 	if err != nil {
 		var pe *ParseError
 		errors.As(err, &pe)
+		if inv.Sub == "health" {
+			fmt.Fprintln(stdout, healthLine(false, false, "sleeve-check health: "+pe.Error()))
+			return 1
+		}
 		log := newLogger(stderr, format, false, color)
 		msgs := append(append([]string{}, pe.Usage...), pe.Config...)
 		hint := pe.Hint
@@ -151,10 +160,28 @@ func run(ctx context.Context, args []string, env map[string]string, environ []st
 	}
 	r := &runner{ctx: ctx, inv: inv, env: env, environ: environ, stdout: stdout, start: start,
 		log: newLogger(stderr, format, inv.Settings.Verbose, color)}
-	r.rep = Report{Version: Version, CheckedAt: start.UTC(), Command: inv.Command, Findings: []check.Finding{}}
+	if inv.Sub == "health" && !inv.Settings.Verbose {
+		// Docker keeps stdout and stderr of a health check: only the line.
+		r.log = zerolog.Nop()
+	}
+	r.rep = Report{Version: Version, CheckedAt: start.UTC(), Command: inv.Command, Findings: []check.Finding{}, UID: os.Geteuid()}
 	r.cwd, _ = os.Getwd()
 	for _, f := range settingFields {
 		r.log.Debug().Str("source", inv.Sources[f.Name]).Msgf("setting %s", f.Flag)
+	}
+	if inv.Settings.User != "" {
+		if f := r.switchUser(); f != nil {
+			if inv.Sub == "health" {
+				fmt.Fprintln(stdout, healthLine(false, false, f.Message))
+				return 1
+			}
+			r.finding(*f)
+			r.finish(f.Code)
+			return int(f.Code)
+		}
+	}
+	if inv.Sub == "health" {
+		return r.health()
 	}
 	path, code := r.steps()
 	r.finish(code)
@@ -181,7 +208,7 @@ func (r *runner) steps() (string, check.Code) {
 	r.step("resolve credential", func() error {
 		res = check.Resolve(check.Input{
 			Env: r.env, Cwd: r.cwd, Now: r.start, ExpiryWarning: r.inv.Settings.ExpiryWarning,
-			TokenIssued: r.inv.Settings.TokenIssued.Time, ManagedSettings: r.inv.Settings.Managed,
+			TokenIssued: r.inv.Settings.TokenIssued.Time, ManagedSettings: r.inv.Settings.Managed, Secrets: r.secrets,
 		})
 		return nil
 	})
@@ -251,26 +278,84 @@ func (r *runner) steps() (string, check.Code) {
 	if c, stop := r.interrupted(); stop {
 		return "", c
 	}
+	if len(r.inv.Command) > 0 {
+		r.saveState()
+	}
 	return path, check.OK
+}
+
+// saveState leaves the start's report and probe verdict for health checks.
+// Failing to is a warning: the start itself is sound.
+func (r *runner) saveState() {
+	dir, err := writableStateDir(r.inv.Settings.StateDir)
+	if err == nil {
+		rep := r.rep
+		rep.ExitCode, rep.Exit = 0, check.OK.Name()
+		err = writeStateFile(dir, stateFile, rep)
+		if err == nil && r.rep.Probe != nil && r.rep.Credential != nil {
+			err = writeStateFile(dir, probeFile, ProbeCache{CheckedAt: r.start.UTC(), Credential: *r.rep.Credential, Verdict: *r.rep.Probe})
+		}
+	}
+	if err != nil {
+		r.finding(check.Finding{Severity: check.Warning, ID: "state_not_saved",
+			Message: fmt.Sprintf("cannot save state for health checks in %q: %s", r.inv.Settings.StateDir, errText(err)),
+			Hint:    "make SLEEVE_CHECK_STATE_DIR writable by the sleeve user; health checks will probe the API on their own"})
+		return
+	}
+	r.log.Debug().Str("dir", dir).Msg("saved state for health checks")
+}
+
+// switchUser drops to SLEEVE_CHECK_USER before anything else is read.
+// The *_FILE secrets are read first, as root: the operator named them.
+func (r *runner) switchUser() *check.Finding {
+	spec := r.inv.Settings.User
+	u, err := lookupUser(spec)
+	if err != nil {
+		return &check.Finding{Severity: check.Error, Code: check.Config, ID: "user_unknown", Message: err.Error(),
+			Hint: "name a user of the image (see /etc/passwd), or a numeric UID[:GID]"}
+	}
+	if os.Geteuid() != 0 {
+		if u.UID == os.Geteuid() {
+			return nil // already that user
+		}
+		return &check.Finding{Severity: check.Error, Code: check.Config, ID: "user_needs_root",
+			Message: fmt.Sprintf("SLEEVE_CHECK_USER=%s needs root to switch to uid %d, and sleeve-check runs as uid %d", spec, u.UID, os.Geteuid()),
+			Hint:    "start the container as root (the image's USER root, or docker run --user 0), or drop SLEEVE_CHECK_USER and rely on the image's USER"}
+	}
+	r.secrets = check.LoadSecrets(r.env)
+	if err := u.become(); err != nil {
+		return &check.Finding{Severity: check.Error, Code: check.Config, ID: "user_switch",
+			Message: fmt.Sprintf("cannot switch to %s: %v", spec, err), Hint: "the container may lack CAP_SETUID/CAP_SETGID"}
+	}
+	add := u.env()
+	if u.Home == "" && r.env["HOME"] == "" {
+		add["HOME"] = "/"
+	}
+	for k, v := range add {
+		r.env[k] = v
+	}
+	out := make([]string, 0, len(r.environ)+len(add))
+	for _, kv := range r.environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, ok := add[k]; !ok {
+			out = append(out, kv)
+		}
+	}
+	for k, v := range add {
+		out = append(out, k+"="+v)
+	}
+	r.environ = out
+	r.user = u
+	r.rep.User, r.rep.UID = u.Name, u.UID
+	r.log.Debug().Int("uid", u.UID).Int("gid", u.GID).Ints("groups", u.Groups).Str("home", r.env["HOME"]).Msg("switched user")
+	return nil
 }
 
 // probe asks the API whether the selected credential works. It reports
 // whether the start must stop, and with which code.
 func (r *runner) probe(res *check.Resolution) (check.Code, bool) {
 	s := r.inv.Settings
-	sel := res.Selected
-	skip := ""
-	switch {
-	case s.Probe == "off":
-		skip = "the probe is off (SLEEVE_CHECK_PROBE=off)"
-	case sel == nil:
-		skip = "there is no credential"
-	case sel.Value.Len() == 0:
-		skip = "Claude Code authenticates through " + string(sel.Kind) + ", which sleeve-check does not probe"
-	case sel.Kind == check.KindOAuthFile && sel.Refreshable && !sel.ExpiresAt.After(r.start):
-		skip = "the access token has expired and Claude Code refreshes it before its first request"
-	}
-	if skip != "" {
+	if skip := r.probeSkip(res); skip != "" {
 		r.log.Debug().Msg("not probed: " + skip)
 		return check.OK, false
 	}
@@ -283,10 +368,43 @@ func (r *runner) probe(res *check.Resolution) (check.Code, bool) {
 			return r.interrupted()
 		}
 	}
+	var v check.Verdict
+	r.step("probe", func() error { v = check.Probe(r.ctx, *res.Selected, r.probeConfig(res, s.ProbeTimeout)); return nil })
+	if v.Class == "interrupted" {
+		return r.interrupted()
+	}
+	r.rep.Probe = &v
+	r.log.Debug().Int("attempts", v.Attempts).Int("http_status", v.HTTPStatus).Str("request_id", v.RequestID).Msgf("probe: %s", v.Class)
+	r.applyVerdict(v)
+	r.finding(v.Finding)
+	if v.Finding.Severity == check.Error {
+		return v.Finding.Code, true
+	}
+	return check.OK, false
+}
+
+// probeSkip says why the selected credential is not probed, or "".
+func (r *runner) probeSkip(res *check.Resolution) string {
+	sel := res.Selected
+	switch {
+	case r.inv.Settings.Probe == "off":
+		return "the probe is off (SLEEVE_CHECK_PROBE=off)"
+	case sel == nil:
+		return "there is no credential"
+	case sel.Value.Len() == 0:
+		return "Claude Code authenticates through " + string(sel.Kind) + ", which sleeve-check does not probe"
+	case sel.Kind == check.KindOAuthFile && sel.Refreshable && !sel.ExpiresAt.After(r.start):
+		return "the access token has expired and Claude Code refreshes it before its first request"
+	}
+	return ""
+}
+
+func (r *runner) probeConfig(res *check.Resolution, deadline time.Duration) check.ProbeConfig {
+	s := r.inv.Settings
 	base, baseSrc, _ := res.Lookup("ANTHROPIC_BASE_URL")
 	headers, _, _ := res.Lookup("ANTHROPIC_CUSTOM_HEADERS")
 	cfg := check.ProbeConfig{
-		BaseURL: base, BaseURLSource: baseSrc, Model: s.ProbeModel, Deadline: s.ProbeTimeout, AttemptTimeout: s.AttemptTime,
+		BaseURL: base, BaseURLSource: baseSrc, Model: s.ProbeModel, Deadline: deadline, AttemptTimeout: min(s.AttemptTime, deadline),
 		CustomHeaders: headers, ExtraCAFile: r.env["NODE_EXTRA_CA_CERTS"], UserAgent: "sleeve-check/" + Version,
 		Strict: s.Strict, WarnUnavailable: s.OnUnavailable == "warn", RetryWaitMin: 500 * time.Millisecond, RetryWaitMax: 4 * time.Second,
 		Proxy: http.ProxyFromEnvironment, Log: r.log,
@@ -294,21 +412,15 @@ func (r *runner) probe(res *check.Resolution) (check.Code, bool) {
 	if cfg.BaseURL != "" {
 		cfg.BaseURLSource = "the base URL " + strconv.Quote(base) + " (" + baseSrc + ")"
 	}
-	var v check.Verdict
-	r.step("probe", func() error { v = check.Probe(r.ctx, *sel, cfg); return nil })
-	if v.Class == "interrupted" {
-		return r.interrupted()
-	}
-	r.rep.Probe = &v
-	r.log.Debug().Int("attempts", v.Attempts).Int("http_status", v.HTTPStatus).Str("request_id", v.RequestID).Msgf("probe: %s", v.Class)
+	return cfg
+}
+
+// applyVerdict lets the API's word set the status, except that a valid
+// answer does not hide a coming expiry, and no answer changes nothing.
+func (r *runner) applyVerdict(v check.Verdict) {
 	if v.Status != check.StatusUnknown && !(v.Status == check.StatusValid && r.rep.Status == check.StatusExpiringSoon) {
 		r.rep.Status = v.Status
 	}
-	r.finding(v.Finding)
-	if v.Finding.Severity == check.Error {
-		return v.Finding.Code, true
-	}
-	return check.OK, false
 }
 
 // step runs fn and logs its timing with --verbose.
@@ -367,8 +479,13 @@ func (r *runner) commandChecks(res *check.Resolution) {
 	if bypass && os.Geteuid() == 0 && !truthyEnv(r.env["IS_SANDBOX"]) {
 		r.finding(check.Finding{Severity: check.Error, Code: check.Config, ID: "bypass_as_root",
 			Message: "claude refuses --dangerously-skip-permissions when run as root (uid 0), so it would exit at once",
-			Hint:    "run the container as the sleeve user (USER in the Dockerfile, or docker run --user 1000), or set IS_SANDBOX=1 if the container is itself the sandbox"})
+			Hint:    "set SLEEVE_CHECK_USER=agent (--user agent) to run claude as the sleeve user, or USER in the Dockerfile; or set IS_SANDBOX=1 if the container is itself the sandbox"})
 		return
+	}
+	if os.Geteuid() == 0 && !bypass {
+		r.finding(check.Finding{Severity: check.Warning, ID: "claude_as_root",
+			Message: "claude will run as root",
+			Hint:    "set SLEEVE_CHECK_USER (--user) to the sleeve user; as root claude refuses --dangerously-skip-permissions"})
 	}
 	if print {
 		return // -p shows none of the start-up screens

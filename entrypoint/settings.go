@@ -36,6 +36,10 @@ type Settings struct {
 	ProbeSplay    time.Duration `env:"PROBE_SPLAY" envDefault:"0s" flag:"probe-splay" help:"wait a random time up to this long before the probe, so sleeves started together do not call the API in the same second"`
 	Strict        bool          `env:"STRICT" flag:"strict" help:"stop (exit 9) when the API is still rate-limiting at the probe's deadline, instead of starting with a warning"`
 	OnUnavailable string        `env:"ON_UNAVAILABLE" envDefault:"fail" flag:"on-unavailable" help:"when the API cannot be reached or fails: fail (exit 8) or warn (start anyway)"`
+	User          string        `env:"USER" flag:"user" help:"NAME|UID[:GID] to drop to (as gosu does) before anything else, when started as root"`
+	StateDir      string        `env:"STATE_DIR" envDefault:"/run/sleeve-check" flag:"state-dir" help:"where the start leaves its state for health checks (falls back to $TMPDIR/sleeve-check-UID)"`
+	HealthTTL     time.Duration `env:"HEALTH_TTL" envDefault:"30m" flag:"health-ttl" help:"health calls the API at most once per this long, reusing the last verdict"`
+	HealthTimeout time.Duration `env:"HEALTH_PROBE_TIMEOUT" envDefault:"5s" flag:"health-probe-timeout" help:"deadline of the probe a health check makes when its verdict is stale"`
 	Managed       string        `env:"MANAGED_SETTINGS" envDefault:"/etc/claude-code/managed-settings.json" flag:"managed-settings" help:"path of Claude Code's managed settings file, read for its env block"`
 }
 
@@ -227,6 +231,15 @@ func validate(inv *Invocation, fromFlag map[string]bool, perr *ParseError) {
 	}
 	if s.AttemptTime <= 0 {
 		bad("AttemptTime", "must be positive")
+	}
+	if s.HealthTTL < 0 {
+		bad("HealthTTL", "must not be negative")
+	}
+	if s.HealthTimeout <= 0 {
+		bad("HealthTimeout", "must be positive")
+	}
+	if s.StateDir == "" || !filepath.IsAbs(s.StateDir) {
+		bad("StateDir", fmt.Sprintf("must be an absolute directory, not %q", s.StateDir))
 	}
 	if s.ProbeSplay < 0 {
 		bad("ProbeSplay", "must not be negative")

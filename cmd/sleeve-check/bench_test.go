@@ -32,7 +32,7 @@ func BenchmarkProcess(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			home := b.TempDir()
-			env := []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth, "ANTHROPIC_BASE_URL=" + srv.URL}
+			env := []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth, "ANTHROPIC_BASE_URL=" + srv.URL, "SLEEVE_CHECK_STATE_DIR=" + home + "/state"}
 			walls := make([]time.Duration, 0, b.N)
 			var maxRSS int64
 			b.ResetTimer()

@@ -48,8 +48,16 @@ func TestMain(m *testing.M) {
 }
 
 func TestScripts(t *testing.T) {
+	// World-traversable, so scripts can run sleeve-check as another uid.
+	root, err := os.MkdirTemp("", "sleeve-check-scripts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(root, 0o755)
+	t.Cleanup(func() { os.RemoveAll(root) })
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
+		Dir:         "testdata/script",
+		WorkdirRoot: root,
 		Setup: func(e *testscript.Env) error {
 			home := filepath.Join(e.WorkDir, "home")
 			e.Setenv("HOME", home)
@@ -57,6 +65,7 @@ func TestScripts(t *testing.T) {
 			e.Setenv("SECRET_APIKEY", fakeAPIKey)
 			e.Setenv("NOW_MS", "1")
 			e.Setenv("SLEEVE_CHECK_MANAGED_SETTINGS", filepath.Join(e.WorkDir, "managed-settings.json"))
+			e.Setenv("SLEEVE_CHECK_STATE_DIR", filepath.Join(e.WorkDir, "state"))
 			// Every script talks to its own fake API on loopback.
 			srv := anthropictest.NewServer()
 			e.Defer(srv.Close)
@@ -64,6 +73,7 @@ func TestScripts(t *testing.T) {
 			e.Setenv("FAKE_API", srv.URL)
 			srv.Set(fakeOAuth, anthropictest.Behavior{Kind: anthropictest.Valid})
 			srv.Set(fakeAPIKey, anthropictest.Behavior{Kind: anthropictest.Valid})
+			e.Values["fake"] = srv
 			for name, b := range fakeTokens {
 				tok := fakeToken(name)
 				e.Setenv("SECRET_"+name, tok)
@@ -116,6 +126,18 @@ func TestScripts(t *testing.T) {
 					ts.Fatalf("exit code %d, want %d", got, want)
 				}
 			},
+			// fakecount N asserts how many requests the fake API has seen.
+			"fakecount": func(ts *testscript.TestScript, neg bool, args []string) {
+				n, err := strconv.Atoi(args[0])
+				ts.Check(err)
+				if got := len(ts.Value("fake").(*anthropictest.Server).Requests()); got != n {
+					ts.Fatalf("the fake API saw %d requests, want %d", got, n)
+				}
+			},
+			// fakeset TOKEN BEHAVIOR changes how the fake answers a token.
+			"fakeset": func(ts *testscript.TestScript, neg bool, args []string) {
+				ts.Value("fake").(*anthropictest.Server).Set(args[0], anthropictest.Behavior{Kind: anthropictest.Kind(args[1])})
+			},
 			"mkfifo": func(ts *testscript.TestScript, neg bool, args []string) {
 				for _, a := range args {
 					ts.Check(syscall.Mkfifo(ts.MkAbs(a), 0o600))
@@ -131,7 +153,7 @@ func TestExecedCommandGetsSignalsDirectly(t *testing.T) {
 	bin := buildBinary(t)
 	home := t.TempDir()
 	cmd := exec.Command(bin, "--probe=off", "--", "sleep", "30")
-	cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth}
+	cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth, "SLEEVE_CHECK_STATE_DIR=" + filepath.Join(home, "state")}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +187,7 @@ func TestSignalDuringProbe(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		home := t.TempDir()
 		cmd := exec.Command(bin, "--", "sh", "-c", "echo child-ran")
-		cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth, "ANTHROPIC_BASE_URL=" + srv.URL}
+		cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth, "ANTHROPIC_BASE_URL=" + srv.URL, "SLEEVE_CHECK_STATE_DIR=" + filepath.Join(home, "state")}
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {

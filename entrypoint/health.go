@@ -1,0 +1,173 @@
+package entrypoint
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"sleeve-check/check"
+)
+
+// HealthReport is the health part of the shared report.
+type HealthReport struct {
+	Healthy        bool       `json:"healthy"`
+	Warning        bool       `json:"warning"`
+	Line           string     `json:"line"`
+	StartedAt      *time.Time `json:"started_at,omitempty"`
+	ProbeCheckedAt *time.Time `json:"probe_checked_at,omitempty"`
+	ProbeCached    bool       `json:"probe_cached"`
+}
+
+// maxHealthLine keeps the line far under Docker's 4096-byte limit.
+const maxHealthLine = 1000
+
+// unavailableTTL is how long a failed probe (API unreachable) is reused:
+// short, so recovery is seen soon, but not zero, so an outage does not
+// turn every health check into a request.
+const unavailableTTL = time.Minute
+
+// health is the image's HEALTHCHECK: exit 0 (healthy) or 1 (unhealthy),
+// one short line on stdout. It re-runs the local checks, looks at the
+// config flag, and reuses the last API verdict for HealthTTL; it never
+// writes Claude Code's config, never refreshes, never starts anything.
+func (r *runner) health() int {
+	s := r.inv.Settings
+	h := &HealthReport{Healthy: true}
+	r.rep.Health = h
+	var parts []string
+	warn := ""
+	fail := func(msg string) int {
+		h.Healthy, h.Line = false, healthLine(false, false, msg)
+		return r.healthOut()
+	}
+
+	var state Report
+	if _, err := readStateFile(s.StateDir, stateFile, &state); err == nil && !state.CheckedAt.IsZero() {
+		t := state.CheckedAt
+		h.StartedAt = &t
+		parts = append(parts, "started "+check.Human(r.start.Sub(t))+" ago")
+	}
+
+	res := check.Resolve(check.Input{Env: r.env, Cwd: r.cwd, Now: r.start, ExpiryWarning: s.ExpiryWarning,
+		TokenIssued: s.TokenIssued.Time, ManagedSettings: s.Managed, Secrets: r.secrets})
+	r.resolution(res)
+	if e := res.Findings.FirstError(); e != nil {
+		return fail(e.Message)
+	}
+	if glob, err := ReadJSON(res.GlobalConfig); err != nil {
+		return fail(fmt.Sprintf("cannot read %q: %v", res.GlobalConfig, err))
+	} else if glob["hasCompletedOnboarding"] != true {
+		return fail(fmt.Sprintf("hasCompletedOnboarding is not set in %q, so claude waits at its welcome screen", res.GlobalConfig))
+	}
+	fp := res.Selected.Fingerprint()
+	desc := string(fp.Kind)
+	if fp.Last4 != "" {
+		desc += " ..." + fp.Last4
+	}
+	parts = append(parts, desc+" "+string(res.Status))
+	for _, f := range res.Findings {
+		if f.Severity == check.Warning && f.ID != "credential_shadowed" && warn == "" {
+			warn = f.Message
+		}
+	}
+
+	if skip := r.probeSkip(res); skip == "" {
+		v, at, cached := r.healthVerdict(res, fp)
+		h.ProbeCheckedAt, h.ProbeCached = &at, cached
+		r.rep.Probe = &v
+		r.applyVerdict(v)
+		age := check.Human(r.start.Sub(at)) + " ago"
+		switch {
+		case v.Finding.Severity == check.Error && v.Class != "unavailable":
+			return fail(v.Finding.Message)
+		case v.Class == "unavailable":
+			// Restarting the sleeve would not bring the API back.
+			warn = "API unreachable: " + v.Finding.Message
+		case v.Finding.Severity == check.Warning && warn == "":
+			warn = v.Finding.Message
+			parts = append(parts, "api checked "+age)
+		default:
+			parts = append(parts, "api ok "+age)
+		}
+	}
+	if fp.ExpiresAt != nil {
+		parts = append(parts, "expires "+relTime(*fp.ExpiresAt, r.start))
+	}
+	line := strings.Join(parts, ", ")
+	if warn != "" {
+		line += "; " + warn
+	}
+	h.Warning = warn != ""
+	h.Line = healthLine(true, warn != "", line)
+	return r.healthOut()
+}
+
+// healthVerdict returns a fresh enough cached verdict, or probes once
+// within the health deadline and caches the answer.
+func (r *runner) healthVerdict(res *check.Resolution, fp check.Fingerprint) (check.Verdict, time.Time, bool) {
+	s := r.inv.Settings
+	var c ProbeCache
+	if _, err := readStateFile(s.StateDir, probeFile, &c); err == nil && sameCredential(c.Credential, fp) {
+		ttl := s.HealthTTL
+		if c.Verdict.Class == "unavailable" {
+			ttl = min(ttl, unavailableTTL)
+		}
+		if age := r.start.Sub(c.CheckedAt); age >= 0 && age < ttl {
+			return c.Verdict, c.CheckedAt, true
+		}
+	}
+	cfg := r.probeConfig(res, s.HealthTimeout)
+	cfg.WarnUnavailable = false
+	cfg.Strict = false
+	v := check.Probe(r.ctx, *res.Selected, cfg)
+	now := time.Now().UTC()
+	if v.Class != "interrupted" {
+		if dir, err := writableStateDir(s.StateDir); err == nil {
+			writeStateFile(dir, probeFile, ProbeCache{CheckedAt: now, Credential: fp, Verdict: v})
+		}
+	}
+	return v, now, false
+}
+
+func (r *runner) healthOut() int {
+	h := r.rep.Health
+	if r.inv.Settings.JSON {
+		r.rep.ExitCode = 0
+		if !h.Healthy {
+			r.rep.ExitCode = 1
+		}
+		r.rep.DurationMS = float64(time.Since(r.start).Microseconds()) / 1000
+		enc := json.NewEncoder(r.stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(r.rep)
+	} else {
+		fmt.Fprintln(r.stdout, h.Line)
+	}
+	if h.Healthy {
+		return 0
+	}
+	return 1
+}
+
+// healthLine is one line, no colour, no control characters, bounded.
+func healthLine(healthy, warning bool, msg string) string {
+	prefix := "unhealthy: "
+	switch {
+	case healthy && warning:
+		prefix = "healthy (warning): "
+	case healthy:
+		prefix = "healthy: "
+	}
+	msg = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, msg)
+	line := prefix + msg
+	if len(line) > maxHealthLine {
+		line = strings.ToValidUTF8(line[:maxHealthLine-3], "") + "..."
+	}
+	return line
+}

@@ -4,7 +4,7 @@ LDFLAGS := -s -w -X sleeve-check/entrypoint.Version=$(VERSION)
 GO      ?= go
 FUZZTIME ?= 5s
 
-.PHONY: build test fuzz demo bench bench-probe clean
+.PHONY: build test fuzz demo bench bench-probe clean e2e-container e2e-claude
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/sleeve-check ./cmd/sleeve-check
@@ -36,3 +36,7 @@ bench-probe: build
 
 clean:
 	rm -rf bin
+
+# A real container (podman, Debian packages) against the loopback fake API.
+e2e-container:
+	./e2e/container.sh

@@ -81,11 +81,10 @@ func writeStateFile(dir, name string, v any) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
+	// No fsync: this is run-time state, rebuilt by the next start; rename
+	// alone makes a reader see the old file or the new, never a half.
 	if _, err = tmp.Write(append(b, '\n')); err == nil {
 		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr

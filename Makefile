@@ -40,3 +40,11 @@ clean:
 # A real container (podman, Debian packages) against the loopback fake API.
 e2e-container:
 	./e2e/container.sh
+
+# The real Claude Code CLI (version in e2e/claude-version), in tmux.
+e2e-claude:
+	./e2e/claude.sh
+
+# The pinned claude binary, for docker build -f Dockerfile.sleeve.
+claude-bin:
+	mkdir -p claude-bin && cp "$$(./e2e/install-claude.sh)" claude-bin/claude

@@ -72,6 +72,10 @@ type lastAnswer struct {
 	body    []byte
 	err     error
 	tooLong time.Duration // a Retry-After longer than the time left
+	// tail, when set, replaces the " (HTTP ...)" detail (the CLI probe's own words).
+	tail string
+	// once: a single attempt was made on purpose (the CLI probe).
+	once bool
 }
 
 // Probe sends one tiny inference request with cred and classifies the
@@ -232,6 +236,9 @@ func classify(a lastAnswer, cfg ProbeConfig, src string) Verdict {
 		e = APIError{} // a success body is not news
 	}
 	tail := apiTail(a.status, e, rid)
+	if a.tail != "" {
+		tail = a.tail
+	}
 	var v Verdict
 	switch s := a.status; {
 	case s >= 200 && s < 300:
@@ -272,6 +279,8 @@ func classify(a lastAnswer, cfg ProbeConfig, src string) Verdict {
 			"check ANTHROPIC_BASE_URL: it should not end in /v1")
 	case s == 429 && a.tooLong > 0:
 		v = rateLimited(cfg, fmt.Sprintf("the API is rate-limiting this credential and asked to wait %s, longer than the %s the probe may take", a.tooLong.Round(time.Second), cfg.Deadline)+tail)
+	case s == 429 && a.header.Get("Retry-After") != "" && a.once:
+		v = rateLimited(cfg, "the API is rate-limiting this credential"+tail)
 	case s == 429 && a.header.Get("Retry-After") != "":
 		v = rateLimited(cfg, "the API kept rate-limiting this credential until the probe's deadline"+tail)
 	case s == 429:

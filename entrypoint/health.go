@@ -117,10 +117,8 @@ func (r *runner) healthVerdict(res *check.Resolution, fp check.Fingerprint) (che
 			return c.Verdict, c.CheckedAt, true
 		}
 	}
-	cfg := r.probeConfig(res, s.HealthTimeout)
-	cfg.WarnUnavailable = false
-	cfg.Strict = false
-	v := check.Probe(r.ctx, *res.Selected, cfg)
+	r.inv.Settings.OnUnavailable, r.inv.Settings.Strict = "fail", false
+	v := r.runProbe(res, s.HealthTimeout)
 	now := time.Now().UTC()
 	if v.Class != "interrupted" {
 		if dir, err := writableStateDir(s.StateDir); err == nil {

@@ -369,7 +369,7 @@ func (r *runner) probe(res *check.Resolution) (check.Code, bool) {
 		}
 	}
 	var v check.Verdict
-	r.step("probe", func() error { v = check.Probe(r.ctx, *res.Selected, r.probeConfig(res, s.ProbeTimeout)); return nil })
+	r.step("probe", func() error { v = r.runProbe(res, s.ProbeTimeout); return nil })
 	if v.Class == "interrupted" {
 		return r.interrupted()
 	}
@@ -397,6 +397,25 @@ func (r *runner) probeSkip(res *check.Resolution) string {
 		return "the access token has expired and Claude Code refreshes it before its first request"
 	}
 	return ""
+}
+
+// runProbe asks, by the configured means, whether the credential works.
+func (r *runner) runProbe(res *check.Resolution, deadline time.Duration) check.Verdict {
+	if r.inv.Settings.Probe != "cli" {
+		return check.Probe(r.ctx, *res.Selected, r.probeConfig(res, deadline))
+	}
+	claude := "claude"
+	if c := r.inv.Command; len(c) > 0 && filepath.Base(c[0]) == "claude" {
+		claude = c[0]
+	}
+	path, err := LookPath(claude, r.env["PATH"])
+	if err != nil {
+		return check.Verdict{Class: "insecure", Status: check.StatusUnknown, Finding: check.Finding{Severity: check.Error, Code: check.Config, ID: "probe_cli_no_claude",
+			Message: "--probe=cli needs the claude binary: " + err.Error(), Hint: "install Claude Code in the image, or use --probe=http"}}
+	}
+	r.log.Debug().Str("path", path).Strs("args", check.CLIArgs).Msg("probe: running claude")
+	return check.ProbeCLI(r.ctx, check.CLIProbeConfig{Path: path, Env: r.childEnv(), Dir: r.cwd, Timeout: deadline,
+		Strict: r.inv.Settings.Strict, WarnUnavailable: r.inv.Settings.OnUnavailable == "warn"})
 }
 
 func (r *runner) probeConfig(res *check.Resolution, deadline time.Duration) check.ProbeConfig {

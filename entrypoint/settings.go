@@ -29,7 +29,7 @@ type Settings struct {
 	TrustDirs     []string      `env:"TRUST_DIRS" envSeparator:":" flag:"trust-dirs" help:"absolute directories (colon-separated) to mark as trusted, skipping the trust dialog"`
 	ApproveAPIKey bool          `env:"APPROVE_API_KEY" flag:"approve-api-key" help:"approve the selected ANTHROPIC_API_KEY so Claude Code does not ask"`
 	AcceptBypass  bool          `env:"ACCEPT_BYPASS_PERMISSIONS" flag:"accept-bypass-permissions" help:"set skipDangerousModePermissionPrompt in settings.json"`
-	Probe         string        `env:"PROBE" envDefault:"http" flag:"probe" help:"how to prove the credential before the start: http (one tiny request to the API) or off"`
+	Probe         string        `env:"PROBE" envDefault:"http" flag:"probe" help:"how to prove the credential before the start: http (one tiny request to the API), cli (claude -p, the unmodified CLI) or off"`
 	ProbeModel    string        `env:"PROBE_MODEL" envDefault:"claude-haiku-4-5" flag:"probe-model" help:"model named in the probe request (max_tokens 1)"`
 	ProbeTimeout  time.Duration `env:"PROBE_TIMEOUT" envDefault:"20s" flag:"probe-timeout" help:"deadline for the whole probe, retries included"`
 	AttemptTime   time.Duration `env:"PROBE_ATTEMPT_TIMEOUT" envDefault:"10s" flag:"probe-attempt-timeout" help:"deadline for one probe request"`
@@ -220,8 +220,8 @@ func validate(inv *Invocation, fromFlag map[string]bool, perr *ParseError) {
 	if s.LogFormat != "console" && s.LogFormat != "json" {
 		bad("LogFormat", fmt.Sprintf("must be console or json, not %q", s.LogFormat))
 	}
-	if s.Probe != "http" && s.Probe != "off" {
-		bad("Probe", fmt.Sprintf("must be http or off, not %q", s.Probe))
+	if s.Probe != "http" && s.Probe != "cli" && s.Probe != "off" {
+		bad("Probe", fmt.Sprintf("must be http, cli or off, not %q", s.Probe))
 	}
 	if s.OnUnavailable != "fail" && s.OnUnavailable != "warn" {
 		bad("OnUnavailable", fmt.Sprintf("must be fail or warn, not %q", s.OnUnavailable))

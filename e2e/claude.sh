@@ -1,0 +1,196 @@
+#!/bin/sh
+# make e2e-claude: the real Claude Code CLI (the version in
+# e2e/claude-version), driven in tmux against the project's fake API on
+# loopback, with HOME in a temporary folder. Each case prints the screen
+# it saw when it fails.
+set -eu
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+. e2e/lib.sh
+
+need_root
+install_packages tmux jq curl
+make -s build >/dev/null
+CLAUDE=$(./e2e/install-claude.sh)
+VERSION=$(cat e2e/claude-version)
+echo "claude: $("$CLAUDE" --version) at $CLAUDE"
+mkdir -p "$E2E_TMP/bin"
+ln -s "$CLAUDE" "$E2E_TMP/bin/claude"
+chmod 0755 "$E2E_TMP"
+# Other users (case 7) must reach the binary.
+d=$CLAUDE; while [ "$d" != / ]; do d=$(dirname "$d"); chmod o+x "$d" 2>/dev/null || true; done
+
+GOOD=sk-ant-oat01-e2eClaudeGood00000000000000000000000000000000000000000000000000000000000000000-good
+FILETOK=sk-ant-oat01-e2eClaudeFile00000000000000000000000000000000000000000000000000000000000000000-file
+OLD=sk-ant-oat01-e2eClaudeOld0000000000000000000000000000000000000000000000000000000000000000000-old0
+REVOKED=sk-ant-oat01-e2eClaudeRevoked000000000000000000000000000000000000000000000000000000000000-rvkd
+LIMITED=sk-ant-oat01-e2eClaudeLimited000000000000000000000000000000000000000000000000000000000000-lmtd
+APIKEY=sk-ant-api03-e2eClaudeApiKey00000000000000000000000000000000000000000000000000000000000000-apik
+REPLY="Hello from the fake API"
+start_fake -token "$GOOD=valid,reply=$REPLY" -token "$FILETOK=valid,reply=$REPLY" -token "$APIKEY=valid,reply=$REPLY" \
+	-token "$OLD=expired" -token "$REVOKED=revoked" -token "$LIMITED=rate_limited,retry_after=60"
+
+SESSIONS=
+cleanup_extra() { for s in $SESSIONS; do tmux kill-session -t "$s" 2>/dev/null || true; done; }
+
+# fresh_home NAME: an empty HOME with a workspace; prints its path.
+fresh_home() { h=$E2E_TMP/$1; mkdir -p "$h/workspace"; echo "$h"; }
+
+# run_tmux SESSION HOME CMD...: CMD in a 120x40 tmux pane, in HOME/workspace,
+# with a clean environment plus the variables in $EXTRA_ENV.
+run_tmux() {
+	s=$1 h=$2; shift 2
+	SESSIONS="$SESSIONS $s"
+	tmux new-session -d -s "$s" -x 120 -y 40 -c "$h/workspace" \
+		"env -i HOME=$h TERM=xterm-256color LANG=C.UTF-8 PATH=$E2E_TMP/bin:/usr/bin:/bin ANTHROPIC_BASE_URL=$FAKE_URL ${EXTRA_ENV:-} $*; echo \"[exited \$?]\"; sleep 600"
+}
+
+screen() { tmux capture-pane -p -t "$1"; }
+
+# wait_screen SESSION REGEX [SECONDS]: until the screen matches.
+wait_screen() {
+	i=0 n=$(( ${3:-20} * 10 ))
+	until screen "$1" | grep -qE "$2"; do
+		i=$((i + 1))
+		if [ $i -gt $n ]; then
+			printf '\n--- the screen of %s, waiting for /%s/:\n' "$1" "$2" >&2
+			screen "$1" >&2
+			fail "$1: never saw /$2/"
+		fi
+		sleep 0.1
+	done
+}
+
+# no_screen SESSION REGEX: the screen does not show REGEX.
+no_screen() { if screen "$1" | grep -qE "$2"; then screen "$1" >&2; fail "$1: saw /$2/"; fi; }
+
+PROMPT='^❯'  # claude draws its prompt as ❯ and a no-break space
+requests() { curl -fsS "$FAKE_URL/_fake/requests"; }
+last_request() { requests | jq -c '[.[] | select(.path == "/v1/messages")] | last'; }
+
+# talk SESSION: type a message at the prompt and see the fake's answer.
+talk() {
+	tmux send-keys -t "$1" "say hello" Enter
+	wait_screen "$1" "● $REPLY"
+}
+
+step "1. control: claude alone, valid token, fresh HOME -> stops at onboarding"
+H=$(fresh_home c1)
+EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD" run_tmux c1 "$H" claude
+wait_screen c1 "Welcome to Claude Code"
+wait_screen c1 "Unable to connect to Anthropic services|Choose the text style|Select login method"
+no_screen c1 "$PROMPT"
+ok "claude $VERSION still stops at its onboarding screen without sleeve-check"
+
+step "2. sleeve-check -- claude: opens at the prompt; a message reaches the fake with Bearer + oauth beta"
+H=$(fresh_home c2)
+EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD SLEEVE_CHECK_TRUST_DIRS=$H/workspace" run_tmux c2 "$H" "$ROOT/bin/sleeve-check" -- claude
+wait_screen c2 "$PROMPT"
+no_screen c2 "Welcome to Claude Code|trust the files|Do you trust"
+talk c2
+last_request | jq -e '.credential == "bearer ...good" and (.anthropic_beta | test("oauth-2025-04-20")) and (.user_agent | startswith("claude-cli/"))' >/dev/null ||
+	fail "the request did not carry the token as Bearer with the oauth beta: $(last_request)"
+screen c2 | grep -q "$GOOD" && fail "the token is on the screen" || true
+ok "prompt, no onboarding, no trust dialog; the answer came back"
+C2_HOME=$H
+
+step "3. the same with CLAUDE_CONFIG_DIR: the flag lands where the CLI reads it"
+H=$(fresh_home c3)
+EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD CLAUDE_CONFIG_DIR=$H/cfg SLEEVE_CHECK_TRUST_DIRS=$H/workspace" run_tmux c3 "$H" "$ROOT/bin/sleeve-check" -- claude
+wait_screen c3 "$PROMPT"
+talk c3
+jq -e '.hasCompletedOnboarding == true' "$H/cfg/.claude.json" >/dev/null || fail "no flag in \$CLAUDE_CONFIG_DIR/.claude.json"
+[ ! -e "$H/.claude.json" ] || fail "a ~/.claude.json was written although CLAUDE_CONFIG_DIR is set"
+ok "flag in \$CLAUDE_CONFIG_DIR/.claude.json, and the CLI started from it"
+
+step "4. ANTHROPIC_API_KEY: approved ahead of time, no question, x-api-key sent"
+H=$(fresh_home c4)
+EXTRA_ENV="ANTHROPIC_API_KEY=$APIKEY SLEEVE_CHECK_APPROVE_API_KEY=true SLEEVE_CHECK_TRUST_DIRS=$H/workspace" run_tmux c4 "$H" "$ROOT/bin/sleeve-check" -- claude
+wait_screen c4 "$PROMPT"
+no_screen c4 "Detected a custom API key"
+talk c4
+last_request | jq -e '.credential == "x-api-key ...apik"' >/dev/null || fail "no x-api-key: $(last_request)"
+H=$(fresh_home c4b)
+OUT=$(cd "$H/workspace" && env -i HOME="$H" PATH="$E2E_TMP/bin:/usr/bin:/bin" ANTHROPIC_BASE_URL="$FAKE_URL" ANTHROPIC_API_KEY="$APIKEY" \
+	SLEEVE_CHECK_TRUST_DIRS="$H/workspace" "$ROOT/bin/sleeve-check" -- claude --version 2>&1)
+echo "$OUT" | grep -q 'warning: claude will ask "Detected a custom API key in your environment"' || fail "no warning without approval: $OUT"
+EXTRA_ENV="ANTHROPIC_API_KEY=$APIKEY SLEEVE_CHECK_TRUST_DIRS=$H/workspace" run_tmux c4b "$H" "$ROOT/bin/sleeve-check" -- claude
+wait_screen c4b "Detected a custom API key"
+ok "approved: no question and x-api-key; not approved: sleeve-check warned, and the CLI does ask"
+
+step "5. a credentials file: the CLI uses it; an expired one on a read-only mount never reaches the CLI"
+H=$(fresh_home c5)
+mkdir -p "$H/.claude"
+printf '{"claudeAiOauth":{"accessToken":"%s","refreshToken":"sk-ant-ort01-e2e","expiresAt":4102444800000,"scopes":["user:inference","user:profile"],"subscriptionType":"max"}}' "$FILETOK" >"$H/.claude/.credentials.json"
+chmod 0600 "$H/.claude/.credentials.json"
+EXTRA_ENV="SLEEVE_CHECK_TRUST_DIRS=$H/workspace" run_tmux c5 "$H" "$ROOT/bin/sleeve-check" -- claude
+wait_screen c5 "$PROMPT"
+talk c5
+last_request | jq -e '.credential == "bearer ...file"' >/dev/null || fail "the file's token was not used: $(last_request)"
+H=$(fresh_home c5b)
+mkdir -p "$H/.claude"
+printf '{"claudeAiOauth":{"accessToken":"%s","refreshToken":"sk-ant-ort01-e2e","expiresAt":1600000000000,"scopes":["user:inference"]}}' "$OLD" >"$E2E_TMP/expired.json"
+touch "$H/.claude/.credentials.json"
+BEFORE=$(requests | jq length)
+EXTRA_ENV="SLEEVE_CHECK_TRUST_DIRS=$H/workspace" run_tmux c5b "$H" unshare -m sh -c "'mount --bind $E2E_TMP/expired.json $H/.claude/.credentials.json && mount -o remount,ro,bind $H/.claude/.credentials.json && exec $ROOT/bin/sleeve-check -- claude'"
+wait_screen c5b '\[exited 6\]'
+wait_screen c5b 'read-only mount, so Claude Code cannot store a refreshed token'
+no_screen c5b "Claude Code v|$PROMPT"
+[ "$(requests | jq length)" = "$BEFORE" ] || fail "something reached the API"
+ok "the file's token was sent; the expired read-only one stopped sleeve-check with exit 6 before the CLI"
+
+step "6. a .claude.json that Claude Code wrote survives sleeve-check with every key"
+jq -e '.numStartups >= 1 and (.projects | length) >= 1' "$C2_HOME/.claude.json" >/dev/null || fail "case 2's CLI wrote no state"
+tmux kill-session -t c2
+jq 'del(.hasCompletedOnboarding)' "$C2_HOME/.claude.json" >"$E2E_TMP/written.json"
+cp "$E2E_TMP/written.json" "$C2_HOME/.claude.json"
+(cd "$C2_HOME/workspace" && env -i HOME="$C2_HOME" PATH=/usr/bin:/bin CLAUDE_CODE_OAUTH_TOKEN="$GOOD" ANTHROPIC_BASE_URL="$FAKE_URL" "$ROOT/bin/sleeve-check" -- true)
+jq -S '. + {hasCompletedOnboarding: true}' "$E2E_TMP/written.json" >"$E2E_TMP/want.json"
+jq -S . "$C2_HOME/.claude.json" >"$E2E_TMP/got.json"
+cmp -s "$E2E_TMP/want.json" "$E2E_TMP/got.json" || { diff "$E2E_TMP/want.json" "$E2E_TMP/got.json" >&2; fail "keys changed"; }
+EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD" run_tmux c6 "$C2_HOME" "$ROOT/bin/sleeve-check" -- claude
+wait_screen c6 "$PROMPT"
+talk c6
+ok "$(jq 'keys | length' "$E2E_TMP/written.json") keys kept; the CLI started from the file"
+
+step "7. bypass mode: as a non-root user the warning waits; accepted ahead of time it does not; as root sleeve-check stops first"
+H=$(fresh_home c7)
+chown -R 4242:4242 "$H"
+EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD SLEEVE_CHECK_TRUST_DIRS=$H/workspace" run_tmux c7 "$H" "$ROOT/bin/sleeve-check" --user 4242:4242 -- claude --dangerously-skip-permissions
+wait_screen c7 "Bypass Permissions mode"
+no_screen c7 "$PROMPT"
+H=$(fresh_home c7b)
+chown -R 4242:4242 "$H"
+EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD SLEEVE_CHECK_TRUST_DIRS=$H/workspace SLEEVE_CHECK_ACCEPT_BYPASS_PERMISSIONS=true" run_tmux c7b "$H" "$ROOT/bin/sleeve-check" --user 4242:4242 -- claude --dangerously-skip-permissions
+wait_screen c7b "$PROMPT"
+no_screen c7b "Bypass Permissions mode"
+talk c7b
+H=$(fresh_home c7c)
+EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD" run_tmux c7c "$H" claude --dangerously-skip-permissions
+wait_screen c7c '\[exited 1\]'
+wait_screen c7c 'root/sudo privileges'
+EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD" run_tmux c7d "$H" "$ROOT/bin/sleeve-check" -- claude --dangerously-skip-permissions
+wait_screen c7d '\[exited 3\]'
+wait_screen c7d 'error: claude refuses --dangerously-skip-permissions when run as root'
+wait_screen c7d 'hint: set SLEEVE_CHECK_USER=agent \(--user agent\)'
+ok "non-root: the warning waits, or is accepted ahead; root: claude exits 1 on its own, sleeve-check stops first with 3"
+
+step "8. --probe=cli: claude -p as the probe, the same verdicts as --probe=http"
+for c in "GOOD 0 valid" "OLD 6 expired" "REVOKED 6 revoked" "LIMITED 0 rate"; do
+	set -- $c
+	eval tok=\$$1
+	H=$(fresh_home "p-$1")
+	set +e
+	OUT=$(cd "$H/workspace" && env -i HOME="$H" PATH="$E2E_TMP/bin:/usr/bin:/bin" ANTHROPIC_BASE_URL="$FAKE_URL" CLAUDE_CODE_OAUTH_TOKEN="$tok" \
+		"$ROOT/bin/sleeve-check" --probe=cli --probe-timeout=20s --json 2>&1)
+	rc=$?
+	set -e
+	[ "$rc" = "$2" ] || fail "--probe=cli with $1: exit $rc, want $2: $OUT"
+	echo "$OUT" | grep -q "$3" || fail "--probe=cli with $1: no '$3' in $OUT"
+	echo "$OUT" | grep -q "$tok" && fail "--probe=cli with $1: the token leaked" || true
+	echo "  $1: exit $rc; $(echo "$OUT" | grep -E '^sleeve-check: (error|warning)|"class"' | head -1 | sed 's/^ *//')"
+done
+ok "--probe=cli maps claude -p's JSON to the same classes and codes"
+
+echo
+echo "e2e-claude: all passed (claude $VERSION)"

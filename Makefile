@@ -4,7 +4,7 @@ LDFLAGS := -s -w -X sleeve-check/entrypoint.Version=$(VERSION)
 GO      ?= go
 FUZZTIME ?= 5s
 
-.PHONY: build test fuzz demo bench bench-probe clean e2e-container e2e-claude
+.PHONY: build test fuzz demo bench bench-probe clean e2e-container e2e-claude claude-bin
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/sleeve-check ./cmd/sleeve-check
@@ -48,3 +48,7 @@ e2e-claude:
 # The pinned claude binary, for docker build -f Dockerfile.sleeve.
 claude-bin:
 	mkdir -p claude-bin && cp "$$(./e2e/install-claude.sh)" claude-bin/claude
+
+# What sleeve-check costs against the alternatives, in one run: BENCHMARKS.md.
+bench:
+	./e2e/bench.sh

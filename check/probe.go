@@ -119,7 +119,7 @@ func probe(ctx context.Context, cred Credential, cfg ProbeConfig) Verdict {
 		return verdict("insecure", StatusUnknown, Error, Config, "custom_headers_invalid", msg, "write ANTHROPIC_CUSTOM_HEADERS as Name: value lines")
 	}
 
-	transport, caErr := newTransport(cfg)
+	transport, caErr := newTransport(cfg, u.Scheme == "https")
 	if caErr != "" {
 		cfg.Log.Warn().Str("hint", "fix NODE_EXTRA_CA_CERTS or unset it").Msg(caErr)
 	}
@@ -421,7 +421,10 @@ func setHeaders(h http.Header, cred Credential, cfg ProbeConfig) string {
 	return ""
 }
 
-func newTransport(cfg ProbeConfig) (*http.Transport, string) {
+// newTransport builds the probe's transport. The extra CA file is read
+// only for https, and not when it is the system bundle Go already loads
+// (a common setting, and parsing a bundle twice costs ~10 ms).
+func newTransport(cfg ProbeConfig, https bool) (*http.Transport, string) {
 	t := &http.Transport{
 		Proxy:               cfg.Proxy,
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
@@ -429,7 +432,7 @@ func newTransport(cfg ProbeConfig) (*http.Transport, string) {
 		ForceAttemptHTTP2:   true,
 		MaxIdleConns:        2,
 	}
-	if cfg.ExtraCAFile == "" {
+	if cfg.ExtraCAFile == "" || !https || isSystemBundle(cfg.ExtraCAFile) {
 		return t, ""
 	}
 	pool, err := x509.SystemCertPool()
@@ -445,6 +448,18 @@ func newTransport(cfg ProbeConfig) (*http.Transport, string) {
 	}
 	t.TLSClientConfig = &tls.Config{RootCAs: pool}
 	return t, ""
+}
+
+// isSystemBundle reports whether path is the file Go's system pool reads:
+// SSL_CERT_FILE, or the Debian bundle when that is unset.
+func isSystemBundle(path string) bool {
+	sys := os.Getenv("SSL_CERT_FILE")
+	if sys == "" {
+		sys = "/etc/ssl/certs/ca-certificates.crt"
+	}
+	a, err1 := os.Stat(path)
+	b, err2 := os.Stat(sys)
+	return err1 == nil && err2 == nil && os.SameFile(a, b)
 }
 
 func isCertError(err error) bool {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -57,6 +58,9 @@ type EditOptions struct {
 	DryRun bool
 	// Now names the copy of a corrupt file.
 	Now time.Time
+	// LockWait bounds the wait for Claude Code's config lock; 0 means
+	// just over the time after which a lock is stale.
+	LockWait time.Duration
 }
 
 // EditJSON reads the JSON object at path, applies edit, and writes it back
@@ -65,7 +69,6 @@ type EditOptions struct {
 // precision survive. A corrupt file is kept beside the new one, never
 // lost.
 func EditJSON(path string, opt EditOptions, edit Edit) (EditResult, error) {
-	now := opt.Now
 	res := EditResult{Path: path}
 	target, err := resolveLink(path)
 	if err != nil {
@@ -79,51 +82,53 @@ func EditJSON(path string, opt EditOptions, edit Edit) (EditResult, error) {
 				"create it, or fix the ownership of its parent"}
 		}
 	}
-	data, st, err := readRegular(target)
+	// First look without the lock: in a sleeve's steady state nothing
+	// changes, and nothing is written or locked.
+	p, err := planEdit(target, edit)
+	if err != nil || (len(p.changes) == 0 && p.corrupt == "") {
+		return res, err
+	}
+	if opt.DryRun {
+		res.Created = p.st == nil
+		res.Changes = p.changes
+		if p.corrupt != "" {
+			res.Changes = append([]string{fmt.Sprintf("would replace the corrupt file (%s), keeping a copy", p.corrupt)}, res.Changes...)
+		}
+		return res, nil
+	}
+	// Then under Claude Code's own lock, read again and write: a Claude
+	// Code (or another sleeve-check) saving at the same moment waits for
+	// us, and we for it, so neither loses the other's keys.
+	unlock, err := lockConfig(target, opt.LockWait)
 	if err != nil {
 		return res, err
 	}
-	obj := map[string]any{}
-	corrupt := ""
-	switch {
-	case st == nil:
-		res.Created = true
-	case len(bytes.TrimSpace(data)) == 0:
-		// An empty file (touch) holds nothing to lose.
-	default:
-		if reason := decodeObject(data, &obj); reason != "" {
-			corrupt = reason
-			obj = map[string]any{}
-		}
+	defer unlock()
+	if p, err = planEdit(target, edit); err != nil {
+		return res, err
 	}
-	changes := edit(obj)
-	if len(changes) == 0 && corrupt == "" {
+	res.Created = p.st == nil
+	if len(p.changes) == 0 && p.corrupt == "" {
 		return res, nil
 	}
-	if opt.DryRun {
-		if corrupt != "" {
-			changes = append([]string{fmt.Sprintf("would replace the corrupt file (%s), keeping a copy", corrupt)}, changes...)
-		}
-		res.Changes = changes
-		return res, nil
-	}
-	out, err := encode(obj)
+	out, err := encode(p.obj)
 	if err != nil {
 		return res, &FileError{"config_encode", fmt.Sprintf("cannot encode %s: %v", q, err), "report this as a bug"}
 	}
-	if corrupt != "" {
-		res.Backup = fmt.Sprintf("%s.corrupt.%s", target, now.UTC().Format("20060102T150405Z"))
-		if err := writeNew(res.Backup, data); err != nil {
-			return res, &FileError{"config_backup", fmt.Sprintf("%s is corrupt (%s) and a copy could not be kept at %s: %s; nothing was changed", q, corrupt, strconv.Quote(res.Backup), errText(err)),
+	changes := p.changes
+	if p.corrupt != "" {
+		res.Backup = fmt.Sprintf("%s.corrupt.%s", target, opt.Now.UTC().Format("20060102T150405.000000000Z"))
+		if err := writeNew(res.Backup, p.data); err != nil {
+			return res, &FileError{"config_backup", fmt.Sprintf("%s is corrupt (%s) and a copy could not be kept at %s: %s; nothing was changed", q, p.corrupt, strconv.Quote(res.Backup), errText(err)),
 				"fix or move the file by hand"}
 		}
-		changes = append([]string{fmt.Sprintf("replaced the corrupt file (%s); the old one is kept at %s", corrupt, res.Backup)}, changes...)
+		changes = append([]string{fmt.Sprintf("replaced the corrupt file (%s); the old one is kept at %s", p.corrupt, res.Backup)}, changes...)
 	}
 	mode := fs.FileMode(0o600)
 	uid, gid := -1, -1
-	if st != nil {
-		mode = st.Mode().Perm()
-		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+	if p.st != nil {
+		mode = p.st.Mode().Perm()
+		if sys, ok := p.st.Sys().(*syscall.Stat_t); ok {
 			uid, gid = int(sys.Uid), int(sys.Gid)
 		}
 	}
@@ -134,6 +139,70 @@ func EditJSON(path string, opt EditOptions, edit Edit) (EditResult, error) {
 	res.InPlace = inPlace
 	res.Changes = changes
 	return res, nil
+}
+
+// editPlan is a read file and the edit applied to it.
+type editPlan struct {
+	data    []byte
+	st      fs.FileInfo
+	obj     map[string]any
+	changes []string
+	corrupt string // why the file could not be used, or ""
+}
+
+func planEdit(target string, edit Edit) (editPlan, error) {
+	var p editPlan
+	var err error
+	p.data, p.st, err = readRegular(target)
+	if err != nil {
+		return p, err
+	}
+	p.obj = map[string]any{}
+	if p.st != nil && len(bytes.TrimSpace(p.data)) > 0 {
+		// An empty file (touch) holds nothing to lose; anything else that
+		// is not an object is corrupt.
+		if reason := decodeObject(p.data, &p.obj); reason != "" {
+			p.corrupt = reason
+			p.obj = map[string]any{}
+		}
+	}
+	p.changes = edit(p.obj)
+	return p, nil
+}
+
+// lockStale is when a lock is abandoned: proper-lockfile's default, which
+// Claude Code uses for <config>.lock (a holder refreshes it every 5 s).
+const lockStale = 10 * time.Second
+
+// lockConfig takes the lock Claude Code takes before it saves its config:
+// the directory <file>.lock, made with mkdir (seen with strace on 2.1.332).
+// A lock older than lockStale is taken over, as proper-lockfile does.
+// Where no lock can be made at all (a read-only directory around a
+// single-file mount), it goes on without one, as Claude Code does.
+func lockConfig(target string, wait time.Duration) (func(), error) {
+	if wait <= 0 {
+		wait = lockStale + 2*time.Second
+	}
+	lock := target + ".lock"
+	deadline := time.Now().Add(wait)
+	for {
+		err := os.Mkdir(lock, 0o777)
+		if err == nil {
+			return func() { os.Remove(lock) }, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return func() {}, nil
+		}
+		if st, err := os.Lstat(lock); err == nil && time.Since(st.ModTime()) > lockStale {
+			os.Remove(lock)
+			continue
+		}
+		if time.Now().After(deadline) {
+			return nil, &FileError{"config_locked", fmt.Sprintf("%s has been locked by another process for over %s (%s exists)", strconv.Quote(target), wait, strconv.Quote(lock)),
+				"another Claude Code or sleeve-check is saving it; if none is running, remove the stale lock directory"}
+		}
+		time.Sleep(time.Duration(2+rand.IntN(10)) * time.Millisecond)
+	}
 }
 
 // resolveLink follows symlinks at path so that a link to a persistent

@@ -280,3 +280,34 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestEditTakesClaudeCodesLock(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, ".claude.json")
+	lock := p + ".lock"
+	// A live holder (fresh lock): we wait, then give up with a clear error.
+	must(t, os.Mkdir(lock, 0o777))
+	_, err := EditJSON(p, EditOptions{Now: now, LockWait: 100 * time.Millisecond}, onboard)
+	var fe *FileError
+	if !errors.As(err, &fe) || fe.ID != "config_locked" || !strings.Contains(fe.Msg, lock) {
+		t.Fatalf("%v", err)
+	}
+	if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("written without the lock")
+	}
+	// The holder releases it while we wait: we go on.
+	time.AfterFunc(50*time.Millisecond, func() { os.Remove(lock) })
+	if _, err := EditJSON(p, EditOptions{Now: now, LockWait: 5 * time.Second}, onboard); err != nil {
+		t.Fatal(err)
+	}
+	// A stale lock (a holder that died) is taken over, as proper-lockfile does.
+	must(t, os.Mkdir(lock, 0o777))
+	old := time.Now().Add(-lockStale - time.Second)
+	must(t, os.Chtimes(lock, old, old))
+	if _, err := EditJSON(p, EditOptions{Now: now, LockWait: 100 * time.Millisecond}, func(o map[string]any) []string { return setTrue(o, "x") }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(lock); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("lock left behind")
+	}
+}

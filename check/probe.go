@@ -171,7 +171,7 @@ func probe(ctx context.Context, cred Credential, cfg ProbeConfig) Verdict {
 		case resp.StatusCode == http.StatusTooManyRequests:
 			// A 429 without Retry-After is a spend cap: waiting does not help.
 			retry = resp.Header.Get("Retry-After") != ""
-		case resp.StatusCode >= 500:
+		case resp.StatusCode >= 500 && resp.StatusCode < 600:
 			retry = true
 		}
 		if !retry {
@@ -287,7 +287,7 @@ func classify(a lastAnswer, cfg ProbeConfig, src string) Verdict {
 		v = verdict("billing", StatusValid, Error, Billing, "probe_spend_cap",
 			"the API refused with 429 and no Retry-After: the organisation's spend limit is reached"+tail,
 			"raise the spend limit in the Claude Console, or wait for the next billing period")
-	case s >= 500 || s == 529:
+	case s >= 500 && s < 600:
 		what := "failed"
 		if s == 529 || e.Type == "overloaded_error" {
 			what = "is overloaded"

@@ -255,4 +255,3 @@ func TestHealthDuringStarts(t *testing.T) {
 		}
 	}
 }
-

@@ -203,11 +203,9 @@ func (r *Resolution) readSecretFiles(in Input) {
 // be missing into a finding of class NoCredential.
 func (r *Resolution) readSmallFile(path, what, id string) ([]byte, bool) {
 	q := strconvQuote(path)
-	label := q
+	label := q + ", which"
 	if what != "" {
 		label = fmt.Sprintf("%s names %s, which", what, q)
-	} else {
-		label = q + ", which"
 	}
 	// O_NONBLOCK: a FIFO planted at the path must not hang the start.
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)

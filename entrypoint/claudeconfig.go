@@ -68,8 +68,7 @@ func Prepare(plan ConfigPlan, opt EditOptions) (PrepareResult, error) {
 func setTrue(obj map[string]any, path ...string) []string {
 	cur := obj
 	for i, k := range path[:len(path)-1] {
-		next, ok := cur[k]
-		switch n := next.(type) {
+		switch n := cur[k].(type) {
 		case map[string]any:
 			cur = n
 		case nil:
@@ -77,7 +76,6 @@ func setTrue(obj map[string]any, path ...string) []string {
 			cur[k] = m
 			cur = m
 		default:
-			_ = ok
 			return []string{fmt.Sprintf("left %s alone: it is not an object, so %s could not be set", jsonPath(path[:i+1]), jsonPath(path))}
 		}
 	}

@@ -1,0 +1,51 @@
+package entrypoint
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestLoggerFormats(t *testing.T) {
+	var b bytes.Buffer
+	l := newLogger(&b, "console", false, false)
+	l.Error().Str("hint", "do this").Str("id", "x").Msg("it broke")
+	if got := b.String(); got != "sleeve-check: error: it broke\nsleeve-check: hint: do this\n" {
+		t.Fatalf("console: %q", got)
+	}
+	b.Reset()
+	l = newLogger(&b, "console", false, true)
+	l.Warn().Msg("careful")
+	if !strings.Contains(b.String(), "\x1b[33mwarning\x1b[0m") {
+		t.Fatalf("no colour on a terminal: %q", b.String())
+	}
+	b.Reset()
+	l = newLogger(&b, "json", false, true)
+	l.Error().Str("hint", "h").Msg("m")
+	if got := b.String(); !strings.HasPrefix(got, `{"level":"error","logger":"sleeve-check","hint":"h",`) || strings.Contains(got, "\x1b") {
+		t.Fatalf("json: %q", got)
+	}
+	b.Reset()
+	l = newLogger(&b, "console", false, false)
+	l.Debug().Msg("step")
+	if b.Len() != 0 {
+		t.Fatalf("debug shown without --verbose: %q", b.String())
+	}
+}
+
+func TestIsTerminal(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if isTerminal(f) || isTerminal(&bytes.Buffer{}) {
+		t.Fatal("a file or buffer is not a terminal")
+	}
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		defer tty.Close()
+		if !isTerminal(tty) {
+			t.Fatal("/dev/tty is a terminal")
+		}
+	}
+}

@@ -1,9 +1,10 @@
 #!/bin/sh
 # make e2e-container: the sleeve image in real containers (podman), against
-# the project's fake API on loopback. The command in the image is the
-# stand-in in e2e/stand-in/claude: these checks are about the container
-# (PID 1, the user, health, stop), not Claude Code; make e2e-claude runs
-# the real CLI.
+# the project's fake API on loopback. Cases 1-6 use the stand-in in
+# e2e/stand-in/claude as the command: they are about the container (PID 1,
+# the user, health, stop), not Claude Code. Case 7 builds the image with
+# the real, pinned Claude Code CLI and runs claude -p through it; make
+# e2e-claude drives the real CLI interactively.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -90,6 +91,19 @@ $PODMAN run -d --name sleeve-e2e-root --network host $RUNFLAGS --user 0 \
 wait_log sleeve-e2e-root "claude stand-in: started as uid 1000 (agent)"
 $PODMAN exec sleeve-e2e-root stat -c %U /home/agent/.claude.json | grep -qx agent || fail "config not owned by agent"
 ok "root start, agent command, agent-owned config"
+
+step "7. the image with the real Claude Code CLI ($(cat e2e/claude-version)): claude -p through the entrypoint answers from the fake"
+mkdir -p claude-bin && cp "$(./e2e/install-claude.sh)" claude-bin/claude
+$PODMAN build --format docker -q -f Dockerfile.sleeve \
+	--build-arg BASE_IMAGE=localhost/sleeve-base:bookworm --build-arg INSTALL_PACKAGES=0 -t localhost/sleeve:e2e-real . >/dev/null
+SIZE=$($PODMAN image inspect localhost/sleeve:e2e-real --format '{{.Size}}')
+curl -fsS -X POST "$FAKE_URL/_fake/tokens" -d "{\"token\":\"$GOOD\",\"behavior\":\"valid\",\"reply\":\"Hello from the fake API\"}"
+OUT=$($PODMAN run --rm --network host $RUNFLAGS -e CLAUDE_CODE_OAUTH_TOKEN="$GOOD" -e ANTHROPIC_BASE_URL="$FAKE_URL" \
+	-e SLEEVE_CHECK_PROBE_SPLAY=0s localhost/sleeve:e2e-real claude -p "say hi" 2>&1 | grep -v 'level=error.*systemd')
+echo "$OUT"
+echo "$OUT" | grep -qx "Hello from the fake API" || fail "claude -p in the image did not answer"
+echo "$OUT" | grep -q "$GOOD" && fail "the token appears in the log" || true
+ok "image with the real CLI: $((SIZE / 1048576)) MiB; claude -p answered through tini and sleeve-check"
 
 echo
 echo "e2e-container: all passed"

@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
@@ -42,7 +41,6 @@ func BenchmarkProcess(b *testing.B) {
 			}
 			before := len(srv.Requests())
 			walls := make([]time.Duration, 0, b.N)
-			var maxRSS int64
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				cmd := exec.Command(bin, c.args...)
@@ -52,9 +50,6 @@ func BenchmarkProcess(b *testing.B) {
 					b.Fatalf("%v\n%s", err, out)
 				}
 				walls = append(walls, time.Since(start))
-				if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss > maxRSS {
-					maxRSS = ru.Maxrss
-				}
 			}
 			b.StopTimer()
 			if c.name == "health-cached" && len(srv.Requests()) != before {
@@ -62,7 +57,6 @@ func BenchmarkProcess(b *testing.B) {
 			}
 			slices.Sort(walls)
 			b.ReportMetric(float64(walls[len(walls)/2].Microseconds())/1000, "median-ms")
-			b.ReportMetric(float64(maxRSS)/1024, "peak-RSS-MiB")
 		})
 	}
 }

@@ -2,17 +2,12 @@ package entrypoint
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -24,45 +19,6 @@ import (
 
 // Version is set at build time with -ldflags "-X sleeve-check/entrypoint.Version=...".
 var Version = "dev"
-
-// Report is the one machine-readable account of a run (--json), in
-// snake_case with the status words Protectorate's Envoy uses.
-type Report struct {
-	Version    string              `json:"version"`
-	CheckedAt  time.Time           `json:"checked_at"`
-	Status     check.Status        `json:"status"`
-	ExitCode   int                 `json:"exit_code"`
-	Exit       string              `json:"exit"`
-	Message    string              `json:"message,omitempty"`
-	Hint       string              `json:"hint,omitempty"`
-	Credential *check.Fingerprint  `json:"credential,omitempty"`
-	ExpiresIn  *int64              `json:"expires_in_seconds,omitempty"`
-	Shadowed   []check.Fingerprint `json:"shadowed,omitempty"`
-	Findings   []check.Finding     `json:"findings"`
-	Config     ConfigReport        `json:"config"`
-	Probe      *check.Verdict      `json:"probe,omitempty"`
-	Command    []string            `json:"command,omitempty"`
-	User       string              `json:"user,omitempty"`
-	UID        int                 `json:"uid"`
-	Health     *HealthReport       `json:"health,omitempty"`
-	DurationMS float64             `json:"duration_ms"`
-}
-
-// ConfigReport is what was (or, without a command, would be) written.
-type ConfigReport struct {
-	ConfigDir    string       `json:"config_dir,omitempty"`
-	GlobalConfig string       `json:"global_config,omitempty"`
-	DryRun       bool         `json:"dry_run,omitempty"`
-	Files        []FileReport `json:"files,omitempty"`
-}
-
-// FileReport is one config file and its changes.
-type FileReport struct {
-	Path    string   `json:"path"`
-	Changes []string `json:"changes"`
-	Backup  string   `json:"backup,omitempty"`
-	InPlace bool     `json:"in_place,omitempty"`
-}
 
 // interrupted is the cancel cause a signal leaves on the context.
 type interrupted struct{ sig syscall.Signal }
@@ -284,164 +240,6 @@ func (r *runner) steps() (string, check.Code) {
 	return path, check.OK
 }
 
-// saveState leaves the start's report and probe verdict for health checks.
-// Failing to is a warning: the start itself is sound.
-func (r *runner) saveState() {
-	dir, err := writableStateDir(r.inv.Settings.StateDir)
-	if err == nil {
-		rep := r.rep
-		rep.ExitCode, rep.Exit = 0, check.OK.Name()
-		err = writeStateFile(dir, stateFile, rep)
-		if err == nil && r.rep.Probe != nil && r.rep.Credential != nil {
-			err = writeStateFile(dir, probeFile, ProbeCache{CheckedAt: r.start.UTC(), Credential: *r.rep.Credential, Verdict: *r.rep.Probe})
-		}
-	}
-	if err != nil {
-		r.finding(check.Finding{Severity: check.Warning, ID: "state_not_saved",
-			Message: fmt.Sprintf("cannot save state for health checks in %q: %s", r.inv.Settings.StateDir, errText(err)),
-			Hint:    "make SLEEVE_CHECK_STATE_DIR writable by the sleeve user; health checks will probe the API on their own"})
-		return
-	}
-	r.log.Debug().Str("dir", dir).Msg("saved state for health checks")
-}
-
-// switchUser drops to SLEEVE_CHECK_USER before anything else is read.
-// The *_FILE secrets are read first, as root: the operator named them.
-func (r *runner) switchUser() *check.Finding {
-	spec := r.inv.Settings.User
-	u, err := lookupUser(spec)
-	if err != nil {
-		return &check.Finding{Severity: check.Error, Code: check.Config, ID: "user_unknown", Message: err.Error(),
-			Hint: "name a user of the image (see /etc/passwd), or a numeric UID[:GID]"}
-	}
-	if os.Geteuid() != 0 {
-		if u.UID == os.Geteuid() {
-			return nil // already that user
-		}
-		return &check.Finding{Severity: check.Error, Code: check.Config, ID: "user_needs_root",
-			Message: fmt.Sprintf("SLEEVE_CHECK_USER=%s needs root to switch to uid %d, and sleeve-check runs as uid %d", spec, u.UID, os.Geteuid()),
-			Hint:    "start the container as root (the image's USER root, or docker run --user 0), or drop SLEEVE_CHECK_USER and rely on the image's USER"}
-	}
-	r.secrets = check.LoadSecrets(r.env)
-	if err := u.become(); err != nil {
-		return &check.Finding{Severity: check.Error, Code: check.Config, ID: "user_switch",
-			Message: fmt.Sprintf("cannot switch to %s: %v", spec, err), Hint: "the container may lack CAP_SETUID/CAP_SETGID"}
-	}
-	add := u.env()
-	if u.Home == "" && r.env["HOME"] == "" {
-		add["HOME"] = "/"
-	}
-	for k, v := range add {
-		r.env[k] = v
-	}
-	out := make([]string, 0, len(r.environ)+len(add))
-	for _, kv := range r.environ {
-		k, _, _ := strings.Cut(kv, "=")
-		if _, ok := add[k]; !ok {
-			out = append(out, kv)
-		}
-	}
-	for k, v := range add {
-		out = append(out, k+"="+v)
-	}
-	r.environ = out
-	r.user = u
-	r.rep.User, r.rep.UID = u.Name, u.UID
-	r.log.Debug().Int("uid", u.UID).Int("gid", u.GID).Ints("groups", u.Groups).Str("home", r.env["HOME"]).Msg("switched user")
-	return nil
-}
-
-// probe asks the API whether the selected credential works. It reports
-// whether the start must stop, and with which code.
-func (r *runner) probe(res *check.Resolution) (check.Code, bool) {
-	s := r.inv.Settings
-	if skip := r.probeSkip(res); skip != "" {
-		r.log.Debug().Msg("not probed: " + skip)
-		return check.OK, false
-	}
-	if s.ProbeSplay > 0 {
-		d := time.Duration(rand.Int64N(int64(s.ProbeSplay)))
-		r.log.Debug().Dur("splay_ms", d).Msg("waiting before the probe")
-		select {
-		case <-time.After(d):
-		case <-r.ctx.Done():
-			return r.interrupted()
-		}
-	}
-	var v check.Verdict
-	r.step("probe", func() error { v = r.runProbe(res, s.ProbeTimeout); return nil })
-	if v.Class == "interrupted" {
-		return r.interrupted()
-	}
-	r.rep.Probe = &v
-	r.log.Debug().Int("attempts", v.Attempts).Int("http_status", v.HTTPStatus).Str("request_id", v.RequestID).Msgf("probe: %s", v.Class)
-	r.applyVerdict(v)
-	r.finding(v.Finding)
-	if v.Finding.Severity == check.Error {
-		return v.Finding.Code, true
-	}
-	return check.OK, false
-}
-
-// probeSkip says why the selected credential is not probed, or "".
-func (r *runner) probeSkip(res *check.Resolution) string {
-	sel := res.Selected
-	switch {
-	case r.inv.Settings.Probe == "off":
-		return "the probe is off (SLEEVE_CHECK_PROBE=off)"
-	case sel == nil:
-		return "there is no credential"
-	case sel.Value.Len() == 0:
-		return "Claude Code authenticates through " + string(sel.Kind) + ", which sleeve-check does not probe"
-	case sel.Kind == check.KindOAuthFile && sel.Refreshable && !sel.ExpiresAt.After(r.start):
-		return "the access token has expired and Claude Code refreshes it before its first request"
-	}
-	return ""
-}
-
-// runProbe asks, by the configured means, whether the credential works.
-func (r *runner) runProbe(res *check.Resolution, deadline time.Duration) check.Verdict {
-	if r.inv.Settings.Probe != "cli" {
-		return check.Probe(r.ctx, *res.Selected, r.probeConfig(res, deadline))
-	}
-	claude := "claude"
-	if c := r.inv.Command; len(c) > 0 && filepath.Base(c[0]) == "claude" {
-		claude = c[0]
-	}
-	path, err := LookPath(claude, r.env["PATH"])
-	if err != nil {
-		return check.Verdict{Class: "insecure", Status: check.StatusUnknown, Finding: check.Finding{Severity: check.Error, Code: check.Config, ID: "probe_cli_no_claude",
-			Message: "--probe=cli needs the claude binary: " + err.Error(), Hint: "install Claude Code in the image, or use --probe=http"}}
-	}
-	r.log.Debug().Str("path", path).Strs("args", check.CLIArgs).Msg("probe: running claude")
-	return check.ProbeCLI(r.ctx, check.CLIProbeConfig{Path: path, Env: r.childEnv(), Dir: r.cwd, Timeout: deadline,
-		Strict: r.inv.Settings.Strict, WarnUnavailable: r.inv.Settings.OnUnavailable == "warn"})
-}
-
-func (r *runner) probeConfig(res *check.Resolution, deadline time.Duration) check.ProbeConfig {
-	s := r.inv.Settings
-	base, baseSrc, _ := res.Lookup("ANTHROPIC_BASE_URL")
-	headers, _, _ := res.Lookup("ANTHROPIC_CUSTOM_HEADERS")
-	cfg := check.ProbeConfig{
-		BaseURL: base, BaseURLSource: baseSrc, Model: s.ProbeModel, Deadline: deadline, AttemptTimeout: min(s.AttemptTime, deadline),
-		CustomHeaders: headers, ExtraCAFile: r.env["NODE_EXTRA_CA_CERTS"], UserAgent: "sleeve-check/" + Version,
-		Strict: s.Strict, WarnUnavailable: s.OnUnavailable == "warn", RetryWaitMin: 500 * time.Millisecond, RetryWaitMax: 4 * time.Second,
-		Proxy: http.ProxyFromEnvironment, Log: r.log,
-	}
-	if cfg.BaseURL != "" {
-		cfg.BaseURLSource = "the base URL " + strconv.Quote(base) + " (" + baseSrc + ")"
-	}
-	return cfg
-}
-
-// applyVerdict lets the API's word set the status, except that a valid
-// answer does not hide a coming expiry, and no answer changes nothing.
-func (r *runner) applyVerdict(v check.Verdict) {
-	if v.Status != check.StatusUnknown && !(v.Status == check.StatusValid && r.rep.Status == check.StatusExpiringSoon) {
-		r.rep.Status = v.Status
-	}
-}
-
 // step runs fn and logs its timing with --verbose.
 func (r *runner) step(name string, fn func() error) bool {
 	t := time.Now()
@@ -486,62 +284,6 @@ func (r *runner) resolution(res *check.Resolution) {
 	r.res = res
 }
 
-// commandChecks foresees the screens and refusals of the claude command.
-func (r *runner) commandChecks(res *check.Resolution) {
-	cmd := r.inv.Command
-	if len(cmd) == 0 || filepath.Base(cmd[0]) != "claude" {
-		return
-	}
-	args := cmd[1:]
-	bypass := hasArg(args, "--dangerously-skip-permissions") || hasArgValue(args, "--permission-mode", "bypassPermissions")
-	print := hasArg(args, "-p") || hasArg(args, "--print")
-	if bypass && os.Geteuid() == 0 && !truthyEnv(r.env["IS_SANDBOX"]) {
-		r.finding(check.Finding{Severity: check.Error, Code: check.Config, ID: "bypass_as_root",
-			Message: "claude refuses --dangerously-skip-permissions when run as root (uid 0), so it would exit at once",
-			Hint:    "set SLEEVE_CHECK_USER=agent (--user agent) to run claude as the sleeve user, or USER in the Dockerfile; or set IS_SANDBOX=1 if the container is itself the sandbox"})
-		return
-	}
-	if os.Geteuid() == 0 && !bypass {
-		r.finding(check.Finding{Severity: check.Warning, ID: "claude_as_root",
-			Message: "claude will run as root",
-			Hint:    "set SLEEVE_CHECK_USER (--user) to the sleeve user; as root claude refuses --dangerously-skip-permissions"})
-	}
-	if print {
-		return // -p shows none of the start-up screens
-	}
-	global, _ := ReadJSON(res.GlobalConfig)
-	if bypass && !r.inv.Settings.AcceptBypass {
-		settings, _ := ReadJSON(filepath.Join(res.ConfigDir, "settings.json"))
-		if settings["skipDangerousModePermissionPrompt"] != true && global["bypassPermissionsModeAccepted"] != true {
-			r.finding(check.Finding{Severity: check.Warning, ID: "bypass_prompt",
-				Message: "claude will stop at the \"Bypass Permissions mode\" warning and wait for an answer",
-				Hint:    "set SLEEVE_CHECK_ACCEPT_BYPASS_PERMISSIONS=true (--accept-bypass-permissions) to accept it ahead of time"})
-		}
-	}
-	if res.Selected != nil && res.Selected.Kind == check.KindAPIKey && !r.inv.Settings.ApproveAPIKey {
-		resp, _ := global["customApiKeyResponses"].(map[string]any)
-		approved, _ := resp["approved"].([]any)
-		if !containsStr(approved, last20(res.Selected.Value)) {
-			r.finding(check.Finding{Severity: check.Warning, ID: "api_key_prompt",
-				Message: "claude will ask \"Detected a custom API key in your environment\" and wait, with No preselected",
-				Hint:    "set SLEEVE_CHECK_APPROVE_API_KEY=true (--approve-api-key) to approve this key ahead of time"})
-		}
-	}
-	trusted := false
-	for _, d := range r.inv.Settings.TrustDirs {
-		trusted = trusted || filepath.Clean(d) == r.cwd
-	}
-	if !trusted && r.cwd != "" {
-		projects, _ := global["projects"].(map[string]any)
-		p, _ := projects[r.cwd].(map[string]any)
-		if p["hasTrustDialogAccepted"] != true {
-			r.finding(check.Finding{Severity: check.Warning, ID: "trust_prompt",
-				Message: fmt.Sprintf("claude will ask whether to trust the folder %q and wait", r.cwd),
-				Hint:    fmt.Sprintf("set SLEEVE_CHECK_TRUST_DIRS=%s (--trust-dirs) to trust it ahead of time", r.cwd)})
-		}
-	}
-}
-
 func (r *runner) finding(f check.Finding) {
 	r.rep.Findings = append(r.rep.Findings, f)
 	var ev *zerolog.Event
@@ -557,53 +299,6 @@ func (r *runner) finding(f check.Finding) {
 		ev = ev.Str("hint", f.Hint)
 	}
 	ev.Str("id", f.ID).Msg(f.Message)
-}
-
-// finish fills in the verdict and prints the report.
-func (r *runner) finish(code check.Code) {
-	r.rep.ExitCode = int(code)
-	r.rep.Exit = code.Name()
-	if f := check.Findings(r.rep.Findings).FirstError(); f != nil {
-		r.rep.Message, r.rep.Hint = f.Message, f.Hint
-	}
-	if r.rep.Status == "" {
-		r.rep.Status = check.StatusUnknown
-	}
-	r.rep.DurationMS = float64(time.Since(r.start).Microseconds()) / 1000
-	if r.inv.Settings.JSON {
-		enc := json.NewEncoder(r.stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(r.rep)
-	} else if len(r.inv.Command) == 0 {
-		r.printText()
-	}
-	if code == check.OK && r.rep.Credential != nil && len(r.inv.Command) > 0 {
-		r.log.Info().Msgf("ok: %s, %s; starting %s", r.rep.Credential, r.rep.Status, r.inv.Command[0])
-	}
-	r.log.Debug().Float64("took_ms", r.rep.DurationMS).Msgf("done: exit %d (%s)", code, code.Name())
-}
-
-func (r *runner) printText() {
-	w := r.stdout
-	fmt.Fprintf(w, "status:       %s\n", r.rep.Status)
-	if c := r.rep.Credential; c != nil {
-		fmt.Fprintf(w, "credential:   %s\n", c)
-		if c.ExpiresAt != nil {
-			fmt.Fprintf(w, "expires:      %s (%s)\n", c.ExpiresAt.Format(time.RFC3339), relTime(*c.ExpiresAt, r.start))
-		}
-	}
-	for _, s := range r.rep.Shadowed {
-		fmt.Fprintf(w, "ignored:      %s\n", s)
-	}
-	if r.rep.Config.GlobalConfig != "" {
-		fmt.Fprintf(w, "config:       %s\n", r.rep.Config.GlobalConfig)
-	}
-	for _, f := range r.rep.Config.Files {
-		for _, c := range f.Changes {
-			fmt.Fprintf(w, "would change: %s: %s\n", f.Path, c)
-		}
-	}
-	fmt.Fprintf(w, "result:       %s (exit %d)\n", r.rep.Exit, r.rep.ExitCode)
 }
 
 func (r *runner) lookFailed(err error) int {
@@ -638,26 +333,6 @@ func (r *runner) childEnv() []string {
 	return out
 }
 
-func helpText() string {
-	return `sleeve-check guards the start of a container that runs Claude Code.
-
-Usage:
-  sleeve-check [flags] -- COMMAND [ARGS...]   check, prepare Claude Code's config, exec COMMAND
-  sleeve-check [flags]                        check only and print a report (nothing is written)
-  sleeve-check --version | --help
-
-It finds the credential Claude Code will use (the same precedence as Claude
-Code), checks its presence, shape and expiry, sets hasCompletedOnboarding in
-Claude Code's global config, and replaces itself with COMMAND. On any
-problem it stops with an exit code and one sentence saying what to fix.
-Secrets are only ever shown as a fingerprint (kind, source, length, last 4).
-
-Flags (each also an environment variable; a flag beats the variable):
-` + SettingsTable(false) + `
-Exit codes:
-` + check.FormatTable(false)
-}
-
 func envMap(environ []string) map[string]string {
 	m := make(map[string]string, len(environ))
 	for _, kv := range environ {
@@ -666,50 +341,6 @@ func envMap(environ []string) map[string]string {
 		}
 	}
 	return m
-}
-
-func last20(s check.Secret) string {
-	v := s.Reveal()
-	if len(v) <= 20 {
-		return v
-	}
-	return v[len(v)-20:]
-}
-
-func hasArg(args []string, a string) bool {
-	for _, x := range args {
-		if x == a {
-			return true
-		}
-		if x == "--" {
-			return false
-		}
-	}
-	return false
-}
-
-func hasArgValue(args []string, flag, val string) bool {
-	for i, x := range args {
-		if x == flag+"="+val || (x == flag && i+1 < len(args) && args[i+1] == val) {
-			return true
-		}
-	}
-	return false
-}
-
-func truthyEnv(v string) bool {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "1", "true", "yes", "on":
-		return true
-	}
-	return false
-}
-
-func relTime(t, now time.Time) string {
-	if t.Before(now) {
-		return check.Human(now.Sub(t)) + " ago"
-	}
-	return "in " + check.Human(t.Sub(now))
 }
 
 func sigName(s syscall.Signal) string {

@@ -132,3 +132,24 @@ func readStateFile(configured, name string, v any) (string, error) {
 func sameCredential(a, b check.Fingerprint) bool {
 	return a.Kind == b.Kind && a.Source == b.Source && a.Length == b.Length && a.Last4 == b.Last4
 }
+
+// saveState leaves the start's report and probe verdict for health checks.
+// Failing to is a warning: the start itself is sound.
+func (r *runner) saveState() {
+	dir, err := writableStateDir(r.inv.Settings.StateDir)
+	if err == nil {
+		rep := r.rep
+		rep.ExitCode, rep.Exit = 0, check.OK.Name()
+		err = writeStateFile(dir, stateFile, rep)
+		if err == nil && r.rep.Probe != nil && r.rep.Credential != nil {
+			err = writeStateFile(dir, probeFile, ProbeCache{CheckedAt: r.start.UTC(), Credential: *r.rep.Credential, Verdict: *r.rep.Probe})
+		}
+	}
+	if err != nil {
+		r.finding(check.Finding{Severity: check.Warning, ID: "state_not_saved",
+			Message: fmt.Sprintf("cannot save state for health checks in %q: %s", r.inv.Settings.StateDir, errText(err)),
+			Hint:    "make SLEEVE_CHECK_STATE_DIR writable by the sleeve user; health checks will probe the API on their own"})
+		return
+	}
+	r.log.Debug().Str("dir", dir).Msg("saved state for health checks")
+}

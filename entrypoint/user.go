@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"sleeve-check/check"
 )
 
 // sleeveUser is who Claude Code runs as.
@@ -93,4 +95,50 @@ func (u *sleeveUser) env() map[string]string {
 		m["HOME"] = u.Home
 	}
 	return m
+}
+
+// switchUser drops to SLEEVE_CHECK_USER before anything else is read.
+// The *_FILE secrets are read first, as root: the operator named them.
+func (r *runner) switchUser() *check.Finding {
+	spec := r.inv.Settings.User
+	u, err := lookupUser(spec)
+	if err != nil {
+		return &check.Finding{Severity: check.Error, Code: check.Config, ID: "user_unknown", Message: err.Error(),
+			Hint: "name a user of the image (see /etc/passwd), or a numeric UID[:GID]"}
+	}
+	if os.Geteuid() != 0 {
+		if u.UID == os.Geteuid() {
+			return nil // already that user
+		}
+		return &check.Finding{Severity: check.Error, Code: check.Config, ID: "user_needs_root",
+			Message: fmt.Sprintf("SLEEVE_CHECK_USER=%s needs root to switch to uid %d, and sleeve-check runs as uid %d", spec, u.UID, os.Geteuid()),
+			Hint:    "start the container as root (the image's USER root, or docker run --user 0), or drop SLEEVE_CHECK_USER and rely on the image's USER"}
+	}
+	r.secrets = check.LoadSecrets(r.env)
+	if err := u.become(); err != nil {
+		return &check.Finding{Severity: check.Error, Code: check.Config, ID: "user_switch",
+			Message: fmt.Sprintf("cannot switch to %s: %v", spec, err), Hint: "the container may lack CAP_SETUID/CAP_SETGID"}
+	}
+	add := u.env()
+	if u.Home == "" && r.env["HOME"] == "" {
+		add["HOME"] = "/"
+	}
+	for k, v := range add {
+		r.env[k] = v
+	}
+	out := make([]string, 0, len(r.environ)+len(add))
+	for _, kv := range r.environ {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, ok := add[k]; !ok {
+			out = append(out, kv)
+		}
+	}
+	for k, v := range add {
+		out = append(out, k+"="+v)
+	}
+	r.environ = out
+	r.user = u
+	r.rep.User, r.rep.UID = u.Name, u.UID
+	r.log.Debug().Int("uid", u.UID).Int("gid", u.GID).Ints("groups", u.Groups).Str("home", r.env["HOME"]).Msg("switched user")
+	return nil
 }

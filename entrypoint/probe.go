@@ -1,0 +1,102 @@
+package entrypoint
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"sleeve-check/check"
+)
+
+// probe asks the API whether the selected credential works. It reports
+// whether the start must stop, and with which code.
+func (r *runner) probe(res *check.Resolution) (check.Code, bool) {
+	s := r.inv.Settings
+	if skip := r.probeSkip(res); skip != "" {
+		r.log.Debug().Msg("not probed: " + skip)
+		return check.OK, false
+	}
+	if s.ProbeSplay > 0 {
+		d := time.Duration(rand.Int64N(int64(s.ProbeSplay)))
+		r.log.Debug().Dur("splay_ms", d).Msg("waiting before the probe")
+		select {
+		case <-time.After(d):
+		case <-r.ctx.Done():
+			return r.interrupted()
+		}
+	}
+	var v check.Verdict
+	r.step("probe", func() error { v = r.runProbe(res, s.ProbeTimeout); return nil })
+	if v.Class == "interrupted" {
+		return r.interrupted()
+	}
+	r.rep.Probe = &v
+	r.log.Debug().Int("attempts", v.Attempts).Int("http_status", v.HTTPStatus).Str("request_id", v.RequestID).Msgf("probe: %s", v.Class)
+	r.applyVerdict(v)
+	r.finding(v.Finding)
+	if v.Finding.Severity == check.Error {
+		return v.Finding.Code, true
+	}
+	return check.OK, false
+}
+
+// probeSkip says why the selected credential is not probed, or "".
+func (r *runner) probeSkip(res *check.Resolution) string {
+	sel := res.Selected
+	switch {
+	case r.inv.Settings.Probe == "off":
+		return "the probe is off (SLEEVE_CHECK_PROBE=off)"
+	case sel == nil:
+		return "there is no credential"
+	case sel.Value.Len() == 0:
+		return "Claude Code authenticates through " + string(sel.Kind) + ", which sleeve-check does not probe"
+	case sel.Kind == check.KindOAuthFile && sel.Refreshable && !sel.ExpiresAt.After(r.start):
+		return "the access token has expired and Claude Code refreshes it before its first request"
+	}
+	return ""
+}
+
+// runProbe asks, by the configured means, whether the credential works.
+func (r *runner) runProbe(res *check.Resolution, deadline time.Duration) check.Verdict {
+	if r.inv.Settings.Probe != "cli" {
+		return check.Probe(r.ctx, *res.Selected, r.probeConfig(res, deadline))
+	}
+	claude := "claude"
+	if c := r.inv.Command; len(c) > 0 && filepath.Base(c[0]) == "claude" {
+		claude = c[0]
+	}
+	path, err := LookPath(claude, r.env["PATH"])
+	if err != nil {
+		return check.Verdict{Class: "insecure", Status: check.StatusUnknown, Finding: check.Finding{Severity: check.Error, Code: check.Config, ID: "probe_cli_no_claude",
+			Message: "--probe=cli needs the claude binary: " + err.Error(), Hint: "install Claude Code in the image, or use --probe=http"}}
+	}
+	r.log.Debug().Str("path", path).Strs("args", check.CLIArgs).Msg("probe: running claude")
+	return check.ProbeCLI(r.ctx, check.CLIProbeConfig{Path: path, Env: r.childEnv(), Dir: r.cwd, Timeout: deadline,
+		Strict: r.inv.Settings.Strict, WarnUnavailable: r.inv.Settings.OnUnavailable == "warn"})
+}
+
+func (r *runner) probeConfig(res *check.Resolution, deadline time.Duration) check.ProbeConfig {
+	s := r.inv.Settings
+	base, baseSrc, _ := res.Lookup("ANTHROPIC_BASE_URL")
+	headers, _, _ := res.Lookup("ANTHROPIC_CUSTOM_HEADERS")
+	cfg := check.ProbeConfig{
+		BaseURL: base, BaseURLSource: baseSrc, Model: s.ProbeModel, Deadline: deadline, AttemptTimeout: min(s.AttemptTime, deadline),
+		CustomHeaders: headers, ExtraCAFile: r.env["NODE_EXTRA_CA_CERTS"], UserAgent: "sleeve-check/" + Version,
+		Strict: s.Strict, WarnUnavailable: s.OnUnavailable == "warn", RetryWaitMin: 500 * time.Millisecond, RetryWaitMax: 4 * time.Second,
+		Proxy: http.ProxyFromEnvironment, Log: r.log,
+	}
+	if cfg.BaseURL != "" {
+		cfg.BaseURLSource = "the base URL " + strconv.Quote(base) + " (" + baseSrc + ")"
+	}
+	return cfg
+}
+
+// applyVerdict lets the API's word set the status, except that a valid
+// answer does not hide a coming expiry, and no answer changes nothing.
+func (r *runner) applyVerdict(v check.Verdict) {
+	if v.Status != check.StatusUnknown && !(v.Status == check.StatusValid && r.rep.Status == check.StatusExpiringSoon) {
+		r.rep.Status = v.Status
+	}
+}

@@ -28,7 +28,13 @@ func (i interrupted) Error() string { return "interrupted by " + i.sig.String() 
 // Main is the whole program: it returns the exit status, or never returns
 // because it exec'd the command.
 func Main(args, environ []string, stdout, stderr io.Writer) int {
-	return Recover(stderr, func() int { return main(args, environ, stdout, stderr) })
+	code := Recover(stderr, func() int { return main(args, environ, stdout, stderr) })
+	if len(args) > 0 && args[0] == "health" && code != 0 {
+		// Docker reserves 2 and reads anything but 0 as a failure; a
+		// health check says 0 or 1 and nothing else, even on a bug.
+		return 1
+	}
+	return code
 }
 
 // Recover runs fn and turns a panic into the internal exit code. The
@@ -269,7 +275,11 @@ func (r *runner) resolution(res *check.Resolution) {
 			s := int64(fp.ExpiresAt.Sub(r.start).Seconds())
 			r.rep.ExpiresIn = &s
 		}
-		r.log.Debug().Msgf("credential: %s", fp)
+		ev := r.log.Debug()
+		if fp.ExpiresAt != nil {
+			ev = ev.Time("expires_at", *fp.ExpiresAt).Str("expires", relTime(*fp.ExpiresAt, r.start))
+		}
+		ev.Msgf("credential: %s", fp)
 	}
 	for _, sh := range res.Shadowed {
 		r.rep.Shadowed = append(r.rep.Shadowed, sh.Fingerprint())

@@ -92,21 +92,7 @@ func TestScripts(t *testing.T) {
 			// noleak fails if stdout, stderr or the named files hold any
 			// piece of a SECRET_* value.
 			"noleak": func(ts *testscript.TestScript, neg bool, args []string) {
-				outs := map[string]string{"stdout": ts.ReadFile("stdout"), "stderr": ts.ReadFile("stderr")}
-				for _, f := range args {
-					outs[f] = ts.ReadFile(f)
-				}
-				names := []string{"SECRET_OAUTH", "SECRET_APIKEY"}
-				for n := range fakeTokens {
-					names = append(names, "SECRET_"+n)
-				}
-				for _, name := range names {
-					for where, out := range outs {
-						if w := check.LeakedWindow(ts.Getenv(name), out); w != "" {
-							ts.Fatalf("%s leaked into %s (%q)", name, where, w)
-						}
-					}
-				}
+				noLeak(ts, args...)
 			},
 			// exits N CMD ARGS... runs CMD and asserts its exit code is N.
 			"exits": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -125,6 +111,9 @@ func TestScripts(t *testing.T) {
 				if got != want {
 					ts.Fatalf("exit code %d, want %d", got, want)
 				}
+				// Every failure path is checked for secrets, not only the
+				// ones a script remembers to check.
+				noLeak(ts)
 			},
 			// fakecount N asserts how many requests the fake API has seen.
 			"fakecount": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -145,6 +134,26 @@ func TestScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+// noLeak fails if stdout, stderr or the named files hold any piece of a
+// SECRET_* value.
+func noLeak(ts *testscript.TestScript, files ...string) {
+	outs := map[string]string{"stdout": ts.ReadFile("stdout"), "stderr": ts.ReadFile("stderr")}
+	for _, f := range files {
+		outs[f] = ts.ReadFile(f)
+	}
+	names := []string{"SECRET_OAUTH", "SECRET_APIKEY"}
+	for n := range fakeTokens {
+		names = append(names, "SECRET_"+n)
+	}
+	for _, name := range names {
+		for where, out := range outs {
+			if w := check.LeakedWindow(ts.Getenv(name), out); w != "" {
+				ts.Fatalf("%s leaked into %s (%q)", name, where, w)
+			}
+		}
+	}
 }
 
 // The exec'd command must get default signal dispositions: killed by

@@ -100,6 +100,7 @@ func helpText() string {
 Usage:
   sleeve-check [flags] -- COMMAND [ARGS...]   check, prepare Claude Code's config, exec COMMAND
   sleeve-check [flags]                        check only and print a report (nothing is written)
+  sleeve-check health [flags]                 the HEALTHCHECK: one line, exit 0 (healthy) or 1 (unhealthy)
   sleeve-check --version | --help
 
 It finds the credential Claude Code will use (the same precedence as Claude

@@ -3,12 +3,14 @@ package check
 import (
 	"strings"
 	"testing"
+
+	"sleeve-check/check/anthropictest"
 )
 
 // Made-up tokens of the real shapes; none is a real credential.
-const (
-	testOAuth  = "sk-ant-oat01-" + "Zq3vN8pL2xK7mW4tR9yB6cH1jD5fG0sA" + "Ue8iO2pQ7wE3rT6yU1iO4pA9sD2fG5hJ8kL1zX4cV7bN0mQ3wE6rT9yU2iO5aBb"
-	testAPIKey = "sk-ant-api03-" + "Hn4bV8cX2zL6kJ9hG3fD7sA1qW5eR0tY" + "Pm2nB5vC8xZ1lK4jH7gF0dS3aQ6wE9rT2yU5iO8pL1kJ4hG7fD0sA3qW6eRt-AA"
+var (
+	testOAuth  = anthropictest.FakeToken("oat01", "iO5aBb")
+	testAPIKey = anthropictest.FakeToken("api03", "qW6eRt-AA")
 )
 
 func TestCheckToken(t *testing.T) {

@@ -14,7 +14,7 @@ make -s build >/dev/null
 CLAUDE=$(./e2e/install-claude.sh)
 mkdir -p "$E2E_TMP/bin" && ln -s "$CLAUDE" "$E2E_TMP/bin/claude"
 SC=$ROOT/bin/sleeve-check
-TOK=sk-ant-oat01-benchToken000000000000000000000000000000000000000000000000000000000000000000000000-bnch
+TOK=$(fake_token oat01 bench-bnch)
 start_fake -token "$TOK=valid"
 H=$E2E_TMP/home
 mkdir -p "$H/ws"

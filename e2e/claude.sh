@@ -20,12 +20,12 @@ chmod 0755 "$E2E_TMP"
 # Other users (case 7) must reach the binary.
 d=$CLAUDE; while [ "$d" != / ]; do d=$(dirname "$d"); chmod o+x "$d" 2>/dev/null || true; done
 
-GOOD=sk-ant-oat01-e2eClaudeGood00000000000000000000000000000000000000000000000000000000000000000-good
-FILETOK=sk-ant-oat01-e2eClaudeFile00000000000000000000000000000000000000000000000000000000000000000-file
-OLD=sk-ant-oat01-e2eClaudeOld0000000000000000000000000000000000000000000000000000000000000000000-old0
-REVOKED=sk-ant-oat01-e2eClaudeRevoked000000000000000000000000000000000000000000000000000000000000-rvkd
-LIMITED=sk-ant-oat01-e2eClaudeLimited000000000000000000000000000000000000000000000000000000000000-lmtd
-APIKEY=sk-ant-api03-e2eClaudeApiKey00000000000000000000000000000000000000000000000000000000000000-apik
+GOOD=$(fake_token oat01 good)
+FILETOK=$(fake_token oat01 file)
+OLD=$(fake_token oat01 old0)
+REVOKED=$(fake_token oat01 rvkd)
+LIMITED=$(fake_token oat01 lmtd)
+APIKEY=$(fake_token api03 apik)
 REPLY="Hello from the fake API"
 start_fake -token "$GOOD=valid,reply=$REPLY" -token "$FILETOK=valid,reply=$REPLY" -token "$APIKEY=valid,reply=$REPLY" \
 	-token "$OLD=expired" -token "$REVOKED=revoked" -token "$LIMITED=rate_limited,retry_after=60"

@@ -23,8 +23,8 @@ $PODMAN build --format docker -q -f Dockerfile.sleeve \
 SIZE=$($PODMAN image inspect "$IMAGE" --format '{{.Size}}')
 echo "image $IMAGE: $((SIZE / 1048576)) MiB (base $(( $($PODMAN image inspect localhost/sleeve-base:bookworm --format '{{.Size}}') / 1048576 )) MiB)"
 
-GOOD=sk-ant-oat01-e2eContainerGood000000000000000000000000000000000000000000000000000000000000000-good
-OLD=sk-ant-oat01-e2eContainerOld0000000000000000000000000000000000000000000000000000000000000000-old0
+GOOD=$(fake_token oat01 e2e-good)
+OLD=$(fake_token oat01 e2e-old0)
 start_fake -token "$GOOD=valid"
 TTL=4
 cleanup_extra() { $PODMAN rm -f sleeve-e2e sleeve-e2e-root >/dev/null 2>&1 || true; }

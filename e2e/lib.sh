@@ -1,4 +1,5 @@
 # Shared helpers of the e2e scripts (sourced).
+. "$ROOT/scripts/fake-token.sh"
 PODMAN="podman --runtime runc --cgroup-manager cgroupfs"
 RUNFLAGS="--ulimit nofile=4096:4096 --ulimit nproc=4096:4096"
 FAKE_PID=

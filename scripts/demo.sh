@@ -4,13 +4,14 @@
 set -eu
 cd "$(dirname "$0")/.."
 BIN=$PWD/bin
+. ./scripts/fake-token.sh
 WORK=$(mktemp -d)
 FAKE_PID=
 cleanup() { [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT INT TERM
 
-GOOD=sk-ant-oat01-demoGoodToken0000000000000000000000000000000000000000000000000000000000000000000-good
-OLD=sk-ant-oat01-demoExpiredToken00000000000000000000000000000000000000000000000000000000000000000-old
+GOOD=$(fake_token oat01 demo-good)
+OLD=$(fake_token oat01 demo-old)
 
 "$BIN/fake-anthropic" -url-file "$WORK/url" -token "$GOOD=valid" -token "$OLD=expired" >/dev/null &
 FAKE_PID=$!

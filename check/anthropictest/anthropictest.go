@@ -401,3 +401,17 @@ func randHex(n int) string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// FakeToken makes a credential of the real shape that is plainly not one:
+// "sk-ant-<kind>-", a filler of FAKE, and tail, 108 characters in all like
+// a setup-token or API key, so length and last-4 rules see the real shape.
+// Tests and scripts build their tokens with it, so no token-shaped literal
+// is ever committed.
+func FakeToken(kind, tail string) string {
+	head := "sk-ant-" + kind + "-"
+	n := 108 - len(head) - len(tail)
+	if n < 0 {
+		n = 0
+	}
+	return head + strings.Repeat("FAKE", n/4+1)[:n] + tail
+}

@@ -19,9 +19,9 @@ import (
 )
 
 // Made-up credentials of the real shapes; none is real.
-const (
-	fakeOAuth  = "sk-ant-oat01-Tq8wXn3Lp6Rz1Vb4Kc7Hm2Jd5Fg9Sa0Ye3Ui6Oo1Pw4Qe7Rt2Yu5Io8Pa1Sd4Fg7Hj0Kl3Zx6Cv9Bn2Mq5Wt8QQQQAAbbEE"
-	fakeAPIKey = "sk-ant-api03-Lm4Nb7Vc0Xz3Qw6Er9Ty2Ui5Op8As1Df4Gh7Jk0Lz3Xc6Vb9Nm2Qa5Ws8Ed1Rf4Tg7Yh0Uj3Ik6Ol9PqqZRRRRRRRZ-xyAA"
+var (
+	fakeOAuth  = anthropictest.FakeToken("oat01", "AAbbEE")
+	fakeAPIKey = anthropictest.FakeToken("api03", "Ol9PqqZRRRRRRRZ-xyAA")
 )
 
 // fakeTokens are registered at each script's fake API under SECRET_<name>.
@@ -126,6 +126,29 @@ func TestScripts(t *testing.T) {
 			// fakeset TOKEN BEHAVIOR changes how the fake answers a token.
 			"fakeset": func(ts *testscript.TestScript, neg bool, args []string) {
 				ts.Value("fake").(*anthropictest.Server).Set(args[0], anthropictest.Behavior{Kind: anthropictest.Kind(args[1])})
+			},
+			// expand SRC DST writes SRC with $VARIABLES replaced, so that
+			// files holding a made-up token need no token literal.
+			"expand": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: expand src dst")
+				}
+				ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(os.Expand(ts.ReadFile(args[0]), ts.Getenv)), 0o600))
+			},
+			// noproc TEXT fails if a running process's command line holds
+			// TEXT (read from /proc, so it cannot pass for want of a tool).
+			"noproc": func(ts *testscript.TestScript, neg bool, args []string) {
+				procs, err := filepath.Glob("/proc/[0-9]*/cmdline")
+				ts.Check(err)
+				if len(procs) == 0 {
+					ts.Fatalf("no /proc to look in")
+				}
+				for _, p := range procs {
+					b, _ := os.ReadFile(p)
+					if strings.Contains(strings.ReplaceAll(string(b), "\x00", " "), args[0]) {
+						ts.Fatalf("%s is still running: %q", args[0], b)
+					}
+				}
 			},
 			"mkfifo": func(ts *testscript.TestScript, neg bool, args []string) {
 				for _, a := range args {

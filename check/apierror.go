@@ -2,6 +2,7 @@ package check
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -46,7 +47,7 @@ func excerpt(body []byte) string {
 	lower := asciiLower(s)
 	if i := strings.Index(lower, "<title>"); i >= 0 {
 		if j := strings.Index(lower[i+7:], "</title>"); j >= 0 {
-			return "HTML page titled " + strconvQuote(clean(s[i+7:i+7+j], 100))
+			return "HTML page titled " + strconv.Quote(clean(s[i+7:i+7+j], 100))
 		}
 	}
 	if t := strings.TrimSpace(lower); strings.HasPrefix(t, "<!doctype html") || strings.HasPrefix(t, "<html") {
@@ -55,7 +56,7 @@ func excerpt(body []byte) string {
 	if strings.TrimSpace(s) == "" {
 		return "an empty body"
 	}
-	return strconvQuote(clean(s, 120))
+	return strconv.Quote(clean(s, 120))
 }
 
 // clean makes s safe for one log line: valid UTF-8, no control characters,

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -54,7 +55,7 @@ func ProbeCLI(ctx context.Context, cfg CLIProbeConfig) Verdict {
 	case errors.As(err, &ee):
 		code = ee.ExitCode()
 	case err != nil && ctx.Err() == nil:
-		v := verdict("unavailable", StatusUnknown, Error, Config, "probe_cli_start", fmt.Sprintf("cannot run %s: %v", strconvQuote(cfg.Path), err),
+		v := verdict("unavailable", StatusUnknown, Error, Config, "probe_cli_start", fmt.Sprintf("cannot run %s: %v", strconv.Quote(cfg.Path), err),
 			"install Claude Code in the image, or use --probe=http")
 		v.ElapsedMS = time.Since(start).Milliseconds()
 		return v

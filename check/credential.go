@@ -1,7 +1,7 @@
 package check
 
 import (
-	"errors"
+	"strconv"
 	"time"
 )
 
@@ -71,7 +71,7 @@ func (c Credential) Fingerprint() Fingerprint {
 func (f Fingerprint) String() string {
 	s := string(f.Kind) + " from " + f.Source
 	if f.Length > 0 {
-		s += ", length " + itoa(f.Length)
+		s += ", length " + strconv.Itoa(f.Length)
 		if f.Last4 != "" {
 			s += ", ending ..." + f.Last4
 		}
@@ -81,19 +81,3 @@ func (f Fingerprint) String() string {
 	}
 	return s
 }
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
-}
-
-func asErr[T any](err error, target *T) bool { return errors.As(err, target) }

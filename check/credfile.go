@@ -3,6 +3,7 @@ package check
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -36,7 +37,7 @@ const (
 func ParseCredentials(path string, data []byte) (OAuthFile, Findings) {
 	var out OAuthFile
 	var fs Findings
-	q := strconvQuote(path)
+	q := strconv.Quote(path)
 	if len(bytes.TrimSpace(data)) == 0 {
 		fs.Errf(Malformed, "credentials_empty", fmt.Sprintf("%s is empty", q),
 			"log in again with `claude /login`, or copy a working .credentials.json")
@@ -111,7 +112,7 @@ func ParseCredentials(path string, data []byte) (OAuthFile, Findings) {
 			return out, fs
 		}
 		if !contains(out.Scopes, "user:inference") {
-			fs.Errf(Malformed, "credentials_scope_inference", fmt.Sprintf("%s: scopes %s lack user:inference, so Claude Code refuses this login", q, strconvQuote(strings.Join(out.Scopes, " "))),
+			fs.Errf(Malformed, "credentials_scope_inference", fmt.Sprintf("%s: scopes %s lack user:inference, so Claude Code refuses this login", q, strconv.Quote(strings.Join(out.Scopes, " "))),
 				"log in again with `claude /login`, or use a token from `claude setup-token`")
 			return out, fs
 		}
@@ -242,11 +243,11 @@ func unmarshalStrict(data []byte, v any) error {
 // only offsets and types, so no secret leaks through it.
 func jsonErr(err error) string {
 	var se *json.SyntaxError
-	if ok := asErr(err, &se); ok {
+	if ok := errors.As(err, &se); ok {
 		return fmt.Sprintf("%s at byte %d", se.Error(), se.Offset)
 	}
 	var te *json.UnmarshalTypeError
-	if ok := asErr(err, &te); ok {
+	if ok := errors.As(err, &te); ok {
 		return fmt.Sprintf("expected an object, found a JSON %s", te.Value)
 	}
 	return err.Error()
@@ -260,5 +261,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-
-func strconvQuote(s string) string { return strconv.Quote(s) }

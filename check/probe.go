@@ -98,15 +98,15 @@ func probe(ctx context.Context, cred Credential, cfg ProbeConfig) Verdict {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return verdict("insecure", StatusUnknown, Error, Config, "base_url_invalid",
-			fmt.Sprintf("%s (%s) is not an http(s) URL", src, strconvQuote(base)), "set ANTHROPIC_BASE_URL to a URL such as https://api.anthropic.com")
+			fmt.Sprintf("%s (%s) is not an http(s) URL", src, strconv.Quote(base)), "set ANTHROPIC_BASE_URL to a URL such as https://api.anthropic.com")
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		return verdict("insecure", StatusUnknown, Error, Config, "base_url_plain_http",
-			fmt.Sprintf("%s is plain http to %s, which is not a loopback address; sleeve-check will not send a credential over it", src, strconvQuote(u.Host)),
+			fmt.Sprintf("%s is plain http to %s, which is not a loopback address; sleeve-check will not send a credential over it", src, strconv.Quote(u.Host)),
 			"use https, or a proxy on 127.0.0.1")
 	}
 	endpoint := strings.TrimRight(base, "/") + "/v1/messages"
-	body := fmt.Sprintf(`{"model":%s,"max_tokens":1,"messages":[{"role":"user","content":"ping"}]}`, strconvQuote(cfg.Model))
+	body := fmt.Sprintf(`{"model":%s,"max_tokens":1,"messages":[{"role":"user","content":"ping"}]}`, strconv.Quote(cfg.Model))
 
 	parent := ctx
 	ctx, cancel := context.WithTimeout(parent, cfg.Deadline)
@@ -246,7 +246,7 @@ func classify(a lastAnswer, cfg ProbeConfig, src string) Verdict {
 	case s >= 300 && s < 400:
 		loc := a.header.Get("Location")
 		v = verdict("redirect", StatusUnknown, Error, Config, "probe_redirect",
-			fmt.Sprintf("%s answered with a redirect (%d) to %s; sleeve-check does not follow a redirect with a credential", src, s, strconvQuote(clean(loc, 200))),
+			fmt.Sprintf("%s answered with a redirect (%d) to %s; sleeve-check does not follow a redirect with a credential", src, s, strconv.Quote(clean(loc, 200))),
 			"set ANTHROPIC_BASE_URL to the final address of the API (check https and the path)")
 	case s == 400 && strings.Contains(e.Message, "only authorized for use with Claude Code"):
 		v = verdict("valid", StatusValid, Info, OK, "probe_claude_code_only",
@@ -271,7 +271,7 @@ func classify(a lastAnswer, cfg ProbeConfig, src string) Verdict {
 			"fix billing for the organisation in the Claude Console")
 	case s == 404 && e.Anthropic && e.Type == "not_found_error":
 		v = verdict("valid", StatusValid, Warning, OK, "probe_model_unavailable",
-			fmt.Sprintf("the credential works, but the probe model %s is not available to it", strconvQuote(cfg.Model))+tail,
+			fmt.Sprintf("the credential works, but the probe model %s is not available to it", strconv.Quote(cfg.Model))+tail,
 			"set SLEEVE_CHECK_PROBE_MODEL to a model this account can use")
 	case s == 404:
 		v = verdict("not_anthropic", StatusUnknown, Error, Config, "probe_not_found",
@@ -352,7 +352,7 @@ func transportVerdict(err error, cfg ProbeConfig, src string) Verdict {
 	case strings.Contains(err.Error(), "proxyconnect"):
 		return unavailable(cfg, "probe_proxy", "the proxy could not be reached or refused the connection: "+cause, "check HTTPS_PROXY and NO_PROXY")
 	case errors.As(err, &dnsErr):
-		return unavailable(cfg, "probe_dns", fmt.Sprintf("the name %s cannot be resolved", strconvQuote(dnsErr.Name)), "check the container's network and DNS, and ANTHROPIC_BASE_URL")
+		return unavailable(cfg, "probe_dns", fmt.Sprintf("the name %s cannot be resolved", strconv.Quote(dnsErr.Name)), "check the container's network and DNS, and ANTHROPIC_BASE_URL")
 	case errors.As(err, &unknownAuth) || errors.As(err, &certInvalid) || errors.As(err, &hostErr) || isCertError(err):
 		return unavailable(cfg, "probe_tls_certificate", "the server's TLS certificate is not trusted: "+cause,
 			"behind a TLS-inspecting proxy, give its CA in SSL_CERT_FILE or NODE_EXTRA_CA_CERTS")
@@ -441,10 +441,10 @@ func newTransport(cfg ProbeConfig, https bool) (*http.Transport, string) {
 	}
 	pem, err := os.ReadFile(cfg.ExtraCAFile)
 	if err != nil {
-		return t, fmt.Sprintf("NODE_EXTRA_CA_CERTS names %s, which cannot be read: %s", strconvQuote(cfg.ExtraCAFile), errText(err))
+		return t, fmt.Sprintf("NODE_EXTRA_CA_CERTS names %s, which cannot be read: %s", strconv.Quote(cfg.ExtraCAFile), ErrText(err))
 	}
 	if !pool.AppendCertsFromPEM(pem) {
-		return t, fmt.Sprintf("NODE_EXTRA_CA_CERTS names %s, which holds no PEM certificate", strconvQuote(cfg.ExtraCAFile))
+		return t, fmt.Sprintf("NODE_EXTRA_CA_CERTS names %s, which holds no PEM certificate", strconv.Quote(cfg.ExtraCAFile))
 	}
 	t.TLSClientConfig = &tls.Config{RootCAs: pool}
 	return t, ""

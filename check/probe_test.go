@@ -89,7 +89,7 @@ func TestProbeVerdicts(t *testing.T) {
 				t.Fatalf("got code %d %s class %s status %s %q; want code %d %s class %s status %s ~%q", f.Code, f.Severity, v.Class, v.Status, f.Message, tt.code, tt.sev, tt.class, tt.status, tt.msg)
 			}
 			if v.Attempts < tt.attempts[0] || v.Attempts > tt.attempts[1] {
-				t.Errorf("%d attempts, want %d..%d", v.Attempts, tt.attempts[0], tt.attempts[1])
+				t.Errorf("%d attempts in %s, want %d..%d", v.Attempts, elapsed, tt.attempts[0], tt.attempts[1])
 			}
 			// A bound, not a benchmark: the probe never outlives its deadline by much.
 			if elapsed > cfg.Deadline+3*time.Second {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -48,11 +49,31 @@ type Secrets struct {
 // before it drops to the sleeve user, so that a secret readable only by
 // root, named explicitly by the operator, still reaches Claude Code.
 func LoadSecrets(env map[string]string) *Secrets {
-	r := &Resolution{eff: map[string]envVal{}, ChildEnv: map[string]string{}}
-	r.readSecretFiles(Input{Env: env})
-	s := &Secrets{Values: map[string]envVal{}, Findings: r.Findings}
-	for k := range r.ChildEnv {
-		s.Values[k] = r.eff[k]
+	s := &Secrets{Values: map[string]envVal{}}
+	for _, name := range SecretFileVars {
+		fileVar := name + "_FILE"
+		path := env[fileVar]
+		if path == "" {
+			continue
+		}
+		if env[name] != "" {
+			s.Findings.Errf(Config, "secret_file_conflict", fmt.Sprintf("%s and %s are both set", name, fileVar),
+				fmt.Sprintf("set only one: unset %s to use the file, or unset %s to use the variable", name, fileVar))
+			continue
+		}
+		b, ok := readSmallFile(&s.Findings, path, fileVar, "secret_file")
+		if !ok {
+			continue
+		}
+		// A secret file conventionally ends with one newline; only that
+		// one is the file's, anything else is the value's.
+		v := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+		if v == "" {
+			s.Findings.Errf(Malformed, "secret_file_empty", fmt.Sprintf("%s names %s, which is empty", fileVar, strconv.Quote(path)),
+				"write the token into the file, or mount the right secret")
+			continue
+		}
+		s.Values[name] = envVal{v, fmt.Sprintf("%s (%s)", fileVar, path)}
 	}
 	return s
 }
@@ -77,6 +98,8 @@ type Resolution struct {
 	SettingsRead []string
 
 	eff map[string]envVal
+	// helper is the apiKeyHelper command from the settings files, if any.
+	helper envVal
 }
 
 type envVal struct{ v, source string }
@@ -168,41 +191,10 @@ func (r *Resolution) locate(in Input) bool {
 	return true
 }
 
-func (r *Resolution) readSecretFiles(in Input) {
-	for _, name := range SecretFileVars {
-		fileVar := name + "_FILE"
-		path, ok := in.Env[fileVar]
-		if !ok || path == "" {
-			continue
-		}
-		if in.Env[name] != "" {
-			r.Findings.Errf(Config, "secret_file_conflict", fmt.Sprintf("%s and %s are both set", name, fileVar),
-				fmt.Sprintf("set only one: unset %s to use the file, or unset %s to use the variable", name, fileVar))
-			continue
-		}
-		b, ok := r.readSmallFile(path, fileVar, "secret_file")
-		if !ok {
-			continue
-		}
-		v := string(b)
-		// A secret file conventionally ends with one newline; only that
-		// one is the file's, anything else is the value's.
-		v = strings.TrimSuffix(v, "\n")
-		v = strings.TrimSuffix(v, "\r")
-		if v == "" {
-			r.Findings.Errf(Malformed, "secret_file_empty", fmt.Sprintf("%s names %s, which is empty", fileVar, strconvQuote(path)),
-				"write the token into the file, or mount the right secret")
-			continue
-		}
-		r.eff[name] = envVal{v, fmt.Sprintf("%s (%s)", fileVar, path)}
-		r.ChildEnv[name] = v
-	}
-}
-
 // readSmallFile reads a credential-bearing file, turning each way it can
 // be missing into a finding of class NoCredential.
-func (r *Resolution) readSmallFile(path, what, id string) ([]byte, bool) {
-	q := strconvQuote(path)
+func readSmallFile(out *Findings, path, what, id string) ([]byte, bool) {
+	q := strconv.Quote(path)
 	label := q + ", which"
 	if what != "" {
 		label = fmt.Sprintf("%s names %s, which", what, q)
@@ -212,13 +204,13 @@ func (r *Resolution) readSmallFile(path, what, id string) ([]byte, bool) {
 	if err != nil {
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			r.Findings.Errf(NoCredential, id+"_missing", fmt.Sprintf("%s does not exist", label),
+			out.Errf(NoCredential, id+"_missing", fmt.Sprintf("%s does not exist", label),
 				"mount the file at that path, or fix the path")
 		case errors.Is(err, fs.ErrPermission):
-			r.Findings.Errf(NoCredential, id+"_unreadable", fmt.Sprintf("%s cannot be read: permission denied (running as uid %d)", label, os.Getuid()),
+			out.Errf(NoCredential, id+"_unreadable", fmt.Sprintf("%s cannot be read: permission denied (running as uid %d)", label, os.Getuid()),
 				"make it readable by the sleeve user (chown or chmod the file on the host, or the secret's defaultMode)")
 		default:
-			r.Findings.Errf(NoCredential, id+"_unreadable", fmt.Sprintf("%s cannot be opened: %s", label, errText(err)),
+			out.Errf(NoCredential, id+"_unreadable", fmt.Sprintf("%s cannot be opened: %s", label, ErrText(err)),
 				"check the mount")
 		}
 		return nil, false
@@ -226,22 +218,22 @@ func (r *Resolution) readSmallFile(path, what, id string) ([]byte, bool) {
 	defer f.Close()
 	st, err := f.Stat()
 	if err == nil && st.IsDir() {
-		r.Findings.Errf(NoCredential, id+"_is_directory", fmt.Sprintf("%s is a directory, not a file: docker -v creates a directory when the host file does not exist", label),
+		out.Errf(NoCredential, id+"_is_directory", fmt.Sprintf("%s is a directory, not a file: docker -v creates a directory when the host file does not exist", label),
 			"create the file on the host first and mount it again, or mount the directory that holds it")
 		return nil, false
 	}
 	if err == nil && !st.Mode().IsRegular() {
-		r.Findings.Errf(NoCredential, id+"_not_regular", fmt.Sprintf("%s is not a regular file (%s)", label, st.Mode().Type()),
+		out.Errf(NoCredential, id+"_not_regular", fmt.Sprintf("%s is not a regular file (%s)", label, st.Mode().Type()),
 			"mount a regular file")
 		return nil, false
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxCredentialsSize+1))
 	if err != nil {
-		r.Findings.Errf(NoCredential, id+"_unreadable", fmt.Sprintf("%s cannot be read: %s", label, errText(err)), "check the mount")
+		out.Errf(NoCredential, id+"_unreadable", fmt.Sprintf("%s cannot be read: %s", label, ErrText(err)), "check the mount")
 		return nil, false
 	}
 	if len(b) > maxCredentialsSize {
-		r.Findings.Errf(Malformed, id+"_too_large", fmt.Sprintf("%s is larger than %d bytes, far too large for a credential", label, maxCredentialsSize),
+		out.Errf(Malformed, id+"_too_large", fmt.Sprintf("%s is larger than %d bytes, far too large for a credential", label, maxCredentialsSize),
 			"mount the right file")
 		return nil, false
 	}
@@ -265,7 +257,7 @@ func (r *Resolution) readSettings(in Input) {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
-				r.Findings.Warn("settings_unreadable", fmt.Sprintf("settings file %s cannot be read: %s", strconvQuote(path), errText(err)),
+				r.Findings.Warn("settings_unreadable", fmt.Sprintf("settings file %s cannot be read: %s", strconv.Quote(path), ErrText(err)),
 					"sleeve-check cannot see its env block or apiKeyHelper; Claude Code may not either")
 			}
 			continue
@@ -276,7 +268,7 @@ func (r *Resolution) readSettings(in Input) {
 			APIKeyHelper json.RawMessage            `json:"apiKeyHelper"`
 		}
 		if err := json.Unmarshal(b, &s); err != nil {
-			r.Findings.Warn("settings_invalid", fmt.Sprintf("settings file %s is not valid JSON or has an env block that is not an object: %s", strconvQuote(path), jsonErr(err)),
+			r.Findings.Warn("settings_invalid", fmt.Sprintf("settings file %s is not valid JSON or has an env block that is not an object: %s", strconv.Quote(path), jsonErr(err)),
 				"fix it: Claude Code will complain about it too")
 			continue
 		}
@@ -288,14 +280,14 @@ func (r *Resolution) readSettings(in Input) {
 		for _, k := range keys {
 			var v string
 			if err := json.Unmarshal(s.Env[k], &v); err != nil {
-				r.Findings.Warn("settings_env_value", fmt.Sprintf("settings file %s: env.%s is not a string", strconvQuote(path), k), "quote the value")
+				r.Findings.Warn("settings_env_value", fmt.Sprintf("settings file %s: env.%s is not a string", strconv.Quote(path), k), "quote the value")
 				continue
 			}
 			r.eff[k] = envVal{v, fmt.Sprintf("%s in the env block of %s", k, path)}
 		}
 		var helper string
 		if len(s.APIKeyHelper) > 0 && json.Unmarshal(s.APIKeyHelper, &helper) == nil && helper != "" {
-			r.eff["\x00apiKeyHelper"] = envVal{helper, "apiKeyHelper in " + path}
+			r.helper = envVal{helper, "apiKeyHelper in " + path}
 		}
 	}
 }
@@ -306,7 +298,7 @@ func (r *Resolution) candidates(in Input) ([]Credential, []string) {
 	var out []Credential
 	var empties []string
 	for _, c := range cloudSwitches {
-		if v, src, ok := r.Lookup(c.env); ok && truthy(v) {
+		if v, src, ok := r.Lookup(c.env); ok && Truthy(v) {
 			out = append(out, Credential{Kind: KindCloud, Source: src, Var: c.env, Detail: c.name})
 			break
 		}
@@ -314,14 +306,18 @@ func (r *Resolution) candidates(in Input) ([]Credential, []string) {
 	for _, v := range []struct {
 		name string
 		kind Kind
-	}{{"ANTHROPIC_AUTH_TOKEN", KindAuthToken}, {"ANTHROPIC_API_KEY", KindAPIKey}, {"\x00apiKeyHelper", KindAPIKeyHelper}, {"CLAUDE_CODE_OAUTH_TOKEN", KindOAuthToken}} {
+	}{{"ANTHROPIC_AUTH_TOKEN", KindAuthToken}, {"ANTHROPIC_API_KEY", KindAPIKey}, {"", KindAPIKeyHelper}, {"CLAUDE_CODE_OAUTH_TOKEN", KindOAuthToken}} {
+		if v.kind == KindAPIKeyHelper {
+			if r.helper.v != "" {
+				out = append(out, Credential{Kind: v.kind, Source: r.helper.source, Detail: "helper command " + strconv.Quote(firstWord(r.helper.v))})
+			}
+			continue
+		}
 		val, src, ok := r.Lookup(v.name)
 		switch {
 		case !ok:
 		case val == "":
 			empties = append(empties, v.name)
-		case v.kind == KindAPIKeyHelper:
-			out = append(out, Credential{Kind: v.kind, Source: src, Detail: "helper command " + strconvQuote(firstWord(val))})
 		default:
 			out = append(out, Credential{Kind: v.kind, Source: src, Var: v.name, Value: NewSecret(val)})
 		}
@@ -334,13 +330,13 @@ func (r *Resolution) candidates(in Input) ([]Credential, []string) {
 
 func (r *Resolution) noCredential(empties []string) {
 	r.Status = StatusMissing
-	hint := fmt.Sprintf("set CLAUDE_CODE_OAUTH_TOKEN (a token from `claude setup-token`) or CLAUDE_CODE_OAUTH_TOKEN_FILE, or mount a .credentials.json at %s", strconvQuote(r.CredentialsFile))
+	hint := fmt.Sprintf("set CLAUDE_CODE_OAUTH_TOKEN (a token from `claude setup-token`) or CLAUDE_CODE_OAUTH_TOKEN_FILE, or mount a .credentials.json at %s", strconv.Quote(r.CredentialsFile))
 	if len(empties) > 0 {
 		r.Findings.Errf(NoCredential, "credential_var_empty", fmt.Sprintf("%s is set but empty, and no other credential was found", strings.Join(empties, " and ")),
 			"a variable that is unset where compose or `docker run -e` reads it arrives empty: export it there, or use "+empties[0]+"_FILE")
 		return
 	}
-	r.Findings.Errf(NoCredential, "no_credential", fmt.Sprintf("no credential found: ANTHROPIC_AUTH_TOKEN, ANTHROPIC_API_KEY and CLAUDE_CODE_OAUTH_TOKEN are unset and %s does not exist", strconvQuote(r.CredentialsFile)), hint)
+	r.Findings.Errf(NoCredential, "no_credential", fmt.Sprintf("no credential found: ANTHROPIC_AUTH_TOKEN, ANTHROPIC_API_KEY and CLAUDE_CODE_OAUTH_TOKEN are unset and %s does not exist", strconv.Quote(r.CredentialsFile)), hint)
 }
 
 // shadowWarning tells the operator that a credential they set is ignored
@@ -348,7 +344,7 @@ func (r *Resolution) noCredential(empties []string) {
 func (r *Resolution) shadowWarning(sel, sh Credential) {
 	name := sh.Source
 	if sh.Kind == KindOAuthFile {
-		name = "the credentials file " + strconvQuote(sh.Source)
+		name = "the credentials file " + strconv.Quote(sh.Source)
 	}
 	msg := fmt.Sprintf("%s is ignored: %s takes precedence", name, sel.Source)
 	hint := "unset the one you do not mean to use"
@@ -416,7 +412,7 @@ func (r *Resolution) checkIssued(in Input) {
 
 func (r *Resolution) checkCredentialsFile(in Input) {
 	path := r.CredentialsFile
-	b, ok := r.readSmallFile(path, "", "credentials_file")
+	b, ok := readSmallFile(&r.Findings, path, "", "credentials_file")
 	if !ok {
 		r.Status = StatusMissing
 		return
@@ -454,19 +450,20 @@ func (r *Resolution) checkCredentialsFile(in Input) {
 		whyNot = "the file has no refresh token"
 	}
 	efs, st := CheckExpiry(ExpiryInput{
-		Name: "the access token in " + strconvQuote(path), ExpiresAt: of.ExpiresAt, Now: in.Now, Window: in.ExpiryWarning,
+		Name: "the access token in " + strconv.Quote(path), ExpiresAt: of.ExpiresAt, Now: in.Now, Window: in.ExpiryWarning,
 		Refreshable: r.Selected.Refreshable, WhyNot: whyNot,
 		Hint: "log in again with `claude /login` and copy the new .credentials.json, or use a one-year token from `claude setup-token` in CLAUDE_CODE_OAUTH_TOKEN",
 	})
 	r.Findings = append(r.Findings, efs...)
 	r.Status = st
 	if !efs.HasError() && of.HasRefreshToken && !writable {
-		r.Findings.Warn("credentials_read_only", fmt.Sprintf("%s: %s; this sleeve stops authenticating at %s", strconvQuote(path), whyNot, of.ExpiresAt.Format(time.RFC3339)),
+		r.Findings.Warn("credentials_read_only", fmt.Sprintf("%s: %s; this sleeve stops authenticating at %s", strconv.Quote(path), whyNot, of.ExpiresAt.Format(time.RFC3339)),
 			"mount it read-write for a single sleeve, or use CLAUDE_CODE_OAUTH_TOKEN for long-running sleeves")
 	}
 }
 
-func truthy(v string) bool {
+// Truthy is how Claude Code reads a switch variable: 1, true, yes, on.
+func Truthy(v string) bool {
 	switch strings.ToLower(strings.TrimSpace(v)) {
 	case "1", "true", "yes", "on":
 		return true
@@ -493,11 +490,16 @@ func readOnlyMount(path string) bool {
 	return st.Flags&stRdonly != 0
 }
 
-// errText is an error's text without Go's "open /x:" prefix duplication.
-func errText(err error) string {
+// ErrText is an error's text without the "open /x:" prefix of a
+// PathError or LinkError, for messages that name the path themselves.
+func ErrText(err error) string {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return pe.Err.Error()
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err.Error()
 	}
 	return err.Error()
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"sleeve-check/check"
 )
@@ -18,7 +17,7 @@ func (r *runner) commandChecks(res *check.Resolution) {
 	args := cmd[1:]
 	bypass := hasArg(args, "--dangerously-skip-permissions") || hasArgValue(args, "--permission-mode", "bypassPermissions")
 	print := hasArg(args, "-p") || hasArg(args, "--print")
-	if bypass && os.Geteuid() == 0 && !truthyEnv(r.env["IS_SANDBOX"]) {
+	if bypass && os.Geteuid() == 0 && !check.Truthy(r.env["IS_SANDBOX"]) {
 		r.finding(check.Finding{Severity: check.Error, Code: check.Config, ID: "bypass_as_root",
 			Message: "claude refuses --dangerously-skip-permissions when run as root (uid 0), so it would exit at once",
 			Hint:    "set SLEEVE_CHECK_USER=agent (--user agent) to run claude as the sleeve user, or USER in the Dockerfile; or set IS_SANDBOX=1 if the container is itself the sandbox"})
@@ -90,14 +89,6 @@ func hasArgValue(args []string, flag, val string) bool {
 		if x == flag+"="+val || (x == flag && i+1 < len(args) && args[i+1] == val) {
 			return true
 		}
-	}
-	return false
-}
-
-func truthyEnv(v string) bool {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "1", "true", "yes", "on":
-		return true
 	}
 	return false
 }

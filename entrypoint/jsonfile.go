@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"sleeve-check/check"
 )
 
 // Edit changes a decoded JSON object in place and describes each change it
@@ -78,7 +80,7 @@ func EditJSON(path string, opt EditOptions, edit Edit) (EditResult, error) {
 	q := strconv.Quote(target)
 	if opt.Mkdir && !opt.DryRun {
 		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
-			return res, &FileError{"config_dir", fmt.Sprintf("cannot create the directory of %s: %s", q, errText(err)),
+			return res, &FileError{"config_dir", fmt.Sprintf("cannot create the directory of %s: %s", q, check.ErrText(err)),
 				"create it, or fix the ownership of its parent"}
 		}
 	}
@@ -119,7 +121,7 @@ func EditJSON(path string, opt EditOptions, edit Edit) (EditResult, error) {
 	if p.corrupt != "" {
 		res.Backup = fmt.Sprintf("%s.corrupt.%s", target, opt.Now.UTC().Format("20060102T150405.000000000Z"))
 		if err := writeNew(res.Backup, p.data); err != nil {
-			return res, &FileError{"config_backup", fmt.Sprintf("%s is corrupt (%s) and a copy could not be kept at %s: %s; nothing was changed", q, p.corrupt, strconv.Quote(res.Backup), errText(err)),
+			return res, &FileError{"config_backup", fmt.Sprintf("%s is corrupt (%s) and a copy could not be kept at %s: %s; nothing was changed", q, p.corrupt, strconv.Quote(res.Backup), check.ErrText(err)),
 				"fix or move the file by hand"}
 		}
 		changes = append([]string{fmt.Sprintf("replaced the corrupt file (%s); the old one is kept at %s", p.corrupt, res.Backup)}, changes...)
@@ -216,7 +218,7 @@ func resolveLink(path string) (string, error) {
 		}
 		l, err := os.Readlink(p)
 		if err != nil {
-			return p, &FileError{"config_link", fmt.Sprintf("cannot read the symlink %s: %s", strconv.Quote(p), errText(err)), "replace it with a file"}
+			return p, &FileError{"config_link", fmt.Sprintf("cannot read the symlink %s: %s", strconv.Quote(p), check.ErrText(err)), "replace it with a file"}
 		}
 		if !filepath.IsAbs(l) {
 			l = filepath.Join(filepath.Dir(p), l)
@@ -236,7 +238,7 @@ func readRegular(path string) ([]byte, fs.FileInfo, error) {
 		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, nil, &FileError{"config_unreadable", fmt.Sprintf("cannot read %s: %s", q, errText(err)), "fix the permissions of the file and its directory"}
+		return nil, nil, &FileError{"config_unreadable", fmt.Sprintf("cannot read %s: %s", q, check.ErrText(err)), "fix the permissions of the file and its directory"}
 	}
 	if st.IsDir() {
 		return nil, nil, &FileError{"config_is_directory", fmt.Sprintf("%s is a directory, not a file: docker -v creates one when the host file does not exist", q),
@@ -247,7 +249,7 @@ func readRegular(path string) ([]byte, fs.FileInfo, error) {
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
-		return nil, nil, &FileError{"config_unreadable", fmt.Sprintf("cannot read %s: %s", q, errText(err)), "fix the permissions of the file"}
+		return nil, nil, &FileError{"config_unreadable", fmt.Sprintf("cannot read %s: %s", q, check.ErrText(err)), "fix the permissions of the file"}
 	}
 	defer f.Close()
 	if st2, err := f.Stat(); err != nil || !st2.Mode().IsRegular() || !os.SameFile(st, st2) {
@@ -255,7 +257,7 @@ func readRegular(path string) ([]byte, fs.FileInfo, error) {
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
 	if err != nil {
-		return nil, nil, &FileError{"config_unreadable", fmt.Sprintf("cannot read %s: %s", q, errText(err)), "check the file system"}
+		return nil, nil, &FileError{"config_unreadable", fmt.Sprintf("cannot read %s: %s", q, check.ErrText(err)), "check the file system"}
 	}
 	if len(data) > maxConfigSize {
 		return nil, nil, &FileError{"config_too_large", fmt.Sprintf("%s is larger than %d MiB; refusing to rewrite it", q, maxConfigSize>>20), "move it aside and let Claude Code make a new one"}
@@ -358,7 +360,7 @@ func writeAtomic(path string, data []byte, mode fs.FileMode, uid, gid int) (inPl
 			err = writeInPlace(path, data)
 			return true, err
 		}
-		return false, &FileError{"config_write", fmt.Sprintf("cannot replace %s: %s", q, errText(err)), "fix the permissions of its directory"}
+		return false, &FileError{"config_write", fmt.Sprintf("cannot replace %s: %s", q, check.ErrText(err)), "fix the permissions of its directory"}
 	}
 	if d, derr := os.Open(dir); derr == nil {
 		d.Sync()
@@ -406,7 +408,7 @@ func writeErr(path string, err error) error {
 	case errors.Is(err, syscall.ENOSPC):
 		return &FileError{"config_no_space", fmt.Sprintf("cannot write %s: no space left on device", q), "free space on that volume"}
 	}
-	return &FileError{"config_write", fmt.Sprintf("cannot write %s: %s", q, errText(err)), "check the file system"}
+	return &FileError{"config_write", fmt.Sprintf("cannot write %s: %s", q, check.ErrText(err)), "check the file system"}
 }
 
 // writeNew creates a new file with mode 0600 and data; it never replaces one.
@@ -423,16 +425,4 @@ func writeNew(path string, data []byte) error {
 		err = cerr
 	}
 	return err
-}
-
-func errText(err error) string {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return le.Err.Error()
-	}
-	return err.Error()
 }

@@ -147,7 +147,7 @@ func (r *runner) saveState() {
 	}
 	if err != nil {
 		r.finding(check.Finding{Severity: check.Warning, ID: "state_not_saved",
-			Message: fmt.Sprintf("cannot save state for health checks in %q: %s", r.inv.Settings.StateDir, errText(err)),
+			Message: fmt.Sprintf("cannot save state for health checks in %q: %s", r.inv.Settings.StateDir, check.ErrText(err)),
 			Hint:    "make SLEEVE_CHECK_STATE_DIR writable by the sleeve user; health checks will probe the API on their own"})
 		return
 	}

@@ -192,7 +192,7 @@ func TestExecedCommandGetsSignalsDirectly(t *testing.T) {
 	// Wait until the process image is sleep, i.e. the exec happened.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		b, _ := os.ReadFile(filepath.Join("/proc", itoa(cmd.Process.Pid), "comm"))
+		b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "comm"))
 		if strings.TrimSpace(string(b)) == "sleep" {
 			break
 		}
@@ -334,5 +334,3 @@ func buildBinary(t *testing.T) string {
 	}
 	return bin
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

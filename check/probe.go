@@ -178,6 +178,11 @@ func probe(ctx context.Context, cred Credential, cfg ProbeConfig) Verdict {
 			return false, nil
 		}
 		left := time.Until(deadlineOf(ctx))
+		if left <= 0 {
+			// The context's own timer may not have fired yet on a busy
+			// machine; without this, retries would spin with no wait.
+			return false, nil
+		}
 		wait := backoff(cfg.RetryWaitMin, cfg.RetryWaitMax, attempts)
 		if ra, ok := retryAfter(resp); ok {
 			if ra > left {
@@ -217,7 +222,7 @@ func probe(ctx context.Context, cred Credential, cfg ProbeConfig) Verdict {
 		v = classify(last, cfg, src)
 		v.Attempts = attempts
 	}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) && (v.Class == "unavailable" || v.Class == "rate_limited") {
+	if !time.Now().Before(deadlineOf(ctx)) && (v.Class == "unavailable" || v.Class == "rate_limited") {
 		v.Finding.Message += fmt.Sprintf(" (gave up after %d attempts in %s)", attempts, cfg.Deadline)
 	}
 	return v

@@ -119,9 +119,8 @@ func ClassifyCLI(stdout, stderr []byte, exitCode int, cfg CLIProbeConfig) Verdic
 	}
 	// The same classes as the http probe, decided on the status and message
 	// claude reports.
-	a := lastAnswer{status: status, header: map[string][]string{}, tail: tail, once: true}
-	body, _ := json.Marshal(map[string]any{"type": "error", "error": map[string]string{"type": r.APIErrorType, "message": apiMessage(r.Result)}})
-	a.body = body
+	a := lastAnswer{status: status, header: map[string][]string{}, tail: tail, once: true,
+		apiErr: &APIError{Type: clean(r.APIErrorType, 64), Message: clean(apiMessage(r.Result), maxShownMessage), Anthropic: true}}
 	if status == 429 && !isSpendCap(r.Result) {
 		// claude does not print the header; its words tell a rate limit
 		// ("not your usage limit") from a spend cap.

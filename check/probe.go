@@ -76,6 +76,9 @@ type lastAnswer struct {
 	tail string
 	// once: a single attempt was made on purpose (the CLI probe).
 	once bool
+	// apiErr, when set, is the API's error as another program reported it
+	// (the CLI probe), in place of a body to parse.
+	apiErr *APIError
 }
 
 // Probe sends one tiny inference request with cred and classifies the
@@ -233,6 +236,9 @@ func classify(a lastAnswer, cfg ProbeConfig, src string) Verdict {
 		return transportVerdict(a.err, cfg, src)
 	}
 	e := ParseAPIError(a.body)
+	if a.apiErr != nil {
+		e = *a.apiErr
+	}
 	rid := a.header.Get("request-id")
 	if rid == "" {
 		rid = e.RequestID

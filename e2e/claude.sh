@@ -68,8 +68,12 @@ PROMPT='^❯'  # claude draws its prompt as ❯ and a no-break space
 requests() { curl -fsS "$FAKE_URL/_fake/requests"; }
 last_request() { requests | jq -c '[.[] | select(.path == "/v1/messages")] | last'; }
 
-# talk SESSION: type a message at the prompt and see the fake's answer.
+# sleeve SESSION HOME ARGS...: sleeve-check ARGS in a tmux pane (run_tmux).
+sleeve() { s=$1 h=$2; shift 2; run_tmux "$s" "$h" "$ROOT/bin/sleeve-check" "$@"; }
+
+# talk SESSION: at the prompt, type a message and see the fake's answer.
 talk() {
+	wait_screen "$1" "$PROMPT"
 	tmux send-keys -t "$1" "say hello" Enter
 	wait_screen "$1" "● $REPLY"
 }
@@ -84,7 +88,7 @@ ok "claude $VERSION still stops at its onboarding screen without sleeve-check"
 
 step "2. sleeve-check -- claude: opens at the prompt; a message reaches the fake with Bearer + oauth beta"
 H=$(fresh_home c2)
-EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD SLEEVE_CHECK_TRUST_DIRS=$H/workspace" run_tmux c2 "$H" "$ROOT/bin/sleeve-check" -- claude
+EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD SLEEVE_CHECK_TRUST_DIRS=$H/workspace" sleeve c2 "$H" -- claude
 wait_screen c2 "$PROMPT"
 no_screen c2 "Welcome to Claude Code|trust the files|Do you trust"
 talk c2
@@ -96,8 +100,7 @@ C2_HOME=$H
 
 step "3. the same with CLAUDE_CONFIG_DIR: the flag lands where the CLI reads it"
 H=$(fresh_home c3)
-EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD CLAUDE_CONFIG_DIR=$H/cfg SLEEVE_CHECK_TRUST_DIRS=$H/workspace" run_tmux c3 "$H" "$ROOT/bin/sleeve-check" -- claude
-wait_screen c3 "$PROMPT"
+EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD CLAUDE_CONFIG_DIR=$H/cfg SLEEVE_CHECK_TRUST_DIRS=$H/workspace" sleeve c3 "$H" -- claude
 talk c3
 jq -e '.hasCompletedOnboarding == true' "$H/cfg/.claude.json" >/dev/null || fail "no flag in \$CLAUDE_CONFIG_DIR/.claude.json"
 [ ! -e "$H/.claude.json" ] || fail "a ~/.claude.json was written although CLAUDE_CONFIG_DIR is set"
@@ -105,7 +108,7 @@ ok "flag in \$CLAUDE_CONFIG_DIR/.claude.json, and the CLI started from it"
 
 step "4. ANTHROPIC_API_KEY: approved ahead of time, no question, x-api-key sent"
 H=$(fresh_home c4)
-EXTRA_ENV="ANTHROPIC_API_KEY=$APIKEY SLEEVE_CHECK_APPROVE_API_KEY=true SLEEVE_CHECK_TRUST_DIRS=$H/workspace" run_tmux c4 "$H" "$ROOT/bin/sleeve-check" -- claude
+EXTRA_ENV="ANTHROPIC_API_KEY=$APIKEY SLEEVE_CHECK_APPROVE_API_KEY=true SLEEVE_CHECK_TRUST_DIRS=$H/workspace" sleeve c4 "$H" -- claude
 wait_screen c4 "$PROMPT"
 no_screen c4 "Detected a custom API key"
 talk c4
@@ -114,7 +117,7 @@ H=$(fresh_home c4b)
 OUT=$(cd "$H/workspace" && env -i HOME="$H" PATH="$E2E_TMP/bin:/usr/bin:/bin" ANTHROPIC_BASE_URL="$FAKE_URL" ANTHROPIC_API_KEY="$APIKEY" \
 	SLEEVE_CHECK_TRUST_DIRS="$H/workspace" "$ROOT/bin/sleeve-check" -- claude --version 2>&1)
 echo "$OUT" | grep -q 'warning: claude will ask "Detected a custom API key in your environment"' || fail "no warning without approval: $OUT"
-EXTRA_ENV="ANTHROPIC_API_KEY=$APIKEY SLEEVE_CHECK_TRUST_DIRS=$H/workspace" run_tmux c4b "$H" "$ROOT/bin/sleeve-check" -- claude
+EXTRA_ENV="ANTHROPIC_API_KEY=$APIKEY SLEEVE_CHECK_TRUST_DIRS=$H/workspace" sleeve c4b "$H" -- claude
 wait_screen c4b "Detected a custom API key"
 ok "approved: no question and x-api-key; not approved: sleeve-check warned, and the CLI does ask"
 
@@ -123,8 +126,7 @@ H=$(fresh_home c5)
 mkdir -p "$H/.claude"
 printf '{"claudeAiOauth":{"accessToken":"%s","refreshToken":"sk-ant-ort01-e2e","expiresAt":4102444800000,"scopes":["user:inference","user:profile"],"subscriptionType":"max"}}' "$FILETOK" >"$H/.claude/.credentials.json"
 chmod 0600 "$H/.claude/.credentials.json"
-EXTRA_ENV="SLEEVE_CHECK_TRUST_DIRS=$H/workspace" run_tmux c5 "$H" "$ROOT/bin/sleeve-check" -- claude
-wait_screen c5 "$PROMPT"
+EXTRA_ENV="SLEEVE_CHECK_TRUST_DIRS=$H/workspace" sleeve c5 "$H" -- claude
 talk c5
 last_request | jq -e '.credential == "bearer ...file"' >/dev/null || fail "the file's token was not used: $(last_request)"
 H=$(fresh_home c5b)
@@ -148,20 +150,19 @@ cp "$E2E_TMP/written.json" "$C2_HOME/.claude.json"
 jq -S '. + {hasCompletedOnboarding: true}' "$E2E_TMP/written.json" >"$E2E_TMP/want.json"
 jq -S . "$C2_HOME/.claude.json" >"$E2E_TMP/got.json"
 cmp -s "$E2E_TMP/want.json" "$E2E_TMP/got.json" || { diff "$E2E_TMP/want.json" "$E2E_TMP/got.json" >&2; fail "keys changed"; }
-EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD" run_tmux c6 "$C2_HOME" "$ROOT/bin/sleeve-check" -- claude
-wait_screen c6 "$PROMPT"
+EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD" sleeve c6 "$C2_HOME" -- claude
 talk c6
 ok "$(jq 'keys | length' "$E2E_TMP/written.json") keys kept; the CLI started from the file"
 
 step "7. bypass mode: as a non-root user the warning waits; accepted ahead of time it does not; as root sleeve-check stops first"
 H=$(fresh_home c7)
 chown -R 4242:4242 "$H"
-EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD SLEEVE_CHECK_TRUST_DIRS=$H/workspace" run_tmux c7 "$H" "$ROOT/bin/sleeve-check" --user 4242:4242 -- claude --dangerously-skip-permissions
+EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD SLEEVE_CHECK_TRUST_DIRS=$H/workspace" sleeve c7 "$H" --user 4242:4242 -- claude --dangerously-skip-permissions
 wait_screen c7 "Bypass Permissions mode"
 no_screen c7 "$PROMPT"
 H=$(fresh_home c7b)
 chown -R 4242:4242 "$H"
-EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD SLEEVE_CHECK_TRUST_DIRS=$H/workspace SLEEVE_CHECK_ACCEPT_BYPASS_PERMISSIONS=true" run_tmux c7b "$H" "$ROOT/bin/sleeve-check" --user 4242:4242 -- claude --dangerously-skip-permissions
+EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD SLEEVE_CHECK_TRUST_DIRS=$H/workspace SLEEVE_CHECK_ACCEPT_BYPASS_PERMISSIONS=true" sleeve c7b "$H" --user 4242:4242 -- claude --dangerously-skip-permissions
 wait_screen c7b "$PROMPT"
 no_screen c7b "Bypass Permissions mode"
 talk c7b
@@ -169,7 +170,7 @@ H=$(fresh_home c7c)
 EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD" run_tmux c7c "$H" claude --dangerously-skip-permissions
 wait_screen c7c '\[exited 1\]'
 wait_screen c7c 'root/sudo privileges'
-EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD" run_tmux c7d "$H" "$ROOT/bin/sleeve-check" -- claude --dangerously-skip-permissions
+EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD" sleeve c7d "$H" -- claude --dangerously-skip-permissions
 wait_screen c7d '\[exited 3\]'
 wait_screen c7d 'error: claude refuses --dangerously-skip-permissions when run as root'
 wait_screen c7d 'hint: set SLEEVE_CHECK_USER=agent \(--user agent\)'

@@ -117,8 +117,9 @@ func (r *runner) healthVerdict(res *check.Resolution, fp check.Fingerprint) (che
 			return c.Verdict, c.CheckedAt, true
 		}
 	}
-	r.inv.Settings.OnUnavailable, r.inv.Settings.Strict = "fail", false
-	v := r.runProbe(res, s.HealthTimeout)
+	// Judged as facts, not as a start: a rate limit proves the credential,
+	// and an outage is reported as such (health turns it into a warning).
+	v := r.runProbe(res, probePolicy{deadline: s.HealthTimeout})
 	now := time.Now().UTC()
 	if v.Class != "interrupted" {
 		if dir, err := writableStateDir(s.StateDir); err == nil {

@@ -28,7 +28,8 @@ func (r *runner) probe(res *check.Resolution) (check.Code, bool) {
 		}
 	}
 	var v check.Verdict
-	r.step("probe", func() error { v = r.runProbe(res, s.ProbeTimeout); return nil })
+	pol := probePolicy{deadline: s.ProbeTimeout, strict: s.Strict, warnUnavailable: s.OnUnavailable == "warn"}
+	r.step("probe", func() error { v = r.runProbe(res, pol); return nil })
 	if v.Class == "interrupted" {
 		return r.interrupted()
 	}
@@ -58,10 +59,18 @@ func (r *runner) probeSkip(res *check.Resolution) string {
 	return ""
 }
 
+// probePolicy is what differs between the start's probe and a health
+// check's: the deadline, and how a rate limit or an outage is judged.
+type probePolicy struct {
+	deadline        time.Duration
+	strict          bool
+	warnUnavailable bool
+}
+
 // runProbe asks, by the configured means, whether the credential works.
-func (r *runner) runProbe(res *check.Resolution, deadline time.Duration) check.Verdict {
+func (r *runner) runProbe(res *check.Resolution, pol probePolicy) check.Verdict {
 	if r.inv.Settings.Probe != "cli" {
-		return check.Probe(r.ctx, *res.Selected, r.probeConfig(res, deadline))
+		return check.Probe(r.ctx, *res.Selected, r.probeConfig(res, pol))
 	}
 	claude := "claude"
 	if c := r.inv.Command; len(c) > 0 && filepath.Base(c[0]) == "claude" {
@@ -73,18 +82,18 @@ func (r *runner) runProbe(res *check.Resolution, deadline time.Duration) check.V
 			Message: "--probe=cli needs the claude binary: " + err.Error(), Hint: "install Claude Code in the image, or use --probe=http"}}
 	}
 	r.log.Debug().Str("path", path).Strs("args", check.CLIArgs).Msg("probe: running claude")
-	return check.ProbeCLI(r.ctx, check.CLIProbeConfig{Path: path, Env: r.childEnv(), Dir: r.cwd, Timeout: deadline,
-		Strict: r.inv.Settings.Strict, WarnUnavailable: r.inv.Settings.OnUnavailable == "warn"})
+	return check.ProbeCLI(r.ctx, check.CLIProbeConfig{Path: path, Env: r.childEnv(), Dir: r.cwd, Timeout: pol.deadline,
+		Strict: pol.strict, WarnUnavailable: pol.warnUnavailable})
 }
 
-func (r *runner) probeConfig(res *check.Resolution, deadline time.Duration) check.ProbeConfig {
+func (r *runner) probeConfig(res *check.Resolution, pol probePolicy) check.ProbeConfig {
 	s := r.inv.Settings
 	base, baseSrc, _ := res.Lookup("ANTHROPIC_BASE_URL")
 	headers, _, _ := res.Lookup("ANTHROPIC_CUSTOM_HEADERS")
 	cfg := check.ProbeConfig{
-		BaseURL: base, BaseURLSource: baseSrc, Model: s.ProbeModel, Deadline: deadline, AttemptTimeout: min(s.AttemptTime, deadline),
+		BaseURL: base, BaseURLSource: baseSrc, Model: s.ProbeModel, Deadline: pol.deadline, AttemptTimeout: min(s.AttemptTime, pol.deadline),
 		CustomHeaders: headers, ExtraCAFile: r.env["NODE_EXTRA_CA_CERTS"], UserAgent: "sleeve-check/" + Version,
-		Strict: s.Strict, WarnUnavailable: s.OnUnavailable == "warn", RetryWaitMin: 500 * time.Millisecond, RetryWaitMax: 4 * time.Second,
+		Strict: pol.strict, WarnUnavailable: pol.warnUnavailable, RetryWaitMin: 500 * time.Millisecond, RetryWaitMax: 4 * time.Second,
 		Proxy: http.ProxyFromEnvironment, Log: r.log,
 	}
 	if cfg.BaseURL != "" {

@@ -152,7 +152,7 @@ func run(ctx context.Context, args []string, env map[string]string, environ []st
 	}
 	r.log.Debug().Str("path", path).Msgf("exec %s", strings.Join(inv.Command, " "))
 	if err := Exec(path, inv.Command, r.childEnv()); err != nil {
-		return r.lookFailed(err)
+		return int(r.lookFailed(err))
 	}
 	return 0 // not reached
 }
@@ -163,7 +163,7 @@ func (r *runner) steps() (string, check.Code) {
 	if len(r.inv.Command) > 0 {
 		var err error
 		if !r.step("find command", func() error { path, err = LookPath(r.inv.Command[0], r.env["PATH"]); return err }) {
-			return "", check.Code(r.lookFailed(err))
+			return "", r.lookFailed(err)
 		}
 	}
 	var res *check.Resolution
@@ -311,7 +311,7 @@ func (r *runner) finding(f check.Finding) {
 	ev.Str("id", f.ID).Msg(f.Message)
 }
 
-func (r *runner) lookFailed(err error) int {
+func (r *runner) lookFailed(err error) check.Code {
 	var le *LookError
 	if !errors.As(err, &le) {
 		le = &LookError{Msg: err.Error()}
@@ -321,7 +321,7 @@ func (r *runner) lookFailed(err error) int {
 		code = check.NotFound
 	}
 	r.finding(check.Finding{Severity: check.Error, Code: code, ID: code.Name(), Message: le.Msg, Hint: le.Hint})
-	return int(code)
+	return code
 }
 
 // childEnv is the environment passed on, plus the plain variables read

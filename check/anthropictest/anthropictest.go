@@ -234,35 +234,23 @@ func (a *API) answer(w http.ResponseWriter, r *http.Request, body []byte, token,
 	if r.Header.Get("anthropic-version") == "" {
 		return a.apiError(w, 400, "invalid_request_error", "anthropic-version: header is required", 0)
 	}
+	if e, ok := errorAnswers[b.Kind]; ok {
+		msg := e.msg
+		if b.Kind == ModelNotFound {
+			msg += model(body)
+		}
+		ra := b.RetryAfter
+		if b.Kind == RateLimited && ra == 0 {
+			ra = time.Second
+		}
+		if !e.retryAfter {
+			ra = 0
+		}
+		return a.apiError(w, e.status, e.typ, msg, ra)
+	}
 	switch b.Kind {
 	case Valid:
 		return a.ok(w, r, body, b.Reply)
-	case Expired:
-		return a.apiError(w, 401, "authentication_error", "OAuth token has expired. Please obtain a new token or refresh your existing token.", 0)
-	case Revoked:
-		return a.apiError(w, 403, "permission_error", "OAuth token has been revoked. Please obtain a new token.", 0)
-	case NoScope:
-		return a.apiError(w, 403, "permission_error", "OAuth token does not meet scope requirement user:inference", 0)
-	case ClaudeCodeOnly:
-		return a.apiError(w, 400, "invalid_request_error", "This credential is only authorized for use with Claude Code and cannot be used for other API requests.", 0)
-	case LowCredit:
-		return a.apiError(w, 400, "invalid_request_error", "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.", 0)
-	case Billing:
-		return a.apiError(w, 402, "billing_error", "Your organization has an outstanding balance.", 0)
-	case ModelNotFound:
-		return a.apiError(w, 404, "not_found_error", "model: "+model(body), 0)
-	case RateLimited:
-		ra := b.RetryAfter
-		if ra == 0 {
-			ra = time.Second
-		}
-		return a.apiError(w, 429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit.", ra)
-	case SpendCap:
-		return a.apiError(w, 429, "rate_limit_error", "You have reached your specified API usage limits. You will regain access on the first of next month.", 0)
-	case Overloaded:
-		return a.apiError(w, 529, "overloaded_error", "Overloaded", b.RetryAfter)
-	case ServerError:
-		return a.apiError(w, 500, "api_error", "Internal server error", b.RetryAfter)
 	case Redirect:
 		w.Header().Set("Location", b.Location)
 		w.WriteHeader(http.StatusTemporaryRedirect)
@@ -324,6 +312,26 @@ func (a *API) ok(w http.ResponseWriter, r *http.Request, body []byte, reply stri
 	fmt.Fprintf(w, `{"id":%q,"type":"message","role":"assistant","model":%q,"content":[{"type":"text","text":%s}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":8,"output_tokens":1}}`,
 		id, model(body), strconv.Quote(reply))
 	return 200
+}
+
+// errorAnswers are the kinds answered with a fixed API error: the status,
+// type and message the real API sends, and whether retry-after applies.
+var errorAnswers = map[Kind]struct {
+	status     int
+	typ, msg   string
+	retryAfter bool
+}{
+	Expired:        {401, "authentication_error", "OAuth token has expired. Please obtain a new token or refresh your existing token.", false},
+	Revoked:        {403, "permission_error", "OAuth token has been revoked. Please obtain a new token.", false},
+	NoScope:        {403, "permission_error", "OAuth token does not meet scope requirement user:inference", false},
+	ClaudeCodeOnly: {400, "invalid_request_error", "This credential is only authorized for use with Claude Code and cannot be used for other API requests.", false},
+	LowCredit:      {400, "invalid_request_error", "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.", false},
+	Billing:        {402, "billing_error", "Your organization has an outstanding balance.", false},
+	ModelNotFound:  {404, "not_found_error", "model: ", false},
+	RateLimited:    {429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit.", true},
+	SpendCap:       {429, "rate_limit_error", "You have reached your specified API usage limits. You will regain access on the first of next month.", false},
+	Overloaded:     {529, "overloaded_error", "Overloaded", true},
+	ServerError:    {500, "api_error", "Internal server error", true},
 }
 
 // apiError writes the real error shape with a request-id.

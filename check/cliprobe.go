@@ -21,6 +21,9 @@ type CLIProbeConfig struct {
 	Env     []string // its environment (the one the command will get)
 	Dir     string
 	Timeout time.Duration // hard: the process group is killed after it
+	// BaseURL is ANTHROPIC_BASE_URL, whose secret parts are scrubbed from
+	// what claude prints.
+	BaseURL string
 	Strict  bool
 	// WarnUnavailable as in ProbeConfig.
 	WarnUnavailable bool
@@ -72,6 +75,8 @@ func ProbeCLI(ctx context.Context, cfg CLIProbeConfig) Verdict {
 	}
 	v.Attempts = 1
 	v.ElapsedMS = time.Since(start).Milliseconds()
+	secrets := urlSecrets(cfg.BaseURL)
+	v.Finding.Message, v.Finding.Hint = scrub(v.Finding.Message, secrets), scrub(v.Finding.Hint, secrets)
 	return v
 }
 

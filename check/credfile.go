@@ -87,7 +87,7 @@ func ParseCredentials(path string, data []byte) (OAuthFile, Findings) {
 		return out, fs
 	case numNotNumber:
 		fs.Errf(Malformed, "credentials_expires_type", fmt.Sprintf("%s: expiresAt is not a number", q),
-			"it must be milliseconds since 1970 as a JSON number, not a string")
+			"it must be milliseconds since 1970, as a JSON number or a string of digits")
 		return out, fs
 	}
 	switch {
@@ -117,8 +117,11 @@ func ParseCredentials(path string, data []byte) (OAuthFile, Findings) {
 			return out, fs
 		}
 	} else {
-		fs.Warn("credentials_no_scopes", fmt.Sprintf("%s has no scopes; recent Claude Code versions refuse a login without user:inference", q),
-			"log in again with a current Claude Code")
+		// Observed with Claude Code 2.1.332: a login without scopes is "Not
+		// logged in · Please run /login", and every message fails.
+		fs.Errf(Malformed, "credentials_no_scopes", fmt.Sprintf("%s has no scopes, so Claude Code treats it as not logged in (\"Not logged in · Please run /login\")", q),
+			"log in again with `claude /login` in a current Claude Code and copy the new file, or use a token from `claude setup-token`")
+		return out, fs
 	}
 	return out, fs
 }
@@ -200,7 +203,9 @@ func numberField(o map[string]json.RawMessage, k string) (float64, numState) {
 	if err := json.Unmarshal(raw, &n); err != nil {
 		return 0, numNotNumber
 	}
-	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '"' {
+	// A string of digits is a number to Claude Code (observed with
+	// 2.1.332: "expiresAt":"4102444800000" works); any other string is not.
+	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '"' && !allDigits(string(n)) {
 		return 0, numNotNumber
 	}
 	f, err := n.Float64()
@@ -223,6 +228,18 @@ func stringField(o map[string]json.RawMessage, k string) (string, string) {
 		return "", "is not a string"
 	}
 	return s, ""
+}
+
+func allDigits(s string) bool {
+	if s == "" || len(s) > 20 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }

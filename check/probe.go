@@ -50,6 +50,8 @@ type ProbeConfig struct {
 	// Proxy picks a proxy for a request; nil means none.
 	Proxy func(*http.Request) (*url.URL, error)
 	Log   zerolog.Logger
+	// scrub lists the parts of the base URL never to log.
+	scrub []string
 }
 
 // Verdict is what the probe concluded.
@@ -87,8 +89,16 @@ type lastAnswer struct {
 // other 4xx, certificate errors), and never follows a redirect.
 func Probe(ctx context.Context, cred Credential, cfg ProbeConfig) Verdict {
 	start := time.Now()
+	secrets := urlSecrets(cfg.BaseURL)
+	cfg.scrub = secrets
 	v := probe(ctx, cred, cfg)
 	v.ElapsedMS = time.Since(start).Milliseconds()
+	// Whatever quoted the base URL another way, no part of it that can
+	// hold a secret is shown or stored.
+	v.Finding.Message, v.Finding.Hint = scrub(v.Finding.Message, secrets), scrub(v.Finding.Hint, secrets)
+	if strings.Contains(cred.Source, " in the env block of ") && v.Finding.Severity == Error && v.Finding.Code == Rejected {
+		v.Finding.Message += "; it came from " + cred.Source + ", which overrides the process environment"
+	}
 	return v
 }
 
@@ -101,7 +111,7 @@ func probe(ctx context.Context, cred Credential, cfg ProbeConfig) Verdict {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return verdict("insecure", StatusUnknown, Error, Config, "base_url_invalid",
-			fmt.Sprintf("%s (%s) is not an http(s) URL", src, strconv.Quote(base)), "set ANTHROPIC_BASE_URL to a URL such as https://api.anthropic.com")
+			fmt.Sprintf("%s (%s) is not an http(s) URL", src, strconv.Quote(RedactURL(base))), "set ANTHROPIC_BASE_URL to a URL such as https://api.anthropic.com")
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		return verdict("insecure", StatusUnknown, Error, Config, "base_url_plain_http",
@@ -116,7 +126,7 @@ func probe(ctx context.Context, cred Credential, cfg ProbeConfig) Verdict {
 	defer cancel()
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, endpoint, []byte(body))
 	if err != nil {
-		return verdict("insecure", StatusUnknown, Error, Config, "base_url_invalid", fmt.Sprintf("%s: cannot build a request: %v", src, err), "fix ANTHROPIC_BASE_URL")
+		return verdict("insecure", StatusUnknown, Error, Config, "base_url_invalid", fmt.Sprintf("%s: cannot build a request: %v", src, urlError(err)), "fix ANTHROPIC_BASE_URL")
 	}
 	if msg := setHeaders(req.Header, cred, cfg); msg != "" {
 		return verdict("insecure", StatusUnknown, Error, Config, "custom_headers_invalid", msg, "write ANTHROPIC_CUSTOM_HEADERS as Name: value lines")
@@ -141,7 +151,7 @@ func probe(ctx context.Context, cred Credential, cfg ProbeConfig) Verdict {
 		// answer is returned and judged.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	client.Logger = leveled{cfg.Log}
+	client.Logger = leveled{cfg.Log, cfg.scrub}
 	client.RetryMax = 1000 // the deadline, not this count, ends the retries
 	client.RequestLogHook = func(_ retryablehttp.Logger, _ *http.Request, n int) {
 		mu.Lock()
@@ -257,7 +267,7 @@ func classify(a lastAnswer, cfg ProbeConfig, src string) Verdict {
 	case s >= 300 && s < 400:
 		loc := a.header.Get("Location")
 		v = verdict("redirect", StatusUnknown, Error, Config, "probe_redirect",
-			fmt.Sprintf("%s answered with a redirect (%d) to %s; sleeve-check does not follow a redirect with a credential", src, s, strconv.Quote(clean(loc, 200))),
+			fmt.Sprintf("%s answered with a redirect (%d) to %s; sleeve-check does not follow a redirect with a credential", src, s, strconv.Quote(clean(RedactURL(loc), 200))),
 			"set ANTHROPIC_BASE_URL to the final address of the API (check https and the path)")
 	case s == 400 && strings.Contains(e.Message, "only authorized for use with Claude Code"):
 		v = verdict("valid", StatusValid, Info, OK, "probe_claude_code_only",
@@ -280,14 +290,15 @@ func classify(a lastAnswer, cfg ProbeConfig, src string) Verdict {
 	case s == 402:
 		v = verdict("billing", StatusValid, Error, Billing, "probe_billing", "the credential works but the account cannot pay"+tail,
 			"fix billing for the organisation in the Claude Console")
-	case s == 404 && e.Anthropic && e.Type == "not_found_error":
+	case s == 404 && e.Anthropic && e.Type == "not_found_error" && namesModel(e.Message, cfg.Model):
 		v = verdict("valid", StatusValid, Warning, OK, "probe_model_unavailable",
 			fmt.Sprintf("the credential works, but the probe model %s is not available to it", strconv.Quote(cfg.Model))+tail,
 			"set SLEEVE_CHECK_PROBE_MODEL to a model this account can use")
 	case s == 404:
-		v = verdict("not_anthropic", StatusUnknown, Error, Config, "probe_not_found",
-			fmt.Sprintf("%s does not look like the Anthropic API: POST /v1/messages gave 404", src)+tail,
-			"check ANTHROPIC_BASE_URL: it should not end in /v1")
+		// The real API answers an unknown path with not_found_error "Not
+		// Found": the credential was never looked at, and Claude Code,
+		// which posts to the same path, fails every message.
+		v = notFoundVerdict(cfg, src, tail)
 	case s == 429 && a.tooLong > 0:
 		v = rateLimited(cfg, fmt.Sprintf("the API is rate-limiting this credential and asked to wait %s, longer than the %s the probe may take", a.tooLong.Round(time.Second), cfg.Deadline)+tail)
 	case s == 429 && a.header.Get("Retry-After") != "" && a.once:
@@ -312,6 +323,27 @@ func classify(a lastAnswer, cfg ProbeConfig, src string) Verdict {
 	}
 	v.HTTPStatus, v.RequestID, v.ErrorType = a.status, rid, e.Type
 	return v
+}
+
+// namesModel tells the API's "model: claude-x" 404 (the credential
+// works; the model is not available to it) from a 404 for the path.
+func namesModel(msg, model string) bool {
+	m := strings.ToLower(msg)
+	return (model != "" && strings.Contains(msg, model)) || strings.HasPrefix(m, "model:") || strings.Contains(m, "model")
+}
+
+func notFoundVerdict(cfg ProbeConfig, src, tail string) Verdict {
+	path := "/v1/messages"
+	if u, err := url.Parse(cfg.BaseURL); err == nil && cfg.BaseURL != "" {
+		path = strings.TrimRight(u.Path, "/") + path
+	}
+	msg := fmt.Sprintf("%s does not serve the Messages API: POST %s gave 404, so the credential was never checked and Claude Code, which posts there too, would fail every message", src, path)
+	hint := "set ANTHROPIC_BASE_URL to the API's root (https://api.anthropic.com, or your gateway's root): Claude Code appends /v1/messages itself"
+	if base := strings.TrimRight(cfg.BaseURL, "/"); strings.HasSuffix(base, "/v1") {
+		msg = fmt.Sprintf("%s ends in /v1, so requests go to %s and get 404; Claude Code appends /v1/messages itself, so it would fail every message", src, path)
+		hint = fmt.Sprintf("set ANTHROPIC_BASE_URL=%s (without the /v1)", RedactURL(strings.TrimSuffix(base, "/v1")))
+	}
+	return verdict("not_anthropic", StatusUnknown, Error, Config, "probe_not_found", msg+tail, hint)
 }
 
 func rejectedVerdict(e APIError, tail string) Verdict {
@@ -353,7 +385,7 @@ func transportVerdict(err error, cfg ProbeConfig, src string) Verdict {
 	var recErr tls.RecordHeaderError
 	cause := "an unknown error"
 	if err != nil {
-		cause = clean(err.Error(), 200)
+		cause = clean(urlError(err).Error(), 200)
 	}
 	switch {
 	case err == nil:
@@ -546,12 +578,28 @@ func retryAfter(resp *http.Response) (time.Duration, bool) {
 
 // leveled adapts zerolog to retryablehttp's LeveledLogger, at debug level:
 // its lines are the probe's own steps, shown with --verbose.
-type leveled struct{ l zerolog.Logger }
+type leveled struct {
+	l      zerolog.Logger
+	secret []string
+}
 
-func (z leveled) Error(msg string, kv ...any) { z.l.Debug().Fields(kvs(kv)).Msg("probe: " + msg) }
-func (z leveled) Info(msg string, kv ...any)  { z.l.Debug().Fields(kvs(kv)).Msg("probe: " + msg) }
-func (z leveled) Debug(msg string, kv ...any) { z.l.Debug().Fields(kvs(kv)).Msg("probe: " + msg) }
-func (z leveled) Warn(msg string, kv ...any)  { z.l.Debug().Fields(kvs(kv)).Msg("probe: " + msg) }
+func (z leveled) Error(msg string, kv ...any) { z.log(msg, kv) }
+func (z leveled) Info(msg string, kv ...any)  { z.log(msg, kv) }
+func (z leveled) Debug(msg string, kv ...any) { z.log(msg, kv) }
+func (z leveled) Warn(msg string, kv ...any)  { z.log(msg, kv) }
+
+func (z leveled) log(msg string, kv []any) {
+	f := kvs(kv)
+	for k, v := range f {
+		if s, ok := v.(string); ok {
+			if k == "url" {
+				s = RedactURL(s)
+			}
+			f[k] = scrub(s, z.secret)
+		}
+	}
+	z.l.Debug().Fields(f).Msg("probe: " + scrub(msg, z.secret))
+}
 
 func kvs(kv []any) map[string]any {
 	m := map[string]any{}
@@ -559,7 +607,9 @@ func kvs(kv []any) map[string]any {
 		k, _ := kv[i].(string)
 		switch x := kv[i+1].(type) {
 		case error:
-			m[k] = clean(x.Error(), 200)
+			m[k] = clean(urlError(x).Error(), 200)
+		case *url.URL:
+			m[k] = clean(RedactURL(x.String()), 200)
 		default:
 			m[k] = clean(fmt.Sprint(x), 200)
 		}

@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/pem"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -294,5 +296,65 @@ func TestProbeProxy(t *testing.T) {
 	cfg.Proxy = func(*http.Request) (*url.URL, error) { return url.Parse(proxy.URL) }
 	if v := Probe(context.Background(), oauthCred(testOAuth), cfg); v.Class != "valid" || tunnels != 1 {
 		t.Fatalf("through the proxy: %+v, %d tunnels", v, tunnels)
+	}
+}
+
+// A base URL ending in /v1 makes the probe (and Claude Code: observed with
+// 2.1.332, every message fails) POST /v1/v1/messages, which the API answers
+// 404 not_found_error "Not Found". That is not "the model is unavailable":
+// the credential was never checked, even a revoked one would pass.
+func TestProbeBaseURLNotFound(t *testing.T) {
+	srv := anthropictest.NewServer()
+	defer srv.Close()
+	srv.Set(testOAuth, anthropictest.Behavior{Kind: anthropictest.Revoked})
+	for _, base := range []string{srv.URL + "/v1", srv.URL + "/v1/"} {
+		v := Probe(context.Background(), oauthCred(testOAuth), probeCfg(base))
+		if v.Finding.Code != Config || v.Class != "not_anthropic" || !strings.Contains(v.Finding.Message, "ends in /v1, so requests go to /v1/v1/messages and get 404") ||
+			v.Finding.Hint != "set ANTHROPIC_BASE_URL="+srv.URL+" (without the /v1)" {
+			t.Fatalf("%s: %+v", base, v)
+		}
+	}
+	v := Probe(context.Background(), oauthCred(testOAuth), probeCfg(srv.URL+"/gateway"))
+	if v.Finding.Code != Config || !strings.Contains(v.Finding.Message, "POST /gateway/v1/messages gave 404") {
+		t.Fatalf("%+v", v)
+	}
+}
+
+// Secrets in the base URL (a gateway's user:password, a ?key= query) never
+// appear in a verdict, whichever way the failure quotes the URL.
+func TestProbeRedactsBaseURL(t *testing.T) {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := l.Addr().String()
+	l.Close()
+	srv := anthropictest.NewServer()
+	defer srv.Close()
+	srv.Set(testOAuth, anthropictest.Behavior{Kind: anthropictest.Redirect, Location: "https://elsewhere.invalid/v1/messages?sig=hunter2xyz"})
+	for _, base := range []string{
+		"http://gwuser:hunter2pass@" + dead + "/?key=hunter2key",
+		"https://gwuser:hunter2pass@" + dead + "/v1?key=hunter2key",
+		"http://gwuser:hunter2pass@" + strings.TrimPrefix(srv.URL, "http://") + "?key=hunter2key",
+		"ftp://gwuser:hunter2pass@x/?key=hunter2key",
+	} {
+		cfg := probeCfg(base)
+		cfg.Deadline = 300 * time.Millisecond
+		var logs strings.Builder
+		cfg.Log = zerolog.New(&logs).Level(zerolog.DebugLevel)
+		cfg.BaseURLSource = "the base URL " + strconv.Quote(RedactURL(base)) + " (ANTHROPIC_BASE_URL)"
+		v := Probe(context.Background(), oauthCred(testOAuth), cfg)
+		b, _ := json.Marshal(v)
+		for _, s := range []string{"hunter2", "gwuser"} {
+			if strings.Contains(string(b), s) || strings.Contains(logs.String(), s) {
+				t.Fatalf("%s leaked: %s\nlogs: %s", s, b, logs.String())
+			}
+		}
+		if v.Finding.Severity != Error || !strings.Contains(v.Finding.Message, "REDACTED") {
+			t.Fatalf("%s: %+v", base, v)
+		}
+	}
+	if got := RedactURL("https://u:p@gw.example/api?key=abc&x=1"); got != "https://REDACTED:REDACTED@gw.example/api?key=REDACTED&x=REDACTED" {
+		t.Fatal(got)
+	}
+	if got := RedactURL("https://api.anthropic.com"); got != "https://api.anthropic.com" {
+		t.Fatal(got)
 	}
 }

@@ -36,6 +36,9 @@ type Input struct {
 	// Secrets are the *_FILE secrets read earlier (before dropping to the
 	// sleeve user); nil means Resolve reads them itself.
 	Secrets *Secrets
+	// PasswdHome is the home directory of the user in /etc/passwd: Claude
+	// Code (node's os.homedir) falls back to it when HOME is unset.
+	PasswdHome string
 }
 
 // Secrets are the values read from *_FILE variables.
@@ -65,9 +68,10 @@ func LoadSecrets(env map[string]string) *Secrets {
 		if !ok {
 			continue
 		}
-		// A secret file conventionally ends with one newline; only that
-		// one is the file's, anything else is the value's.
-		v := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+		// A secret file conventionally ends with one newline: that one is
+		// the file's. Whatever else Claude Code would trim is trimmed with
+		// a warning, and the command gets the trimmed value.
+		v := trimmed(&s.Findings, fmt.Sprintf("%s (%s)", fileVar, path), strings.TrimSuffix(string(b), "\n"))
 		if v == "" {
 			s.Findings.Errf(Malformed, "secret_file_empty", fmt.Sprintf("%s names %s, which is empty", fileVar, strconv.Quote(path)),
 				"write the token into the file, or mount the right secret")
@@ -94,8 +98,17 @@ type Resolution struct {
 	GlobalConfig string
 	// CredentialsFile is where Claude Code looks for a /login credential.
 	CredentialsFile string
+	// Home is the home directory Claude Code uses, and HomeSource where
+	// it came from (HOME, or the passwd entry when HOME is unset).
+	Home, HomeSource string
+	// UnusedConfig is a second global config that exists but that Claude
+	// Code does not read (the .claude.json beside a legacy .config.json).
+	UnusedConfig string
 	// SettingsRead lists the settings files that exist and were read.
 	SettingsRead []string
+	// BaseURL is ANTHROPIC_BASE_URL as Claude Code uses it (trimmed), or
+	// "" for the default; BaseURLSource names where it came from.
+	BaseURL, BaseURLSource string
 
 	eff map[string]envVal
 	// helper is the apiKeyHelper command from the settings files, if any.
@@ -149,6 +162,9 @@ func Resolve(in Input) *Resolution {
 		r.ChildEnv[k] = v.v
 	}
 	r.readSettings(in)
+	if v, src, ok := r.Lookup("ANTHROPIC_BASE_URL"); ok && v != "" {
+		r.BaseURL, r.BaseURLSource = trimmed(&r.Findings, src, v), src
+	}
 	if r.Findings.HasError() {
 		r.Status = StatusUnknown
 		return r
@@ -172,23 +188,57 @@ func Resolve(in Input) *Resolution {
 }
 
 func (r *Resolution) locate(in Input) bool {
-	home := in.Env["HOME"]
+	r.Home, r.HomeSource = in.Env["HOME"], "HOME"
+	if r.Home == "" && in.PasswdHome != "" {
+		r.Home, r.HomeSource = in.PasswdHome, "the passwd entry (HOME is unset)"
+	}
+	base := r.Home
 	if d := in.Env["CLAUDE_CONFIG_DIR"]; d != "" {
 		if !filepath.IsAbs(d) {
 			d = filepath.Join(in.Cwd, d)
 		}
 		r.ConfigDir = filepath.Clean(d)
-		r.GlobalConfig = filepath.Join(r.ConfigDir, ".claude.json")
-	} else if home != "" {
-		r.ConfigDir = filepath.Join(home, ".claude")
-		r.GlobalConfig = filepath.Join(home, ".claude.json")
+		base = r.ConfigDir
+	} else if r.Home != "" {
+		r.ConfigDir = filepath.Join(r.Home, ".claude")
 	} else {
-		r.Findings.Errf(Config, "home_unset", "HOME is not set and neither is CLAUDE_CONFIG_DIR, so Claude Code's config cannot be found",
+		r.Findings.Errf(Config, "home_unset", "HOME is not set, the user has no home in /etc/passwd, and CLAUDE_CONFIG_DIR is not set, so Claude Code's config cannot be found",
 			"set HOME to the sleeve user's home directory, or set CLAUDE_CONFIG_DIR")
 		return false
 	}
+	r.GlobalConfig, r.UnusedConfig = globalConfig(filepath.Join(base, ".claude.json"), filepath.Join(r.ConfigDir, ".config.json"))
+	if r.UnusedConfig != "" {
+		r.Findings.Warn("config_duplicate", fmt.Sprintf("two Claude Code config files exist: Claude Code reads %s, not %s, so sleeve-check prepares that one",
+			strconv.Quote(r.GlobalConfig), strconv.Quote(r.UnusedConfig)),
+			"move aside the one you do not want (Claude Code itself warns about this at every start)")
+	}
 	r.CredentialsFile = filepath.Join(r.ConfigDir, ".credentials.json")
 	return true
+}
+
+// globalConfig picks the global config file the way Claude Code 2.1.332
+// does (read from its code, and observed): a legacy <config dir>/.config.json
+// that is a non-empty file wins over .claude.json, with a "Two Claude Code
+// config files exist" warning when both hold something; an empty one wins
+// only when it is writable and .claude.json is missing (or an empty,
+// read-only placeholder). It returns the file used and the one ignored.
+func globalConfig(current, legacy string) (use, unused string) {
+	l, err := os.Stat(legacy)
+	if err != nil || !l.Mode().IsRegular() || (l.Size() == 0 && l.Mode().Perm()&0o222 == 0) {
+		return current, ""
+	}
+	g, err := os.Stat(current)
+	switch {
+	case err != nil:
+		return legacy, ""
+	case l.Size() == 0 && g.Mode().IsRegular() && g.Size() == 0 && g.Mode().Perm()&0o222 == 0:
+		return legacy, ""
+	case l.Size() == 0:
+		return current, ""
+	case !g.Mode().IsRegular() || g.Size() == 0 || os.SameFile(l, g):
+		return legacy, ""
+	}
+	return legacy, current
 }
 
 // readSmallFile reads a credential-bearing file, turning each way it can
@@ -319,7 +369,7 @@ func (r *Resolution) candidates(in Input) ([]Credential, []string) {
 		case val == "":
 			empties = append(empties, v.name)
 		default:
-			out = append(out, Credential{Kind: v.kind, Source: src, Var: v.name, Value: NewSecret(val)})
+			out = append(out, Credential{Kind: v.kind, Source: src, Var: v.name, Value: NewSecret(trimmed(&r.Findings, src, val))})
 		}
 	}
 	if _, err := os.Lstat(r.CredentialsFile); err == nil || !errors.Is(err, fs.ErrNotExist) {
@@ -331,6 +381,13 @@ func (r *Resolution) candidates(in Input) ([]Credential, []string) {
 func (r *Resolution) noCredential(empties []string) {
 	r.Status = StatusMissing
 	hint := fmt.Sprintf("set CLAUDE_CODE_OAUTH_TOKEN (a token from `claude setup-token`) or CLAUDE_CODE_OAUTH_TOKEN_FILE, or mount a .credentials.json at %s", strconv.Quote(r.CredentialsFile))
+	for _, name := range []string{"CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"} {
+		if _, _, ok := r.Lookup("export " + name); ok {
+			r.Findings.Errf(NoCredential, "credential_var_export", fmt.Sprintf("a variable named \"export %s\" is set, but %s itself is not: an env file line kept its shell \"export \"", name, name),
+				"remove \"export \" from the line in the env file (docker --env-file and compose read NAME=value lines only)")
+			return
+		}
+	}
 	if len(empties) > 0 {
 		r.Findings.Errf(NoCredential, "credential_var_empty", fmt.Sprintf("%s is set but empty, and no other credential was found", strings.Join(empties, " and ")),
 			"a variable that is unset where compose or `docker run -e` reads it arrives empty: export it there, or use "+empties[0]+"_FILE")

@@ -53,7 +53,9 @@ func TestCredentialsFile(t *testing.T) {
 		{name: "empty access token", content: ptr(credJSON("", "sk-ant-ort01-x", future, inference)), wantCode: Malformed, wantID: "credentials_access_token", wantMsg: "accessToken is empty", status: StatusInvalid},
 		{name: "blanked stub", content: ptr(credJSON("", "", 0, inference)), wantCode: Rejected, wantID: "credentials_blanked", wantMsg: "blanked stub", status: StatusExpired},
 		{name: "expiresAt missing", content: ptr(`{"claudeAiOauth":{"accessToken":"` + testOAuth + `","scopes":["user:inference"]}}`), wantCode: Malformed, wantID: "credentials_expires_missing", status: StatusInvalid},
-		{name: "expiresAt string", content: ptr(credJSON(testOAuth, "r", `"1764000000000"`, inference)), wantCode: Malformed, wantID: "credentials_expires_type", wantMsg: "not a number", status: StatusInvalid},
+		// Claude Code 2.1.332 accepts a string of digits (observed), so it is no stop.
+		{name: "expiresAt string of digits", content: ptr(credJSON(testOAuth, "sk-ant-ort01-abc", fmt.Sprintf(`"%d"`, future), inference)), canWrite: true, status: StatusValid},
+		{name: "expiresAt other string", content: ptr(credJSON(testOAuth, "r", `"tomorrow"`, inference)), wantCode: Malformed, wantID: "credentials_expires_type", wantMsg: "not a number", status: StatusInvalid},
 		{name: "expiresAt seconds", content: ptr(credJSON(testOAuth, "r", testNow.Add(time.Hour).Unix(), inference)), wantCode: Malformed, wantID: "credentials_expires_seconds", wantMsg: "looks like seconds", status: StatusInvalid},
 		{name: "expiresAt negative", content: ptr(credJSON(testOAuth, "r", -5, inference)), wantCode: Malformed, wantID: "credentials_expires_range", status: StatusInvalid},
 		{name: "expiresAt huge", content: ptr(credJSON(testOAuth, "r", "1e400", inference)), wantCode: Malformed, wantID: "credentials_expires_range", status: StatusInvalid},
@@ -61,7 +63,8 @@ func TestCredentialsFile(t *testing.T) {
 		{name: "scopes wrong type", content: ptr(credJSON(testOAuth, "r", future, `"user:inference"`)), wantCode: Malformed, wantID: "credentials_scopes", status: StatusInvalid},
 		{name: "access token with newline", content: ptr(credJSON(testOAuth+"\n", "r", future, inference)), wantCode: Malformed, wantID: "token_bad_char", status: StatusInvalid},
 		{name: "valid", content: ptr(credJSON(testOAuth, "sk-ant-ort01-abc", future, inference)), canWrite: true, status: StatusValid},
-		{name: "valid, no scopes key warns", content: ptr(credJSON(testOAuth, "sk-ant-ort01-abc", future, "")), canWrite: true, wantID: "credentials_no_scopes", status: StatusValid},
+		// Claude Code 2.1.332 says "Not logged in" for a file without scopes (observed).
+		{name: "no scopes key", content: ptr(credJSON(testOAuth, "sk-ant-ort01-abc", future, "")), canWrite: true, wantCode: Malformed, wantID: "credentials_no_scopes", wantMsg: "treats it as not logged in", status: StatusInvalid},
 		{name: "valid read-only warns", content: ptr(credJSON(testOAuth, "sk-ant-ort01-abc", future, inference)), wantID: "credentials_read_only", wantMsg: "cannot store a refreshed token", status: StatusValid},
 		{name: "expired refreshable warns", content: ptr(credJSON(testOAuth, "sk-ant-ort01-abc", past, inference)), canWrite: true, wantID: "credential_expired_refreshable", wantMsg: "will refresh it", status: StatusExpired},
 		{name: "expired not writable", content: ptr(credJSON(testOAuth, "sk-ant-ort01-abc", past, inference)), wantCode: Rejected, wantID: "credential_expired", wantMsg: "cannot store a refreshed token", status: StatusExpired},
@@ -320,4 +323,135 @@ func countID(fs Findings, id string) int {
 		}
 	}
 	return n
+}
+
+// Claude Code 2.1.332 trims its credential variables and the base URL
+// (observed: a trailing newline, CRLF, surrounding spaces and a leading
+// UTF-8 BOM all authenticate), so they are warnings, and the trimmed value
+// is what is checked, probed and passed on from a *_FILE.
+func TestTrimmedLikeClaudeCode(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		name, value, what string
+	}{
+		{"trailing newline", testOAuth + "\n", "a newline at the end"},
+		{"CRLF", testOAuth + "\r\n", "a CRLF line ending at the end"},
+		{"spaces", "  " + testOAuth + " ", "spaces at the start and a space at the end"},
+		{"BOM", "\ufeff" + testOAuth, "a UTF-8 byte order mark (BOM) at the start"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Resolve(Input{Env: map[string]string{"HOME": dir, "CLAUDE_CODE_OAUTH_TOKEN": tt.value, "ANTHROPIC_BASE_URL": "https://gw.example/ \n"}, Now: testNow})
+			if e := r.Findings.FirstError(); e != nil {
+				t.Fatalf("stopped: %+v", *e)
+			}
+			if r.Selected.Value.Reveal() != testOAuth {
+				t.Fatal("the credential was not trimmed")
+			}
+			if !hasFinding(r.Findings, Warning, "value_trimmed", "CLAUDE_CODE_OAUTH_TOKEN has "+tt.what+"; Claude Code trims it") {
+				t.Fatalf("no warning naming %q: %+v", tt.what, r.Findings)
+			}
+			if r.BaseURL != "https://gw.example/" || !hasFinding(r.Findings, Warning, "value_trimmed", "ANTHROPIC_BASE_URL has a space and a newline at the end") && !hasFinding(r.Findings, Warning, "value_trimmed", "ANTHROPIC_BASE_URL has whitespace (2 characters) at the end") {
+				t.Fatalf("base URL %q, findings %+v", r.BaseURL, r.Findings)
+			}
+			assertNoSecret(t, testOAuth, r.Findings)
+		})
+	}
+	// From a secret file: one trailing newline is the file's and silent;
+	// a BOM or CRLF is trimmed with a warning, and the command gets the
+	// trimmed value.
+	for _, tt := range []struct {
+		name, content string
+		warn          bool
+	}{{"one newline", testOAuth + "\n", false}, {"CRLF", testOAuth + "\r\n", true}, {"BOM", "\ufeff" + testOAuth + "\n", true}} {
+		t.Run("file "+tt.name, func(t *testing.T) {
+			p := filepath.Join(dir, "secret")
+			must(t, os.WriteFile(p, []byte(tt.content), 0o600))
+			r := Resolve(Input{Env: map[string]string{"HOME": dir, "CLAUDE_CODE_OAUTH_TOKEN_FILE": p}, Now: testNow})
+			if e := r.Findings.FirstError(); e != nil || r.ChildEnv["CLAUDE_CODE_OAUTH_TOKEN"] != testOAuth {
+				t.Fatalf("findings %+v", r.Findings)
+			}
+			if got := countID(r.Findings, "value_trimmed"); got != map[bool]int{false: 0, true: 1}[tt.warn] {
+				t.Fatalf("%d trim warnings: %+v", got, r.Findings)
+			}
+		})
+	}
+	// What trim leaves is still a stop: the CLI fails on it too.
+	r := Resolve(Input{Env: map[string]string{"HOME": dir, "CLAUDE_CODE_OAUTH_TOKEN": ` "` + testOAuth + `"` + "\n"}, Now: testNow})
+	if e := r.Findings.FirstError(); e == nil || e.ID != "token_quoted" {
+		t.Fatalf("quotes inside whitespace: %+v", r.Findings)
+	}
+}
+
+// HOME unset: Claude Code takes the home from the passwd entry, and so
+// does sleeve-check (the caller looks it up and passes it in).
+func TestHomeFromPasswd(t *testing.T) {
+	home := t.TempDir()
+	r := Resolve(Input{Env: map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": testOAuth}, PasswdHome: home, Now: testNow})
+	if e := r.Findings.FirstError(); e != nil || r.GlobalConfig != filepath.Join(home, ".claude.json") || r.HomeSource != "the passwd entry (HOME is unset)" {
+		t.Fatalf("%s %s %+v", r.GlobalConfig, r.HomeSource, r.Findings)
+	}
+	r = Resolve(Input{Env: map[string]string{"HOME": "/elsewhere", "CLAUDE_CODE_OAUTH_TOKEN": testOAuth}, PasswdHome: home, Now: testNow})
+	if r.GlobalConfig != "/elsewhere/.claude.json" || r.HomeSource != "HOME" {
+		t.Fatalf("HOME must win: %s %s", r.GlobalConfig, r.HomeSource)
+	}
+	r = Resolve(Input{Env: map[string]string{"export CLAUDE_CODE_OAUTH_TOKEN": testOAuth, "HOME": home}, Now: testNow})
+	if e := r.Findings.FirstError(); e == nil || e.ID != "credential_var_export" || !strings.Contains(e.Message, `"export CLAUDE_CODE_OAUTH_TOKEN"`) {
+		t.Fatalf("%+v", r.Findings)
+	}
+	assertNoSecret(t, testOAuth, r.Findings)
+}
+
+// Which global config Claude Code reads, as 2.1.332 decides it (observed:
+// a non-empty <config dir>/.config.json wins, with "Two Claude Code config
+// files exist" when .claude.json holds something too).
+func TestLegacyGlobalConfig(t *testing.T) {
+	for _, tt := range []struct {
+		name           string
+		legacy, global *string
+		legacyMode     os.FileMode
+		want, unused   string
+	}{
+		{name: "neither", want: ".claude.json"},
+		{name: "only .claude.json", global: ptr("{}"), want: ".claude.json"},
+		{name: "only legacy", legacy: ptr(`{"numStartups":5}`), want: ".claude/.config.json"},
+		{name: "both", legacy: ptr(`{"numStartups":5}`), global: ptr(`{"numStartups":7}`), want: ".claude/.config.json", unused: ".claude.json"},
+		{name: "legacy beside an empty .claude.json", legacy: ptr(`{}`), global: ptr(""), want: ".claude/.config.json"},
+		{name: "empty writable legacy, no .claude.json", legacy: ptr(""), want: ".claude/.config.json"},
+		{name: "empty writable legacy beside .claude.json", legacy: ptr(""), global: ptr("{}"), want: ".claude.json"},
+		{name: "empty read-only legacy", legacy: ptr(""), legacyMode: 0o400, want: ".claude.json"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			home := t.TempDir()
+			must(t, os.MkdirAll(filepath.Join(home, ".claude"), 0o700))
+			if tt.legacy != nil {
+				mode := tt.legacyMode
+				if mode == 0 {
+					mode = 0o600
+				}
+				must(t, os.WriteFile(filepath.Join(home, ".claude", ".config.json"), []byte(*tt.legacy), mode))
+				must(t, os.Chmod(filepath.Join(home, ".claude", ".config.json"), mode))
+			}
+			if tt.global != nil {
+				must(t, os.WriteFile(filepath.Join(home, ".claude.json"), []byte(*tt.global), 0o600))
+			}
+			r := Resolve(Input{Env: map[string]string{"HOME": home, "CLAUDE_CODE_OAUTH_TOKEN": testOAuth}, Now: testNow})
+			if r.GlobalConfig != filepath.Join(home, tt.want) {
+				t.Fatalf("uses %s, want %s", r.GlobalConfig, tt.want)
+			}
+			wantUnused := ""
+			if tt.unused != "" {
+				wantUnused = filepath.Join(home, tt.unused)
+			}
+			if r.UnusedConfig != wantUnused || (wantUnused != "") != hasFinding(r.Findings, Warning, "config_duplicate", "two Claude Code config files exist") {
+				t.Fatalf("unused %q, findings %+v", r.UnusedConfig, r.Findings)
+			}
+		})
+	}
+	// With CLAUDE_CONFIG_DIR, the legacy file is inside it (observed).
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, ".config.json"), []byte("{}"), 0o600))
+	r := Resolve(Input{Env: map[string]string{"CLAUDE_CONFIG_DIR": dir, "CLAUDE_CODE_OAUTH_TOKEN": testOAuth}, Now: testNow})
+	if r.GlobalConfig != filepath.Join(dir, ".config.json") {
+		t.Fatalf("uses %s", r.GlobalConfig)
+	}
 }

@@ -41,9 +41,14 @@ func CheckToken(kind Kind, name string, v Secret) Findings {
 		fs.Errf(Malformed, "token_quoted", fmt.Sprintf("%s is wrapped in quotes", name),
 			"remove the quotes: docker --env-file and compose env files keep them as part of the value")
 		return fs
-	case len(s) >= 7 && strings.EqualFold(s[:7], "bearer "):
+	case len(s) >= 7 && strings.EqualFold(s[:7], "bearer ") || strings.EqualFold(s, "bearer"):
 		fs.Errf(Malformed, "token_bearer_prefix", fmt.Sprintf("%s starts with \"Bearer \"", name),
 			"set only the token: Claude Code adds the \"Bearer \" itself")
+		return fs
+	}
+	if v, ok := assignment(s); ok {
+		fs.Errf(Malformed, "token_assignment", fmt.Sprintf("%s holds a shell assignment (%s=...), not only the token", name, v),
+			"put only the token in it: a line of an env file (export NAME=value) is not the content of a secret file")
 		return fs
 	}
 	if f, bad := badByte(s); bad {
@@ -102,6 +107,37 @@ func CheckToken(kind Kind, name string, v Secret) Findings {
 			"fine for a key issued by a gateway; otherwise check where it came from")
 	}
 	return fs
+}
+
+// assignment reports whether s is a line of an env file or shell script,
+// "export NAME=..." or "NAME=..." for a credential variable, and names it.
+func assignment(s string) (string, bool) {
+	rest := s
+	export := false
+	if strings.HasPrefix(rest, "export") && len(rest) > 6 && (rest[6] == ' ' || rest[6] == '\t') {
+		rest, export = strings.TrimLeft(rest[6:], " \t"), true
+	}
+	name, _, ok := strings.Cut(rest, "=")
+	if !ok || name == "" {
+		return "", false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
+			return "", false
+		}
+	}
+	switch name {
+	case "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN":
+	default:
+		if !export {
+			return "", false
+		}
+	}
+	if export {
+		name = "export " + name
+	}
+	return name, true
 }
 
 // badByte describes the first byte that cannot be part of a token sent in

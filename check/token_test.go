@@ -39,6 +39,9 @@ func TestCheckToken(t *testing.T) {
 		{"nul byte", KindOAuthToken, testOAuth[:30] + "\x00" + testOAuth[30:], "token_bad_char", Malformed, "control character 0x00", ""},
 		{"non-ascii", KindOAuthToken, testOAuth[:30] + "é" + testOAuth[30:], "token_bad_char", Malformed, "non-ASCII", ""},
 		{"invalid utf8", KindOAuthToken, testOAuth[:30] + "\xff" + testOAuth[30:], "token_bad_char", Malformed, "invalid UTF-8", ""},
+		{"env file line", KindOAuthToken, "export CLAUDE_CODE_OAUTH_TOKEN=" + testOAuth, "token_assignment", Malformed, "holds a shell assignment (export CLAUDE_CODE_OAUTH_TOKEN=...)", ""},
+		{"assignment without export", KindAPIKey, "ANTHROPIC_API_KEY=" + testAPIKey, "token_assignment", Malformed, "shell assignment (ANTHROPIC_API_KEY=...)", ""},
+		{"base64 padding is no assignment", KindAuthToken, "abcdefghijklmnopqrstuvwxyzABCD==", "", OK, "", ""},
 		{"api key in oauth var", KindOAuthToken, testAPIKey, "token_wrong_variable", Malformed, "holds an API key", ""},
 		{"refresh token in oauth var", KindOAuthToken, "sk-ant-ort01-" + testOAuth[13:], "token_refresh_token", Malformed, "refresh token", ""},
 		{"oauth in api key var", KindAPIKey, testOAuth, "token_wrong_variable", Malformed, "holds an OAuth token", ""},
@@ -68,7 +71,12 @@ func TestCheckToken(t *testing.T) {
 			if tt.warnID != "" && (len(fs) != 1 || fs[0].ID != tt.warnID || fs[0].Severity != Warning) {
 				t.Errorf("want one warning %s, got %+v", tt.warnID, fs)
 			}
-			assertNoSecret(t, tt.value, fs)
+			// The variable's name is no secret; the token after it is.
+			secret := tt.value
+			if _, after, ok := strings.Cut(secret, "="); ok && tt.wantID == "token_assignment" {
+				secret = after
+			}
+			assertNoSecret(t, secret, fs)
 		})
 	}
 }

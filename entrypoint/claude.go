@@ -16,7 +16,7 @@ func (r *runner) commandChecks(res *check.Resolution) {
 	}
 	args := cmd[1:]
 	bypass := hasArg(args, "--dangerously-skip-permissions") || hasArgValue(args, "--permission-mode", "bypassPermissions")
-	print := hasArg(args, "-p") || hasArg(args, "--print")
+	print := claudePrintMode(cmd)
 	if bypass && os.Geteuid() == 0 && !check.Truthy(r.env["IS_SANDBOX"]) {
 		r.finding(check.Finding{Severity: check.Error, Code: check.Config, ID: "bypass_as_root",
 			Message: "claude refuses --dangerously-skip-permissions when run as root (uid 0), so it would exit at once",
@@ -51,7 +51,7 @@ func (r *runner) commandChecks(res *check.Resolution) {
 	}
 	trusted := false
 	for _, d := range r.inv.Settings.TrustDirs {
-		trusted = trusted || filepath.Clean(d) == r.cwd
+		trusted = trusted || realPath(d) == r.cwd
 	}
 	if !trusted && r.cwd != "" {
 		projects, _ := global["projects"].(map[string]any)
@@ -62,6 +62,12 @@ func (r *runner) commandChecks(res *check.Resolution) {
 				Hint:    fmt.Sprintf("set SLEEVE_CHECK_TRUST_DIRS=%s (--trust-dirs) to trust it ahead of time", r.cwd)})
 		}
 	}
+}
+
+// claudePrintMode reports whether cmd is claude in print mode (-p), which
+// needs no onboarding flag, trust or approval: it shows no screen.
+func claudePrintMode(cmd []string) bool {
+	return len(cmd) > 0 && filepath.Base(cmd[0]) == "claude" && (hasArg(cmd[1:], "-p") || hasArg(cmd[1:], "--print"))
 }
 
 func last20(s check.Secret) string {

@@ -49,15 +49,15 @@ func (r *runner) health() int {
 		parts = append(parts, "started "+check.Human(r.start.Sub(t))+" ago")
 	}
 
-	res := check.Resolve(check.Input{Env: r.env, Cwd: r.cwd, Now: r.start, ExpiryWarning: s.ExpiryWarning,
-		TokenIssued: s.TokenIssued.Time, ManagedSettings: s.Managed, Secrets: r.secrets})
+	res := check.Resolve(r.resolveInput())
 	r.resolution(res)
 	if e := res.Findings.FirstError(); e != nil {
 		return fail(e.Message)
 	}
-	if glob, err := ReadJSON(res.GlobalConfig); err != nil {
-		return fail(fmt.Sprintf("cannot read %q: %v", res.GlobalConfig, err))
-	} else if glob["hasCompletedOnboarding"] != true {
+	// Only the one flag is read: a .claude.json can grow to tens of MB.
+	if glob, err := topLevel(res.GlobalConfig, "hasCompletedOnboarding"); err != nil {
+		return fail(fmt.Sprintf("cannot read %q: %s", res.GlobalConfig, check.ErrText(err)))
+	} else if string(glob["hasCompletedOnboarding"]) != "true" {
 		return fail(fmt.Sprintf("hasCompletedOnboarding is not set in %q, so claude waits at its welcome screen", res.GlobalConfig))
 	}
 	fp := res.Selected.Fingerprint()

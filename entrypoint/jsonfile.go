@@ -4,6 +4,7 @@ package entrypoint
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,8 +45,10 @@ type FileError struct {
 func (e *FileError) Error() string { return e.Msg }
 
 // maxConfigSize bounds what is read of a config file. Claude Code's own
-// .claude.json grows with project history but stays far below this.
-const maxConfigSize = 64 << 20
+// .claude.json grows with project history to tens of MB (reported), and
+// Claude Code handles those, so the start must too; this bound only keeps
+// a runaway file from exhausting memory.
+const maxConfigSize = 1 << 30
 
 // Hooks for the tests of the fallback paths; production code never changes them.
 var (
@@ -63,6 +66,8 @@ type EditOptions struct {
 	// LockWait bounds the wait for Claude Code's config lock; 0 means
 	// just over the time after which a lock is stale.
 	LockWait time.Duration
+	// Ctx ends the wait for the lock (a signal); nil means never.
+	Ctx context.Context
 }
 
 // EditJSON reads the JSON object at path, applies edit, and writes it back
@@ -101,7 +106,7 @@ func EditJSON(path string, opt EditOptions, edit Edit) (EditResult, error) {
 	// Then under Claude Code's own lock, read again and write: a Claude
 	// Code (or another sleeve-check) saving at the same moment waits for
 	// us, and we for it, so neither loses the other's keys.
-	unlock, err := lockConfig(target, opt.LockWait)
+	unlock, err := lockConfig(opt.Ctx, target, opt.LockWait)
 	if err != nil {
 		return res, err
 	}
@@ -178,14 +183,21 @@ const lockStale = 10 * time.Second
 
 // lockConfig takes the lock Claude Code takes before it saves its config:
 // the directory <file>.lock, made with mkdir (seen with strace on 2.1.332).
-// A lock older than lockStale is taken over, as proper-lockfile does.
-// Where no lock can be made at all (a read-only directory around a
-// single-file mount), it goes on without one, as Claude Code does.
-func lockConfig(target string, wait time.Duration) (func(), error) {
+// A lock older than lockStale is taken over, as proper-lockfile does; one
+// that cannot be removed (someone else's sticky directory, a read-only
+// parent, a non-empty lock directory) is reported at once. The wait
+// sleeps, ends with ctx (a signal), and is bounded by wait. Where no lock
+// can be made at all (a read-only directory around a single-file mount),
+// it goes on without one, as Claude Code does.
+func lockConfig(ctx context.Context, target string, wait time.Duration) (func(), error) {
 	if wait <= 0 {
 		wait = lockStale + 2*time.Second
 	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	lock := target + ".lock"
+	q := strconv.Quote(lock)
 	deadline := time.Now().Add(wait)
 	for {
 		err := os.Mkdir(lock, 0o777)
@@ -196,14 +208,22 @@ func lockConfig(target string, wait time.Duration) (func(), error) {
 			return func() {}, nil
 		}
 		if st, err := os.Lstat(lock); err == nil && time.Since(st.ModTime()) > lockStale {
-			os.Remove(lock)
+			if err := os.Remove(lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, &FileError{"config_lock_stale", fmt.Sprintf("%s is a stale lock (untouched for %s) that cannot be removed: %s, so %s cannot be saved safely",
+					q, check.Human(time.Since(st.ModTime())), check.ErrText(err), strconv.Quote(target)),
+					fmt.Sprintf("no Claude Code holds it: remove it by hand (rm -r %s), or fix the ownership of its directory", q)}
+			}
 			continue
 		}
 		if time.Now().After(deadline) {
-			return nil, &FileError{"config_locked", fmt.Sprintf("%s has been locked by another process for over %s (%s exists)", strconv.Quote(target), wait, strconv.Quote(lock)),
+			return nil, &FileError{"config_locked", fmt.Sprintf("%s has been locked by another process for over %s (%s exists)", strconv.Quote(target), wait, q),
 				"another Claude Code or sleeve-check is saving it; if none is running, remove the stale lock directory"}
 		}
-		time.Sleep(time.Duration(2+rand.IntN(10)) * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(5+rand.IntN(20)) * time.Millisecond):
+		}
 	}
 }
 

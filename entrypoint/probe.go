@@ -82,13 +82,13 @@ func (r *runner) runProbe(res *check.Resolution, pol probePolicy) check.Verdict 
 			Message: "--probe=cli needs the claude binary: " + err.Error(), Hint: "install Claude Code in the image, or use --probe=http"}}
 	}
 	r.log.Debug().Str("path", path).Strs("args", check.CLIArgs).Msg("probe: running claude")
-	return check.ProbeCLI(r.ctx, check.CLIProbeConfig{Path: path, Env: r.childEnv(), Dir: r.cwd, Timeout: pol.deadline,
+	return check.ProbeCLI(r.ctx, check.CLIProbeConfig{Path: path, Env: r.childEnv(), Dir: r.cwd, Timeout: pol.deadline, BaseURL: res.BaseURL,
 		Strict: pol.strict, WarnUnavailable: pol.warnUnavailable})
 }
 
 func (r *runner) probeConfig(res *check.Resolution, pol probePolicy) check.ProbeConfig {
 	s := r.inv.Settings
-	base, baseSrc, _ := res.Lookup("ANTHROPIC_BASE_URL")
+	base, baseSrc := res.BaseURL, res.BaseURLSource
 	headers, _, _ := res.Lookup("ANTHROPIC_CUSTOM_HEADERS")
 	cfg := check.ProbeConfig{
 		BaseURL: base, BaseURLSource: baseSrc, Model: s.ProbeModel, Deadline: pol.deadline, AttemptTimeout: min(s.AttemptTime, pol.deadline),
@@ -97,7 +97,7 @@ func (r *runner) probeConfig(res *check.Resolution, pol probePolicy) check.Probe
 		Proxy: http.ProxyFromEnvironment, Log: r.log,
 	}
 	if cfg.BaseURL != "" {
-		cfg.BaseURLSource = "the base URL " + strconv.Quote(base) + " (" + baseSrc + ")"
+		cfg.BaseURLSource = "the base URL " + strconv.Quote(check.RedactURL(base)) + " (" + baseSrc + ")"
 	}
 	return cfg
 }

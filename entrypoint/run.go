@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -127,7 +128,7 @@ func run(ctx context.Context, args []string, env map[string]string, environ []st
 		r.log = zerolog.Nop()
 	}
 	r.rep = Report{Version: Version, CheckedAt: start.UTC(), Command: inv.Command, Findings: []check.Finding{}, UID: os.Geteuid()}
-	r.cwd, _ = os.Getwd()
+	r.cwd = workingDir()
 	for _, f := range settingFields {
 		r.log.Debug().Str("source", inv.Sources[f.Name]).Msgf("setting %s", f.Flag)
 	}
@@ -167,13 +168,7 @@ func (r *runner) steps() (string, check.Code) {
 		}
 	}
 	var res *check.Resolution
-	r.step("resolve credential", func() error {
-		res = check.Resolve(check.Input{
-			Env: r.env, Cwd: r.cwd, Now: r.start, ExpiryWarning: r.inv.Settings.ExpiryWarning,
-			TokenIssued: r.inv.Settings.TokenIssued.Time, ManagedSettings: r.inv.Settings.Managed, Secrets: r.secrets,
-		})
-		return nil
-	})
+	r.step("resolve credential", func() error { res = check.Resolve(r.resolveInput()); return nil })
 	r.resolution(res)
 	if c, stop := r.interrupted(); stop {
 		return "", c
@@ -188,8 +183,15 @@ func (r *runner) steps() (string, check.Code) {
 	if code, stop := r.probe(res); stop {
 		return "", code
 	}
-	plan := ConfigPlan{GlobalConfig: res.GlobalConfig, ConfigDir: res.ConfigDir, TrustDirs: r.inv.Settings.TrustDirs,
-		AcceptBypass: r.inv.Settings.AcceptBypass}
+	plan := ConfigPlan{GlobalConfig: res.GlobalConfig, ConfigDir: res.ConfigDir, AcceptBypass: r.inv.Settings.AcceptBypass}
+	for _, d := range r.inv.Settings.TrustDirs {
+		// Trusted as Claude Code will see it: with symlinks resolved.
+		if rd := realPath(d); rd != filepath.Clean(d) {
+			r.log.Debug().Str("dir", d).Str("real", rd).Msg("trust dir is reached through a symlink; trusting its real path")
+			d = rd
+		}
+		plan.TrustDirs = append(plan.TrustDirs, d)
+	}
 	if r.inv.Settings.ApproveAPIKey {
 		if res.Selected != nil && res.Selected.Kind == check.KindAPIKey {
 			plan.APIKeySuffix = last20(res.Selected.Value)
@@ -203,7 +205,7 @@ func (r *runner) steps() (string, check.Code) {
 	var prep PrepareResult
 	var perr error
 	r.step("prepare config", func() error {
-		prep, perr = Prepare(plan, EditOptions{DryRun: dry, Now: r.start})
+		prep, perr = Prepare(plan, EditOptions{DryRun: dry, Now: r.start, Ctx: r.ctx})
 		return perr
 	})
 	for _, f := range prep.Files {
@@ -230,12 +232,21 @@ func (r *runner) steps() (string, check.Code) {
 		}
 	}
 	if perr != nil {
+		if c, stop := r.interrupted(); stop {
+			return "", c
+		}
 		var fe *FileError
 		if !errors.As(perr, &fe) {
 			fe = &FileError{"config_write", perr.Error(), ""}
 		}
-		r.finding(check.Finding{Severity: check.Error, Code: check.ConfigWrite, ID: fe.ID, Message: fe.Msg, Hint: fe.Hint})
-		return "", check.ConfigWrite
+		if claudePrintMode(r.inv.Command) {
+			// claude -p shows none of the screens these keys skip (observed
+			// with 2.1.332 on a read-only home), so it starts regardless.
+			r.finding(check.Finding{Severity: check.Warning, ID: fe.ID, Message: fe.Msg + "; claude -p needs none of it, so starting anyway", Hint: fe.Hint})
+		} else {
+			r.finding(check.Finding{Severity: check.Error, Code: check.ConfigWrite, ID: fe.ID, Message: fe.Msg, Hint: fe.Hint})
+			return "", check.ConfigWrite
+		}
 	}
 	if c, stop := r.interrupted(); stop {
 		return "", c
@@ -244,6 +255,18 @@ func (r *runner) steps() (string, check.Code) {
 		r.saveState()
 	}
 	return path, check.OK
+}
+
+// resolveInput is what the credential decision depends on, for the start
+// and for health alike.
+func (r *runner) resolveInput() check.Input {
+	s := r.inv.Settings
+	in := check.Input{Env: r.env, Cwd: r.cwd, Now: r.start, ExpiryWarning: s.ExpiryWarning,
+		TokenIssued: s.TokenIssued.Time, ManagedSettings: s.Managed, Secrets: r.secrets}
+	if r.env["HOME"] == "" {
+		in.PasswdHome = passwdHome()
+	}
+	return in
 }
 
 // step runs fn and logs its timing with --verbose.
@@ -287,7 +310,7 @@ func (r *runner) resolution(res *check.Resolution) {
 	for _, p := range res.SettingsRead {
 		r.log.Debug().Str("path", p).Msg("read settings file")
 	}
-	r.log.Debug().Str("global_config", res.GlobalConfig).Str("credentials_file", res.CredentialsFile).Msg("paths")
+	r.log.Debug().Str("home", res.Home).Str("home_from", res.HomeSource).Str("global_config", res.GlobalConfig).Str("credentials_file", res.CredentialsFile).Msg("paths")
 	for _, f := range res.Findings {
 		r.finding(f)
 	}

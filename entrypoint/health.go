@@ -32,7 +32,6 @@ const unavailableTTL = time.Minute
 // config flag, and reuses the last API verdict for HealthTTL; it never
 // writes Claude Code's config, never refreshes, never starts anything.
 func (r *runner) health() int {
-	s := r.inv.Settings
 	h := &HealthReport{Healthy: true}
 	r.rep.Health = h
 	var parts []string
@@ -42,9 +41,8 @@ func (r *runner) health() int {
 		return r.healthOut()
 	}
 
-	var state Report
-	if _, err := readStateFile(s.StateDir, stateFile, &state); err == nil && !state.CheckedAt.IsZero() {
-		t := state.CheckedAt
+	if st := r.started; st != nil && !st.CheckedAt.IsZero() {
+		t := st.CheckedAt
 		h.StartedAt = &t
 		parts = append(parts, "started "+check.Human(r.start.Sub(t))+" ago")
 	}
@@ -61,6 +59,9 @@ func (r *runner) health() int {
 		return fail(fmt.Sprintf("hasCompletedOnboarding is not set in %q, so claude waits at its welcome screen", res.GlobalConfig))
 	}
 	fp := res.Selected.Fingerprint()
+	if msg := r.credentialChanged(fp); msg != "" {
+		return fail(msg)
+	}
 	desc := string(fp.Kind)
 	if fp.Last4 != "" {
 		desc += " ..." + fp.Last4
@@ -73,7 +74,11 @@ func (r *runner) health() int {
 	}
 
 	if skip := r.probeSkip(res); skip == "" {
-		v, at, cached := r.healthVerdict(res, fp)
+		v, at, cached, asked := r.healthVerdict(res, fp)
+		if !asked {
+			parts = append(parts, fmt.Sprintf("api not checked (no writable state directory to remember it; asked in the first minute of every %s)", r.inv.Settings.HealthTTL))
+			goto done
+		}
 		h.ProbeCheckedAt, h.ProbeCached = &at, cached
 		r.rep.Probe = &v
 		r.applyVerdict(v)
@@ -91,6 +96,7 @@ func (r *runner) health() int {
 			parts = append(parts, "api ok "+age)
 		}
 	}
+done:
 	if fp.ExpiresAt != nil {
 		parts = append(parts, "expires "+relTime(*fp.ExpiresAt, r.start))
 	}
@@ -103,9 +109,63 @@ func (r *runner) health() int {
 	return r.healthOut()
 }
 
+// adoptStartSettings gives a health check the settings the start ran
+// with (its ENTRYPOINT flags: --user, --probe, --state-dir, ...), below
+// the health check's own flags and environment.
+func (r *runner) adoptStartSettings(args []string) {
+	st := startState(r.inv.Settings.StateDir)
+	if st == nil {
+		return
+	}
+	r.started = st
+	env := make(map[string]string, len(r.env)+len(st.Start.Settings))
+	for k, v := range r.env {
+		env[k] = v
+	}
+	var adopted []string
+	for k, v := range st.Start.Settings {
+		if env[k] == "" {
+			env[k] = v
+			adopted = append(adopted, k)
+		}
+	}
+	inv, err := Parse(args, env)
+	if err != nil || len(adopted) == 0 {
+		return
+	}
+	for _, k := range adopted {
+		for _, f := range settingFields {
+			if f.Env == k && !strings.HasPrefix(inv.Sources[f.Name], "flag") {
+				inv.Sources[f.Name] = "the start's state"
+			}
+		}
+	}
+	r.inv = inv
+}
+
+// credentialChanged says why the credential found now is not the one the
+// running process was started with, or "". Claude Code reads its variables
+// once, at start: a Kubernetes secret rotated behind a *_FILE since then is
+// not what it sends. A credentials file it re-reads (and refreshes itself)
+// is exempt.
+func (r *runner) credentialChanged(now check.Fingerprint) string {
+	if r.started == nil || r.started.Credential == nil {
+		return ""
+	}
+	was := *r.started.Credential
+	if was.Kind != now.Kind || was.Source != now.Source || now.Kind == check.KindOAuthFile || sameCredential(was, now) {
+		return ""
+	}
+	return fmt.Sprintf("the credential changed since the start; restart the sleeve to use the new one (%s was length %d ...%s at the start, now length %d ...%s)",
+		now.Source, was.Length, was.Last4, now.Length, now.Last4)
+}
+
 // healthVerdict returns a fresh enough cached verdict, or probes once
-// within the health deadline and caches the answer.
-func (r *runner) healthVerdict(res *check.Resolution, fp check.Fingerprint) (check.Verdict, time.Time, bool) {
+// within the health deadline and caches the answer. Where no verdict can
+// be cached (no writable state directory), it asks the API only in the
+// first minute of every TTL, so that health checks every 30 s still make
+// about two requests per TTL; asked is false when it did not ask.
+func (r *runner) healthVerdict(res *check.Resolution, fp check.Fingerprint) (v check.Verdict, at time.Time, cached, asked bool) {
 	s := r.inv.Settings
 	var c ProbeCache
 	if _, err := readStateFile(s.StateDir, probeFile, &c); err == nil && sameCredential(c.Credential, fp) {
@@ -114,19 +174,21 @@ func (r *runner) healthVerdict(res *check.Resolution, fp check.Fingerprint) (che
 			ttl = min(ttl, unavailableTTL)
 		}
 		if age := r.start.Sub(c.CheckedAt); age >= 0 && age < ttl {
-			return c.Verdict, c.CheckedAt, true
+			return c.Verdict, c.CheckedAt, true, true
 		}
+	}
+	dir, derr := writableStateDir(s.StateDir)
+	if derr != nil && s.HealthTTL > 0 && r.start.Sub(r.start.Truncate(s.HealthTTL)) >= time.Minute {
+		return v, at, false, false
 	}
 	// Judged as facts, not as a start: a rate limit proves the credential,
 	// and an outage is reported as such (health turns it into a warning).
-	v := r.runProbe(res, probePolicy{deadline: s.HealthTimeout})
+	v = r.runProbe(res, probePolicy{deadline: s.HealthTimeout})
 	now := time.Now().UTC()
-	if v.Class != "interrupted" {
-		if dir, err := writableStateDir(s.StateDir); err == nil {
-			writeStateFile(dir, probeFile, ProbeCache{CheckedAt: now, Credential: fp, Verdict: v})
-		}
+	if v.Class != "interrupted" && derr == nil {
+		writeStateFile(dir, probeFile, ProbeCache{CheckedAt: now, Credential: fp, Verdict: v})
 	}
-	return v, now, false
+	return v, now, false, true
 }
 
 func (r *runner) healthOut() int {

@@ -78,6 +78,8 @@ type runner struct {
 	res     *check.Resolution
 	secrets *check.Secrets
 	user    *sleeveUser
+	// started is the state the start left, read by a health check.
+	started *StartState
 }
 
 func run(ctx context.Context, args []string, env map[string]string, environ []string, stdout, stderr io.Writer) int {
@@ -129,6 +131,10 @@ func run(ctx context.Context, args []string, env map[string]string, environ []st
 	}
 	r.rep = Report{Version: Version, CheckedAt: start.UTC(), Command: inv.Command, Findings: []check.Finding{}, UID: os.Geteuid()}
 	r.cwd = workingDir()
+	if inv.Sub == "health" {
+		r.adoptStartSettings(args)
+		inv = r.inv
+	}
 	for _, f := range settingFields {
 		r.log.Debug().Str("source", inv.Sources[f.Name]).Msgf("setting %s", f.Flag)
 	}

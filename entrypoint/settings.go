@@ -21,9 +21,9 @@ const EnvPrefix = "SLEEVE_CHECK_"
 // which beats the default. One struct, read by one mechanism, documents
 // them all for --help and the README.
 type Settings struct {
-	Verbose       bool          `env:"VERBOSE" flag:"verbose" help:"log every step with its timing, where each setting came from, the credential's fingerprint"`
-	JSON          bool          `env:"JSON" flag:"json" help:"print one JSON report on stdout"`
-	LogFormat     string        `env:"LOG_FORMAT" envDefault:"console" flag:"log-format" help:"stderr format: console or json (JSON lines)"`
+	Verbose       bool          `env:"VERBOSE" flag:"verbose" state:"-" help:"log every step with its timing, where each setting came from, the credential's fingerprint"`
+	JSON          bool          `env:"JSON" flag:"json" state:"-" help:"print one JSON report on stdout"`
+	LogFormat     string        `env:"LOG_FORMAT" envDefault:"console" flag:"log-format" state:"-" help:"stderr format: console or json (JSON lines)"`
 	ExpiryWarning time.Duration `env:"EXPIRY_WARNING" envDefault:"1h" flag:"expiry-warning" help:"warn when a credential expires within this duration"`
 	TokenIssued   Date          `env:"OAUTH_TOKEN_ISSUED" flag:"oauth-token-issued" help:"date (YYYY-MM-DD) the setup-token was issued; warns in the last 30 days of its year"`
 	TrustDirs     []string      `env:"TRUST_DIRS" envSeparator:":" flag:"trust-dirs" help:"absolute directories (colon-separated) to mark as trusted, skipping the trust dialog"`
@@ -68,6 +68,9 @@ type field struct {
 	Default string
 	Help    string
 	IsBool  bool
+	// Output settings (state:"-") are the health check's own; every other
+	// setting the start was given is left in its state for health.
+	Output bool
 }
 
 var settingFields = func() []field {
@@ -77,7 +80,7 @@ var settingFields = func() []field {
 		f := t.Field(i)
 		out = append(out, field{
 			Name: f.Name, Env: EnvPrefix + f.Tag.Get("env"), Flag: f.Tag.Get("flag"),
-			Default: f.Tag.Get("envDefault"), Help: f.Tag.Get("help"), IsBool: f.Type.Kind() == reflect.Bool,
+			Default: f.Tag.Get("envDefault"), Help: f.Tag.Get("help"), IsBool: f.Type.Kind() == reflect.Bool, Output: f.Tag.Get("state") == "-",
 		})
 	}
 	return out
@@ -88,6 +91,11 @@ type Invocation struct {
 	Settings Settings
 	// Sources maps a Go field name to where its value came from.
 	Sources map[string]string
+	// Given holds the settings not at their defaults, as written, by
+	// environment variable name, output settings left out: what the start
+	// leaves for health checks, which Docker runs without the
+	// ENTRYPOINT's flags.
+	Given map[string]string
 	Command []string
 	Help    bool
 	Version bool
@@ -107,7 +115,7 @@ func (e *ParseError) Error() string { return strings.Join(append(e.Usage, e.Conf
 
 // Parse reads args (without the program name) and the environment.
 func Parse(args []string, environ map[string]string) (*Invocation, error) {
-	inv := &Invocation{Sources: map[string]string{}}
+	inv := &Invocation{Sources: map[string]string{}, Given: map[string]string{}}
 	perr := &ParseError{}
 	byFlag := map[string]field{}
 	for _, f := range settingFields {
@@ -198,6 +206,10 @@ func Parse(args []string, environ map[string]string) (*Invocation, error) {
 			inv.Sources[f.Name] = "env " + f.Env
 		default:
 			inv.Sources[f.Name] = "default"
+			continue
+		}
+		if !f.Output {
+			inv.Given[f.Env] = overlay[f.Env]
 		}
 	}
 	validate(inv, fromFlag, perr)

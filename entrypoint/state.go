@@ -31,11 +31,47 @@ type ProbeCache struct {
 	Verdict    check.Verdict     `json:"verdict"`
 }
 
-// stateDirs lists where state may live: the configured directory, then a
-// per-user fallback in the temporary directory for when it cannot be
-// created (a non-root sleeve with a root-owned /run).
+// StartState is state.json: the start's report, and what a health check
+// needs to judge the same sleeve (Docker runs it without the ENTRYPOINT's
+// flags, often as another user).
+type StartState struct {
+	Report
+	Start StartContext `json:"start"`
+}
+
+// StartContext is how the start ran, beyond its report.
+type StartContext struct {
+	// StateDir is where the start keeps state (probe.json).
+	StateDir string `json:"state_dir"`
+	Home     string `json:"home,omitempty"`
+	// Settings are the start's settings not at their defaults, by
+	// environment variable name (Invocation.Given).
+	Settings map[string]string `json:"settings,omitempty"`
+}
+
+// defaultStateDir is SLEEVE_CHECK_STATE_DIR's default.
+var defaultStateDir = fieldByName("StateDir").Default
+
+// fallbackStateDir is the per-user state directory in the temporary
+// directory, for when the configured one cannot be used (a non-root
+// sleeve with a root-owned /run).
+func fallbackStateDir(uid int) string {
+	return filepath.Join(os.TempDir(), "sleeve-check-"+strconv.Itoa(uid))
+}
+
+// stateDirs lists where state may live: the configured directory, then
+// this user's fallback.
 func stateDirs(configured string) []string {
-	return []string{configured, filepath.Join(os.TempDir(), "sleeve-check-"+strconv.Itoa(os.Geteuid()))}
+	return []string{configured, fallbackStateDir(os.Geteuid())}
+}
+
+// healthStateDirs is where a health check looks for the start's state: the
+// configured and default directories, and every user's fallback, since the
+// start may have dropped to the sleeve user (--user) before saving it.
+func healthStateDirs(configured string) []string {
+	dirs := []string{configured, defaultStateDir}
+	others, _ := filepath.Glob(filepath.Join(os.TempDir(), "sleeve-check-*"))
+	return append(dirs, others...)
 }
 
 // writableStateDir returns the first state directory that exists (or can
@@ -97,9 +133,16 @@ func writeStateFile(dir, name string, v any) error {
 
 // readStateFile reads the newest dir/name among the state directories.
 func readStateFile(configured, name string, v any) (string, error) {
+	p, _, err := readNewest(stateDirs(configured), name, v)
+	return p, err
+}
+
+// readNewest reads the newest regular file name in dirs into v, and
+// returns its path and owner.
+func readNewest(dirs []string, name string, v any) (string, int, error) {
 	var newest string
 	var newestT time.Time
-	for _, d := range stateDirs(configured) {
+	for _, d := range dirs {
 		p := filepath.Join(d, name)
 		st, err := os.Lstat(p)
 		if err != nil || !st.Mode().IsRegular() {
@@ -110,21 +153,27 @@ func readStateFile(configured, name string, v any) (string, error) {
 		}
 	}
 	if newest == "" {
-		return "", fs.ErrNotExist
+		return "", -1, fs.ErrNotExist
 	}
 	f, err := os.OpenFile(newest, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return newest, err
+		return newest, -1, err
 	}
 	defer f.Close()
+	owner := -1
+	if st, err := f.Stat(); err == nil {
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+			owner = int(sys.Uid)
+		}
+	}
 	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
 	if err != nil {
-		return newest, err
+		return newest, owner, err
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return newest, fmt.Errorf("%s is not valid JSON: %v", newest, err)
+		return newest, owner, fmt.Errorf("%s is not valid JSON: %v", newest, err)
 	}
-	return newest, nil
+	return newest, owner, nil
 }
 
 // sameCredential tells whether a cached verdict is about the credential
@@ -133,14 +182,24 @@ func sameCredential(a, b check.Fingerprint) bool {
 	return a.Kind == b.Kind && a.Source == b.Source && a.Length == b.Length && a.Last4 == b.Last4
 }
 
-// saveState leaves the start's report and probe verdict for health checks.
-// Failing to is a warning: the start itself is sound.
+// saveState leaves the start's report, how it ran, and its probe verdict
+// for health checks. Failing to is a warning: the start itself is sound.
 func (r *runner) saveState() {
 	dir, err := writableStateDir(r.inv.Settings.StateDir)
 	if err == nil {
-		rep := r.rep
-		rep.ExitCode, rep.Exit = 0, check.OK.Name()
-		err = writeStateFile(dir, stateFile, rep)
+		st := StartState{Report: r.rep, Start: StartContext{StateDir: dir, Settings: r.inv.Given}}
+		st.ExitCode, st.Exit = 0, check.OK.Name()
+		if r.res != nil {
+			st.Start.Home = r.res.Home
+		}
+		err = writeStateFile(dir, stateFile, st)
+		if fb := fallbackStateDir(os.Geteuid()); err == nil && dir != defaultStateDir && dir != fb {
+			// A health check without the start's --state-dir looks in the
+			// default and fallback directories: leave a copy where it looks.
+			if os.MkdirAll(fb, 0o755) == nil {
+				writeStateFile(fb, stateFile, st)
+			}
+		}
 		if err == nil && r.rep.Probe != nil && r.rep.Credential != nil {
 			err = writeStateFile(dir, probeFile, ProbeCache{CheckedAt: r.start.UTC(), Credential: *r.rep.Credential, Verdict: *r.rep.Probe})
 		}
@@ -148,8 +207,30 @@ func (r *runner) saveState() {
 	if err != nil {
 		r.finding(check.Finding{Severity: check.Warning, ID: "state_not_saved",
 			Message: fmt.Sprintf("cannot save state for health checks in %q: %s", r.inv.Settings.StateDir, check.ErrText(err)),
-			Hint:    "make SLEEVE_CHECK_STATE_DIR writable by the sleeve user; health checks will probe the API on their own"})
+			Hint:    "make SLEEVE_CHECK_STATE_DIR writable by the sleeve user; until then health checks cannot remember the API's verdict, so they ask the API only in the first minute of every SLEEVE_CHECK_HEALTH_TTL, and cannot see the start's flags"})
 		return
 	}
 	r.log.Debug().Str("dir", dir).Msg("saved state for health checks")
+}
+
+// startState finds the state the start left, for a health check. A state
+// file someone other than root or this user wrote is used only when it
+// names its writer as the sleeve user, so that the health check drops to
+// that user before it acts on anything else in it.
+func startState(configured string) *StartState {
+	var st StartState
+	_, owner, err := readNewest(healthStateDirs(configured), stateFile, &st)
+	if err != nil {
+		return nil
+	}
+	if owner != 0 && owner != os.Geteuid() {
+		spec := st.Start.Settings[EnvPrefix+"USER"]
+		if spec == "" {
+			return nil
+		}
+		if u, err := lookupUser(spec); err != nil || u.UID != owner {
+			return nil
+		}
+	}
+	return &st
 }

@@ -134,6 +134,11 @@ func (r *runner) adoptStartSettings(args []string) {
 		return
 	}
 	for _, k := range adopted {
+		if k == EnvPrefix+"USER" && st.Start.Home != "" {
+			// The start's home, which the user switch replaces with the
+			// passwd one where the user has an entry (as at the start).
+			r.env["HOME"] = st.Start.Home
+		}
 		for _, f := range settingFields {
 			if f.Env == k && !strings.HasPrefix(inv.Sources[f.Name], "flag") {
 				inv.Sources[f.Name] = "the start's state"

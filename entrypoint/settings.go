@@ -95,7 +95,7 @@ type Invocation struct {
 	// environment variable name, output settings left out: what the start
 	// leaves for health checks, which Docker runs without the
 	// ENTRYPOINT's flags.
-	Given map[string]string
+	Given   map[string]string
 	Command []string
 	Help    bool
 	Version bool

@@ -334,3 +334,62 @@ func buildBinary(t *testing.T) string {
 	}
 	return bin
 }
+
+// Issue 9, case 12: a stale .claude.json.lock that cannot be removed (here
+// a non-empty lock directory) used to spin the lock loop at 100% CPU
+// forever, deaf to SIGTERM. Now it ends at once with exit 7 naming the
+// lock; and while a live lock is waited for, the wait sleeps and SIGTERM
+// ends it with 143.
+func TestConfigLockNeverSpins(t *testing.T) {
+	bin := buildBinary(t)
+	run := func(home string, signalAfter time.Duration) (int, string, time.Duration, time.Duration) {
+		cmd := exec.Command(bin, "--probe=off", "--", "sh", "-c", "echo child-ran")
+		cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth, "SLEEVE_CHECK_STATE_DIR=" + filepath.Join(home, "state")}
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		start := time.Now()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		kill := time.AfterFunc(20*time.Second, func() { cmd.Process.Kill() })
+		defer kill.Stop()
+		if signalAfter > 0 {
+			time.AfterFunc(signalAfter, func() { cmd.Process.Signal(syscall.SIGTERM) })
+		}
+		cmd.Wait()
+		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		return cmd.ProcessState.ExitCode(), out.String(), time.Since(start), cpu
+	}
+
+	home := t.TempDir()
+	lock := filepath.Join(home, ".claude.json.lock")
+	os.MkdirAll(filepath.Join(lock, "someone-elses-file"), 0o755)
+	old := time.Now().Add(-time.Minute)
+	os.Chtimes(lock, old, old)
+	code, out, took, _ := run(home, 0)
+	if code != int(check.ConfigWrite) || !strings.Contains(out, `error: "`+lock+`" is a stale lock (untouched for 1m0s) that cannot be removed: directory not empty`) ||
+		!strings.Contains(out, "hint: no Claude Code holds it: remove it by hand (rm -r") || strings.Contains(out, "child-ran") {
+		t.Fatalf("exit %d after %s:\n%s", code, took, out)
+	}
+	if took > 10*time.Second {
+		t.Fatalf("a stale lock that cannot be removed took %s to report", took)
+	}
+
+	// A live lock (fresh, so not stale): the start waits, sleeping, and
+	// SIGTERM ends the wait.
+	home = t.TempDir()
+	os.Mkdir(filepath.Join(home, ".claude.json.lock"), 0o755)
+	code, out, took, cpu := run(home, 1500*time.Millisecond)
+	if code != 128+int(syscall.SIGTERM) || !strings.Contains(out, "error: stopped by SIGTERM") || strings.Contains(out, "child-ran") {
+		t.Fatalf("exit %d after %s:\n%s", code, took, out)
+	}
+	// Not a timing target: a spinning loop burns the whole 1.5 s on CPU;
+	// a sleeping one a few milliseconds.
+	if cpu > took/2 {
+		t.Fatalf("the lock wait spun: %s of CPU in %s", cpu, took)
+	}
+	if check.LeakedWindow(fakeOAuth, out) != "" {
+		t.Fatal("leak")
+	}
+}

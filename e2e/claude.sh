@@ -193,5 +193,26 @@ for c in "GOOD 0 valid" "OLD 6 expired" "REVOKED 6 revoked" "LIMITED 0 rate"; do
 done
 ok "--probe=cli maps claude -p's JSON to the same classes and codes"
 
+step "9. a legacy ~/.claude/.config.json: the CLI reads it, so sleeve-check prepares it, and the CLI opens at the prompt"
+H=$(fresh_home c9)
+mkdir -p "$H/.claude"
+echo '{"numStartups": 5}' >"$H/.claude/.config.json"
+EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD SLEEVE_CHECK_TRUST_DIRS=$H/workspace" sleeve c9 "$H" -- claude
+wait_screen c9 "$PROMPT"
+no_screen c9 "Welcome to Claude Code|Do you trust"
+talk c9
+jq -e '.hasCompletedOnboarding == true and .numStartups >= 5' "$H/.claude/.config.json" >/dev/null || fail "the flag is not in .config.json"
+ok "flag and trust in .claude/.config.json, the file the CLI reads; it opened at the prompt"
+
+step "10. a trust dir reached through a symlink: the CLI sees the real path, and so does sleeve-check"
+H=$(fresh_home c10)
+rmdir "$H/workspace" && mkdir "$H/real-ws" && ln -s real-ws "$H/workspace"
+EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD SLEEVE_CHECK_TRUST_DIRS=$H/workspace" sleeve c10 "$H" -- claude
+wait_screen c10 "$PROMPT"
+no_screen c10 "Do you trust|trust the files"
+talk c10
+jq -e --arg p "$H/real-ws" '.projects[$p].hasTrustDialogAccepted == true' "$H/.claude.json" >/dev/null || fail "the real path is not trusted"
+ok "trusted $H/real-ws for the link $H/workspace; no trust dialog"
+
 echo
 echo "e2e-claude: all passed (claude $VERSION)"

@@ -13,7 +13,9 @@ cleanup() {
 	rc=$?
 	if command -v cleanup_extra >/dev/null 2>&1; then cleanup_extra; fi
 	[ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null
-	rm -rf "$E2E_TMP"
+	# Processes killed just now (a claude in tmux) may still be writing
+	# their last files: retry before giving up on the folder.
+	for _ in 1 2 3 4 5; do rm -rf "$E2E_TMP" 2>/dev/null && break; sleep 1; done
 	exit $rc
 }
 trap cleanup EXIT INT TERM

@@ -66,12 +66,13 @@ func stateDirs(configured string) []string {
 }
 
 // healthStateDirs is where a health check looks for the start's state: the
-// configured and default directories, and every user's fallback, since the
-// start may have dropped to the sleeve user (--user) before saving it.
+// configured directory (the default one unless told otherwise), and every
+// user's fallback, since the start may have dropped to the sleeve user
+// (--user) before saving it, and leaves a copy there when it used a
+// --state-dir that health is not told about.
 func healthStateDirs(configured string) []string {
-	dirs := []string{configured, defaultStateDir}
 	others, _ := filepath.Glob(filepath.Join(os.TempDir(), "sleeve-check-*"))
-	return append(dirs, others...)
+	return append([]string{configured}, others...)
 }
 
 // writableStateDir returns the first state directory that exists (or can

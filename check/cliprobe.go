@@ -75,8 +75,7 @@ func ProbeCLI(ctx context.Context, cfg CLIProbeConfig) Verdict {
 	}
 	v.Attempts = 1
 	v.ElapsedMS = time.Since(start).Milliseconds()
-	secrets := urlSecrets(cfg.BaseURL)
-	v.Finding.Message, v.Finding.Hint = scrub(v.Finding.Message, secrets), scrub(v.Finding.Hint, secrets)
+	v.scrubURL(cfg.BaseURL)
 	return v
 }
 

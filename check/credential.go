@@ -45,6 +45,9 @@ type Credential struct {
 	// Detail is a short non-secret description for cloud providers and
 	// apiKeyHelper (the provider, the helper's command).
 	Detail string
+	// SettingsFile is the settings file whose env block supplied the
+	// credential, overriding the process environment; "" otherwise.
+	SettingsFile string
 }
 
 // Fingerprint is everything sleeve-check ever shows of a credential.

@@ -50,8 +50,6 @@ type ProbeConfig struct {
 	// Proxy picks a proxy for a request; nil means none.
 	Proxy func(*http.Request) (*url.URL, error)
 	Log   zerolog.Logger
-	// scrub lists the parts of the base URL never to log.
-	scrub []string
 }
 
 // Verdict is what the probe concluded.
@@ -89,14 +87,10 @@ type lastAnswer struct {
 // other 4xx, certificate errors), and never follows a redirect.
 func Probe(ctx context.Context, cred Credential, cfg ProbeConfig) Verdict {
 	start := time.Now()
-	secrets := urlSecrets(cfg.BaseURL)
-	cfg.scrub = secrets
 	v := probe(ctx, cred, cfg)
 	v.ElapsedMS = time.Since(start).Milliseconds()
-	// Whatever quoted the base URL another way, no part of it that can
-	// hold a secret is shown or stored.
-	v.Finding.Message, v.Finding.Hint = scrub(v.Finding.Message, secrets), scrub(v.Finding.Hint, secrets)
-	if strings.Contains(cred.Source, " in the env block of ") && v.Finding.Severity == Error && v.Finding.Code == Rejected {
+	v.scrubURL(cfg.BaseURL)
+	if cred.SettingsFile != "" && v.Finding.Severity == Error && v.Finding.Code == Rejected {
 		v.Finding.Message += "; it came from " + cred.Source + ", which overrides the process environment"
 	}
 	return v
@@ -151,7 +145,7 @@ func probe(ctx context.Context, cred Credential, cfg ProbeConfig) Verdict {
 		// answer is returned and judged.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	client.Logger = leveled{cfg.Log, cfg.scrub}
+	client.Logger = leveled{cfg.Log, urlSecrets(cfg.BaseURL)}
 	client.RetryMax = 1000 // the deadline, not this count, ends the retries
 	client.RequestLogHook = func(_ retryablehttp.Logger, _ *http.Request, n int) {
 		mu.Lock()
@@ -588,31 +582,23 @@ func (z leveled) Info(msg string, kv ...any)  { z.log(msg, kv) }
 func (z leveled) Debug(msg string, kv ...any) { z.log(msg, kv) }
 func (z leveled) Warn(msg string, kv ...any)  { z.log(msg, kv) }
 
+// log writes one line of retryablehttp's, cleaned: its "url" field is
+// redacted, and no part of the base URL that can hold a secret remains.
 func (z leveled) log(msg string, kv []any) {
-	f := kvs(kv)
-	for k, v := range f {
-		if s, ok := v.(string); ok {
-			if k == "url" {
-				s = RedactURL(s)
-			}
-			f[k] = scrub(s, z.secret)
-		}
-	}
-	z.l.Debug().Fields(f).Msg("probe: " + scrub(msg, z.secret))
-}
-
-func kvs(kv []any) map[string]any {
 	m := map[string]any{}
 	for i := 0; i+1 < len(kv); i += 2 {
 		k, _ := kv[i].(string)
+		var s string
 		switch x := kv[i+1].(type) {
 		case error:
-			m[k] = clean(urlError(x).Error(), 200)
-		case *url.URL:
-			m[k] = clean(RedactURL(x.String()), 200)
+			s = urlError(x).Error()
 		default:
-			m[k] = clean(fmt.Sprint(x), 200)
+			s = fmt.Sprint(x)
 		}
+		if k == "url" {
+			s = RedactURL(s)
+		}
+		m[k] = scrub(clean(s, 200), z.secret)
 	}
-	return m
+	z.l.Debug().Fields(m).Msg("probe: " + scrub(msg, z.secret))
 }

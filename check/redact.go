@@ -20,11 +20,8 @@ func RedactURL(u string) string {
 	}
 	changed := false
 	if p.User != nil {
-		p.User = url.User("REDACTED")
-		if _, hasPass := p.User.Password(); !hasPass {
-			p.User = url.UserPassword("REDACTED", "REDACTED")
-		}
-		changed = true
+		// Both parts, whatever was there: a bare user name may be the key.
+		p.User, changed = url.UserPassword("REDACTED", "REDACTED"), true
 	}
 	if p.RawQuery != "" {
 		q := p.Query()
@@ -86,4 +83,11 @@ func scrub(s string, list []string) string {
 		s = strings.ReplaceAll(s, x, "REDACTED")
 	}
 	return s
+}
+
+// scrubURL removes from the verdict's words every part of the base URL
+// that can hold a secret, whichever way a failure quoted the URL.
+func (v *Verdict) scrubURL(base string) {
+	secrets := urlSecrets(base)
+	v.Finding.Message, v.Finding.Hint = scrub(v.Finding.Message, secrets), scrub(v.Finding.Hint, secrets)
 }

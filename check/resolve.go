@@ -77,7 +77,7 @@ func LoadSecrets(env map[string]string) *Secrets {
 				"write the token into the file, or mount the right secret")
 			continue
 		}
-		s.Values[name] = envVal{v, fmt.Sprintf("%s (%s)", fileVar, path)}
+		s.Values[name] = envVal{v: v, source: fmt.Sprintf("%s (%s)", fileVar, path)}
 	}
 	return s
 }
@@ -115,7 +115,9 @@ type Resolution struct {
 	helper envVal
 }
 
-type envVal struct{ v, source string }
+// envVal is a variable's value and where it came from; settings is the
+// settings file whose env block set it, if one did.
+type envVal struct{ v, source, settings string }
 
 // Lookup returns a variable as Claude Code will see it (settings env
 // blocks over *_FILE secrets over the process environment) and where it
@@ -124,6 +126,9 @@ func (r *Resolution) Lookup(name string) (value, source string, ok bool) {
 	e, ok := r.eff[name]
 	return e.v, e.source, ok
 }
+
+// credentialVars are the variables that carry a credential's value.
+var credentialVars = []string{"CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"}
 
 // SecretFileVars are the variables that take a *_FILE twin, the
 // Docker/Kubernetes secrets convention.
@@ -147,7 +152,7 @@ func Resolve(in Input) *Resolution {
 		in.CanWrite = canWrite
 	}
 	for k, v := range in.Env {
-		r.eff[k] = envVal{v, k}
+		r.eff[k] = envVal{v: v, source: k}
 	}
 	if !r.locate(in) {
 		r.Status = StatusUnknown
@@ -333,11 +338,11 @@ func (r *Resolution) readSettings(in Input) {
 				r.Findings.Warn("settings_env_value", fmt.Sprintf("settings file %s: env.%s is not a string", strconv.Quote(path), k), "quote the value")
 				continue
 			}
-			r.eff[k] = envVal{v, fmt.Sprintf("%s in the env block of %s", k, path)}
+			r.eff[k] = envVal{v: v, source: fmt.Sprintf("%s in the env block of %s", k, path), settings: path}
 		}
 		var helper string
 		if len(s.APIKeyHelper) > 0 && json.Unmarshal(s.APIKeyHelper, &helper) == nil && helper != "" {
-			r.helper = envVal{helper, "apiKeyHelper in " + path}
+			r.helper = envVal{v: helper, source: "apiKeyHelper in " + path}
 		}
 	}
 }
@@ -363,13 +368,13 @@ func (r *Resolution) candidates(in Input) ([]Credential, []string) {
 			}
 			continue
 		}
-		val, src, ok := r.Lookup(v.name)
+		e, ok := r.eff[v.name]
 		switch {
 		case !ok:
-		case val == "":
+		case e.v == "":
 			empties = append(empties, v.name)
 		default:
-			out = append(out, Credential{Kind: v.kind, Source: src, Var: v.name, Value: NewSecret(trimmed(&r.Findings, src, val))})
+			out = append(out, Credential{Kind: v.kind, Source: e.source, Var: v.name, Value: NewSecret(trimmed(&r.Findings, e.source, e.v)), SettingsFile: e.settings})
 		}
 	}
 	if _, err := os.Lstat(r.CredentialsFile); err == nil || !errors.Is(err, fs.ErrNotExist) {
@@ -381,7 +386,7 @@ func (r *Resolution) candidates(in Input) ([]Credential, []string) {
 func (r *Resolution) noCredential(empties []string) {
 	r.Status = StatusMissing
 	hint := fmt.Sprintf("set CLAUDE_CODE_OAUTH_TOKEN (a token from `claude setup-token`) or CLAUDE_CODE_OAUTH_TOKEN_FILE, or mount a .credentials.json at %s", strconv.Quote(r.CredentialsFile))
-	for _, name := range []string{"CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"} {
+	for _, name := range credentialVars {
 		if _, _, ok := r.Lookup("export " + name); ok {
 			r.Findings.Errf(NoCredential, "credential_var_export", fmt.Sprintf("a variable named \"export %s\" is set, but %s itself is not: an env file line kept its shell \"export \"", name, name),
 				"remove \"export \" from the line in the env file (docker --env-file and compose read NAME=value lines only)")

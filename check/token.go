@@ -127,17 +127,13 @@ func assignment(s string) (string, bool) {
 			return "", false
 		}
 	}
-	switch name {
-	case "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN":
-	default:
-		if !export {
-			return "", false
-		}
+	switch {
+	case export:
+		return "export " + name, true
+	case contains(credentialVars, name):
+		return name, true
 	}
-	if export {
-		name = "export " + name
-	}
-	return name, true
+	return "", false
 }
 
 // badByte describes the first byte that cannot be part of a token sent in

@@ -9,7 +9,8 @@ import (
 )
 
 // commandChecks foresees the screens and refusals of the claude command.
-func (r *runner) commandChecks(res *check.Resolution) {
+// trust lists the directories that will be trusted, symlinks resolved.
+func (r *runner) commandChecks(res *check.Resolution, trust []string) {
 	cmd := r.inv.Command
 	if len(cmd) == 0 || filepath.Base(cmd[0]) != "claude" {
 		return
@@ -50,8 +51,8 @@ func (r *runner) commandChecks(res *check.Resolution) {
 		}
 	}
 	trusted := false
-	for _, d := range r.inv.Settings.TrustDirs {
-		trusted = trusted || realPath(d) == r.cwd
+	for _, d := range trust {
+		trusted = trusted || d == r.cwd
 	}
 	if !trusted && r.cwd != "" {
 		projects, _ := global["projects"].(map[string]any)

@@ -73,30 +73,11 @@ func (r *runner) health() int {
 		}
 	}
 
-	if skip := r.probeSkip(res); skip == "" {
-		v, at, cached, asked := r.healthVerdict(res, fp)
-		if !asked {
-			parts = append(parts, fmt.Sprintf("api not checked (no writable state directory to remember it; asked in the first minute of every %s)", r.inv.Settings.HealthTTL))
-			goto done
-		}
-		h.ProbeCheckedAt, h.ProbeCached = &at, cached
-		r.rep.Probe = &v
-		r.applyVerdict(v)
-		age := check.Human(r.start.Sub(at)) + " ago"
-		switch {
-		case v.Finding.Severity == check.Error && v.Class != "unavailable":
-			return fail(v.Finding.Message)
-		case v.Class == "unavailable":
-			// Restarting the sleeve would not bring the API back.
-			warn = "API unreachable: " + v.Finding.Message
-		case v.Finding.Severity == check.Warning && warn == "":
-			warn = v.Finding.Message
-			parts = append(parts, "api checked "+age)
-		default:
-			parts = append(parts, "api ok "+age)
+	if r.probeSkip(res) == "" {
+		if msg := r.healthAPI(res, fp, &parts, &warn); msg != "" {
+			return fail(msg)
 		}
 	}
-done:
 	if fp.ExpiresAt != nil {
 		parts = append(parts, "expires "+relTime(*fp.ExpiresAt, r.start))
 	}
@@ -107,6 +88,33 @@ done:
 	h.Warning = warn != ""
 	h.Line = healthLine(true, warn != "", line)
 	return r.healthOut()
+}
+
+// healthAPI adds what the API says to the health line: a part, or a
+// warning; or it returns why the sleeve is unhealthy.
+func (r *runner) healthAPI(res *check.Resolution, fp check.Fingerprint, parts *[]string, warn *string) string {
+	v, at, cached, asked := r.healthVerdict(res, fp)
+	if !asked {
+		*parts = append(*parts, fmt.Sprintf("api not checked (no writable state directory to remember it; asked in the first minute of every %s)", r.inv.Settings.HealthTTL))
+		return ""
+	}
+	r.rep.Health.ProbeCheckedAt, r.rep.Health.ProbeCached = &at, cached
+	r.rep.Probe = &v
+	r.applyVerdict(v)
+	age := check.Human(r.start.Sub(at)) + " ago"
+	switch {
+	case v.Finding.Severity == check.Error && v.Class != "unavailable":
+		return v.Finding.Message
+	case v.Class == "unavailable":
+		// Restarting the sleeve would not bring the API back.
+		*warn = "API unreachable: " + v.Finding.Message
+	case v.Finding.Severity == check.Warning && *warn == "":
+		*warn = v.Finding.Message
+		*parts = append(*parts, "api checked "+age)
+	default:
+		*parts = append(*parts, "api ok "+age)
+	}
+	return ""
 }
 
 // adoptStartSettings gives a health check the settings the start ran
@@ -129,8 +137,11 @@ func (r *runner) adoptStartSettings(args []string) {
 			adopted = append(adopted, k)
 		}
 	}
+	if len(adopted) == 0 {
+		return
+	}
 	inv, err := Parse(args, env)
-	if err != nil || len(adopted) == 0 {
+	if err != nil {
 		return
 	}
 	for _, k := range adopted {
@@ -139,10 +150,8 @@ func (r *runner) adoptStartSettings(args []string) {
 			// passwd one where the user has an entry (as at the start).
 			r.env["HOME"] = st.Start.Home
 		}
-		for _, f := range settingFields {
-			if f.Env == k && !strings.HasPrefix(inv.Sources[f.Name], "flag") {
-				inv.Sources[f.Name] = "the start's state"
-			}
+		if f := fieldByEnv(k); f != nil && !strings.HasPrefix(inv.Sources[f.Name], "flag") {
+			inv.Sources[f.Name] = "the start's state"
 		}
 	}
 	r.inv = inv

@@ -249,9 +249,27 @@ func resolveLink(path string) (string, error) {
 }
 
 // readRegular reads path if it is a regular file; a missing file gives
-// nil, nil, nil. It never opens a FIFO or device, which could block or
-// never end.
+// nil, nil, nil.
 func readRegular(path string) ([]byte, fs.FileInfo, error) {
+	f, st, err := openRegular(path)
+	if f == nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+	if err != nil {
+		return nil, nil, &FileError{"config_unreadable", fmt.Sprintf("cannot read %s: %s", strconv.Quote(path), check.ErrText(err)), "check the file system"}
+	}
+	if len(data) > maxConfigSize {
+		return nil, nil, &FileError{"config_too_large", fmt.Sprintf("%s is larger than %d MiB; refusing to rewrite it", strconv.Quote(path), maxConfigSize>>20), "move it aside and let Claude Code make a new one"}
+	}
+	return data, st, nil
+}
+
+// openRegular opens path for reading if it is a regular file; a missing
+// file gives nil, nil, nil. It never opens a FIFO or device, which could
+// block or never end.
+func openRegular(path string) (*os.File, fs.FileInfo, error) {
 	q := strconv.Quote(path)
 	st, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -271,18 +289,11 @@ func readRegular(path string) ([]byte, fs.FileInfo, error) {
 	if err != nil {
 		return nil, nil, &FileError{"config_unreadable", fmt.Sprintf("cannot read %s: %s", q, check.ErrText(err)), "fix the permissions of the file"}
 	}
-	defer f.Close()
 	if st2, err := f.Stat(); err != nil || !st2.Mode().IsRegular() || !os.SameFile(st, st2) {
+		f.Close()
 		return nil, nil, &FileError{"config_changed", fmt.Sprintf("%s changed while it was being opened", q), "run again"}
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
-	if err != nil {
-		return nil, nil, &FileError{"config_unreadable", fmt.Sprintf("cannot read %s: %s", q, check.ErrText(err)), "check the file system"}
-	}
-	if len(data) > maxConfigSize {
-		return nil, nil, &FileError{"config_too_large", fmt.Sprintf("%s is larger than %d MiB; refusing to rewrite it", q, maxConfigSize>>20), "move it aside and let Claude Code make a new one"}
-	}
-	return data, st, nil
+	return f, st, nil
 }
 
 // decodeObject decodes a JSON object with numbers kept as written. It

@@ -3,12 +3,9 @@ package entrypoint
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
-	"syscall"
 )
 
 // maxScannedValue bounds a value topLevel keeps; the flags health reads
@@ -21,17 +18,14 @@ const maxScannedValue = 1 << 20
 // pass and a 64 KiB buffer. A missing file gives an empty map. It checks
 // only as much syntax as it needs to find the keys.
 func topLevel(path string, keys ...string) (map[string]json.RawMessage, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
-	if errors.Is(err, os.ErrNotExist) {
-		return map[string]json.RawMessage{}, nil
-	}
+	f, _, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file")
+	if f == nil {
+		return map[string]json.RawMessage{}, nil
 	}
+	defer f.Close()
 	want := map[string]bool{}
 	for _, k := range keys {
 		want[k] = true

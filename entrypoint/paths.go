@@ -5,6 +5,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"syscall"
 )
 
 // realPath is p with every symlink resolved, the path Claude Code sees: it
@@ -24,14 +25,12 @@ func realPath(p string) string {
 	return filepath.Join(realPath(filepath.Clean(dir)), base)
 }
 
-// workingDir is the working directory as the kernel reports it: os.Getwd
-// prefers $PWD, which may name a symlink.
+// workingDir is the working directory as the kernel reports it, as
+// Claude Code's process.cwd() does: os.Getwd prefers $PWD, which may name
+// a symlink.
 func workingDir() string {
-	wd, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	return realPath(wd)
+	wd, _ := syscall.Getwd()
+	return wd
 }
 
 // passwdHome is the home directory of the effective user in /etc/passwd,

@@ -182,22 +182,15 @@ func (r *runner) steps() (string, check.Code) {
 	if f := res.Findings.FirstError(); f != nil {
 		return "", f.Code
 	}
-	r.commandChecks(res)
+	trust := r.realTrustDirs()
+	r.commandChecks(res, trust)
 	if f := check.Findings(r.rep.Findings).FirstError(); f != nil {
 		return "", f.Code
 	}
 	if code, stop := r.probe(res); stop {
 		return "", code
 	}
-	plan := ConfigPlan{GlobalConfig: res.GlobalConfig, ConfigDir: res.ConfigDir, AcceptBypass: r.inv.Settings.AcceptBypass}
-	for _, d := range r.inv.Settings.TrustDirs {
-		// Trusted as Claude Code will see it: with symlinks resolved.
-		if rd := realPath(d); rd != filepath.Clean(d) {
-			r.log.Debug().Str("dir", d).Str("real", rd).Msg("trust dir is reached through a symlink; trusting its real path")
-			d = rd
-		}
-		plan.TrustDirs = append(plan.TrustDirs, d)
-	}
+	plan := ConfigPlan{GlobalConfig: res.GlobalConfig, ConfigDir: res.ConfigDir, TrustDirs: trust, AcceptBypass: r.inv.Settings.AcceptBypass}
 	if r.inv.Settings.ApproveAPIKey {
 		if res.Selected != nil && res.Selected.Kind == check.KindAPIKey {
 			plan.APIKeySuffix = last20(res.Selected.Value)
@@ -261,6 +254,20 @@ func (r *runner) steps() (string, check.Code) {
 		r.saveState()
 	}
 	return path, check.OK
+}
+
+// realTrustDirs are the trust directories as Claude Code will see them:
+// with symlinks resolved.
+func (r *runner) realTrustDirs() []string {
+	var out []string
+	for _, d := range r.inv.Settings.TrustDirs {
+		if rd := realPath(d); rd != filepath.Clean(d) {
+			r.log.Debug().Str("dir", d).Str("real", rd).Msg("trust dir is reached through a symlink; trusting its real path")
+			d = rd
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // resolveInput is what the credential decision depends on, for the start

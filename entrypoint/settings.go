@@ -273,6 +273,16 @@ func validate(inv *Invocation, fromFlag map[string]bool, perr *ParseError) {
 	}
 }
 
+// fieldByEnv is the setting read from the environment variable env, or nil.
+func fieldByEnv(env string) *field {
+	for i := range settingFields {
+		if settingFields[i].Env == env {
+			return &settingFields[i]
+		}
+	}
+	return nil
+}
+
 func fieldByName(name string) field {
 	for _, f := range settingFields {
 		if f.Name == name {

@@ -41,9 +41,7 @@ type StartState struct {
 
 // StartContext is how the start ran, beyond its report.
 type StartContext struct {
-	// StateDir is where the start keeps state (probe.json).
-	StateDir string `json:"state_dir"`
-	Home     string `json:"home,omitempty"`
+	Home string `json:"home,omitempty"`
 	// Settings are the start's settings not at their defaults, by
 	// environment variable name (Invocation.Given).
 	Settings map[string]string `json:"settings,omitempty"`
@@ -93,7 +91,7 @@ func writableStateDir(configured string) (string, error) {
 		}
 		// A directory in a shared place that someone else owns could be a
 		// trap laid for us; only our own (or root's, which we trust) is used.
-		if sys, ok := st.Sys().(*syscall.Stat_t); ok && int(sys.Uid) != os.Geteuid() && sys.Uid != 0 {
+		if !trustedOwner(ownerOf(st)) {
 			continue
 		}
 		if syscall.Access(d, 2) == nil {
@@ -163,9 +161,7 @@ func readNewest(dirs []string, name string, v any) (string, int, error) {
 	defer f.Close()
 	owner := -1
 	if st, err := f.Stat(); err == nil {
-		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-			owner = int(sys.Uid)
-		}
+		owner = ownerOf(st)
 	}
 	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
 	if err != nil {
@@ -176,6 +172,17 @@ func readNewest(dirs []string, name string, v any) (string, int, error) {
 	}
 	return newest, owner, nil
 }
+
+// ownerOf is the uid that owns a file, or -1.
+func ownerOf(fi fs.FileInfo) int {
+	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return int(sys.Uid)
+	}
+	return -1
+}
+
+// trustedOwner: a state file or directory of this user's or root's.
+func trustedOwner(uid int) bool { return uid == 0 || uid == os.Geteuid() }
 
 // sameCredential tells whether a cached verdict is about the credential
 // in use now.
@@ -188,15 +195,15 @@ func sameCredential(a, b check.Fingerprint) bool {
 func (r *runner) saveState() {
 	dir, err := writableStateDir(r.inv.Settings.StateDir)
 	if err == nil {
-		st := StartState{Report: r.rep, Start: StartContext{StateDir: dir, Settings: r.inv.Given}}
+		st := StartState{Report: r.rep, Start: StartContext{Settings: r.inv.Given}}
 		st.ExitCode, st.Exit = 0, check.OK.Name()
 		if r.res != nil {
 			st.Start.Home = r.res.Home
 		}
 		err = writeStateFile(dir, stateFile, st)
 		if fb := fallbackStateDir(os.Geteuid()); err == nil && dir != defaultStateDir && dir != fb {
-			// A health check without the start's --state-dir looks in the
-			// default and fallback directories: leave a copy where it looks.
+			// A health check not told the start's --state-dir looks in the
+			// default directory and the fallbacks: leave a copy where it looks.
 			if os.MkdirAll(fb, 0o755) == nil {
 				writeStateFile(fb, stateFile, st)
 			}
@@ -224,7 +231,7 @@ func startState(configured string) *StartState {
 	if err != nil {
 		return nil
 	}
-	if owner != 0 && owner != os.Geteuid() {
+	if !trustedOwner(owner) {
 		spec := st.Start.Settings[EnvPrefix+"USER"]
 		if spec == "" {
 			return nil

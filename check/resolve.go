@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,12 +12,15 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"sleeve-check/internal/environ"
+	"sleeve-check/internal/safefile"
 )
 
 // Input is everything the credential decision depends on.
 type Input struct {
 	// Env is the process environment the command will inherit.
-	Env map[string]string
+	Env environ.Env
 	// Cwd is the working directory the command will start in; it locates
 	// the project settings files.
 	Cwd string
@@ -51,15 +53,15 @@ type Secrets struct {
 // LoadSecrets reads the *_FILE secrets named in env. sleeve-check calls it
 // before it drops to the sleeve user, so that a secret readable only by
 // root, named explicitly by the operator, still reaches Claude Code.
-func LoadSecrets(env map[string]string) *Secrets {
+func LoadSecrets(env environ.Env) *Secrets {
 	s := &Secrets{Values: map[string]envVal{}}
 	for _, name := range SecretFileVars {
 		fileVar := name + "_FILE"
-		path := env[fileVar]
+		path := env.Get(fileVar)
 		if path == "" {
 			continue
 		}
-		if env[name] != "" {
+		if env.Get(name) != "" {
 			s.Findings.Errf(Config, "secret_file_conflict", fmt.Sprintf("%s and %s are both set", name, fileVar),
 				fmt.Sprintf("set only one: unset %s to use the file, or unset %s to use the variable", name, fileVar))
 			continue
@@ -144,6 +146,9 @@ var cloudSwitches = []struct{ env, name string }{
 // a real one is under 1 KiB.
 const maxCredentialsSize = 1 << 20
 
+// maxSettingsSize bounds what is read of a settings file.
+const maxSettingsSize = 64 << 20
+
 // Resolve mirrors Claude Code's credential precedence, then checks the
 // credential that wins.
 func Resolve(in Input) *Resolution {
@@ -151,8 +156,8 @@ func Resolve(in Input) *Resolution {
 	if in.CanWrite == nil {
 		in.CanWrite = canWrite
 	}
-	for k, v := range in.Env {
-		r.eff[k] = envVal{v: v, source: k}
+	for _, k := range in.Env.Names() {
+		r.eff[k] = envVal{v: in.Env.Get(k), source: k}
 	}
 	if !r.locate(in) {
 		r.Status = StatusUnknown
@@ -193,12 +198,12 @@ func Resolve(in Input) *Resolution {
 }
 
 func (r *Resolution) locate(in Input) bool {
-	r.Home, r.HomeSource = in.Env["HOME"], "HOME"
+	r.Home, r.HomeSource = in.Env.Get("HOME"), "HOME"
 	if r.Home == "" && in.PasswdHome != "" {
 		r.Home, r.HomeSource = in.PasswdHome, "the passwd entry (HOME is unset)"
 	}
 	base := r.Home
-	if d := in.Env["CLAUDE_CONFIG_DIR"]; d != "" {
+	if d := in.Env.Get("CLAUDE_CONFIG_DIR"); d != "" {
 		if !filepath.IsAbs(d) {
 			d = filepath.Join(in.Cwd, d)
 		}
@@ -254,45 +259,38 @@ func readSmallFile(out *Findings, path, what, id string) ([]byte, bool) {
 	if what != "" {
 		label = fmt.Sprintf("%s names %s, which", what, q)
 	}
-	// O_NONBLOCK: a FIFO planted at the path must not hang the start.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
-	if err != nil {
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			out.Errf(NoCredential, id+"_missing", fmt.Sprintf("%s does not exist", label),
-				"mount the file at that path, or fix the path")
-		case errors.Is(err, fs.ErrPermission):
-			out.Errf(NoCredential, id+"_unreadable", fmt.Sprintf("%s cannot be read: permission denied (running as uid %d)", label, os.Getuid()),
-				"make it readable by the sleeve user (chown or chmod the file on the host, or the secret's defaultMode)")
-		default:
-			out.Errf(NoCredential, id+"_unreadable", fmt.Sprintf("%s cannot be opened: %s", label, ErrText(err)),
-				"check the mount")
-		}
-		return nil, false
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err == nil && st.IsDir() {
+	b, _, err := safefile.Read(path, maxCredentialsSize, safefile.Options{})
+	var nr *safefile.NotRegularError
+	var tl *safefile.TooLargeError
+	switch {
+	case err == nil:
+		return b, true
+	case errors.Is(err, fs.ErrNotExist):
+		out.Errf(NoCredential, id+"_missing", fmt.Sprintf("%s does not exist", label),
+			"mount the file at that path, or fix the path")
+	case errors.Is(err, fs.ErrPermission):
+		out.Errf(NoCredential, id+"_unreadable", fmt.Sprintf("%s cannot be read: permission denied (running as uid %d)", label, os.Getuid()),
+			"make it readable by the sleeve user (chown or chmod the file on the host, or the secret's defaultMode)")
+	case errors.As(err, &nr) && nr.IsDir():
 		out.Errf(NoCredential, id+"_is_directory", fmt.Sprintf("%s is a directory, not a file: docker -v creates a directory when the host file does not exist", label),
 			"create the file on the host first and mount it again, or mount the directory that holds it")
-		return nil, false
-	}
-	if err == nil && !st.Mode().IsRegular() {
-		out.Errf(NoCredential, id+"_not_regular", fmt.Sprintf("%s is not a regular file (%s)", label, st.Mode().Type()),
+	case errors.As(err, &nr):
+		out.Errf(NoCredential, id+"_not_regular", fmt.Sprintf("%s is not a regular file (%s)", label, nr.Mode.Type()),
 			"mount a regular file")
-		return nil, false
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxCredentialsSize+1))
-	if err != nil {
-		out.Errf(NoCredential, id+"_unreadable", fmt.Sprintf("%s cannot be read: %s", label, ErrText(err)), "check the mount")
-		return nil, false
-	}
-	if len(b) > maxCredentialsSize {
+	case errors.As(err, &tl):
 		out.Errf(Malformed, id+"_too_large", fmt.Sprintf("%s is larger than %d bytes, far too large for a credential", label, maxCredentialsSize),
 			"mount the right file")
-		return nil, false
+	case isOpenErr(err):
+		out.Errf(NoCredential, id+"_unreadable", fmt.Sprintf("%s cannot be opened: %s", label, safefile.ErrText(err)), "check the mount")
+	default:
+		out.Errf(NoCredential, id+"_unreadable", fmt.Sprintf("%s cannot be read: %s", label, safefile.ErrText(err)), "check the mount")
 	}
-	return b, true
+	return nil, false
+}
+
+func isOpenErr(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe) && pe.Op == "open"
 }
 
 // settings files in Claude Code's order, lowest precedence first.
@@ -309,10 +307,10 @@ func (r *Resolution) settingsPaths(in Input) []string {
 
 func (r *Resolution) readSettings(in Input) {
 	for _, path := range r.settingsPaths(in) {
-		b, err := os.ReadFile(path)
+		b, _, err := safefile.Read(path, maxSettingsSize, safefile.Options{})
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
-				r.Findings.Warn("settings_unreadable", fmt.Sprintf("settings file %s cannot be read: %s", strconv.Quote(path), ErrText(err)),
+				r.Findings.Warn("settings_unreadable", fmt.Sprintf("settings file %s cannot be read: %s", strconv.Quote(path), safefile.ErrText(err)),
 					"sleeve-check cannot see its env block or apiKeyHelper; Claude Code may not either")
 			}
 			continue
@@ -550,18 +548,4 @@ func readOnlyMount(path string) bool {
 	}
 	const stRdonly = 0x1
 	return st.Flags&stRdonly != 0
-}
-
-// ErrText is an error's text without the "open /x:" prefix of a
-// PathError or LinkError, for messages that name the path themselves.
-func ErrText(err error) string {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return le.Err.Error()
-	}
-	return err.Error()
 }

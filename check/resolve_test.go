@@ -1,6 +1,8 @@
 package check
 
 import (
+	"sleeve-check/internal/environ"
+
 	"fmt"
 	"os"
 	"path/filepath"
@@ -83,7 +85,7 @@ func TestCredentialsFile(t *testing.T) {
 			if tt.content != nil {
 				must(t, os.WriteFile(cred, []byte(*tt.content), 0o600))
 			}
-			r := Resolve(Input{Env: map[string]string{"HOME": home}, Now: testNow, ExpiryWarning: time.Hour,
+			r := Resolve(Input{Env: environ.FromMap(map[string]string{"HOME": home}), Now: testNow, ExpiryWarning: time.Hour,
 				CanWrite: func(string) bool { return tt.canWrite }})
 			e := r.Findings.FirstError()
 			switch {
@@ -138,7 +140,7 @@ func TestPrecedenceAndShadowing(t *testing.T) {
 			for k, v := range tt.env {
 				env[k] = v
 			}
-			r := Resolve(Input{Env: env, Now: testNow, ExpiryWarning: time.Hour, CanWrite: func(string) bool { return true }})
+			r := Resolve(Input{Env: environ.FromMap(env), Now: testNow, ExpiryWarning: time.Hour, CanWrite: func(string) bool { return true }})
 			if e := r.Findings.FirstError(); e != nil {
 				t.Fatalf("error %+v", *e)
 			}
@@ -168,7 +170,7 @@ func TestSettingsEnvBlocks(t *testing.T) {
 	managedTok := "sk-ant-oat01-" + strings.Repeat("M", 95)
 	must(t, os.MkdirAll(filepath.Join(home, ".claude"), 0o700))
 	must(t, os.WriteFile(filepath.Join(home, ".claude", "settings.json"), []byte(`{"env":{"CLAUDE_CODE_OAUTH_TOKEN":"`+other+`","N":5}}`), 0o600))
-	r := Resolve(Input{Env: map[string]string{"HOME": home, "CLAUDE_CODE_OAUTH_TOKEN": testOAuth}, Cwd: cwd, Now: testNow})
+	r := Resolve(Input{Env: environ.FromMap(map[string]string{"HOME": home, "CLAUDE_CODE_OAUTH_TOKEN": testOAuth}), Cwd: cwd, Now: testNow})
 	if r.Selected.Value.Reveal() != other || !strings.Contains(r.Selected.Source, "env block of "+filepath.Join(home, ".claude", "settings.json")) {
 		t.Fatalf("user settings env block must override the process env: got %s", r.Selected.Source)
 	}
@@ -179,7 +181,7 @@ func TestSettingsEnvBlocks(t *testing.T) {
 	must(t, os.WriteFile(managed, []byte(`{"env":{"CLAUDE_CODE_OAUTH_TOKEN":"`+managedTok+`"}}`), 0o600))
 	must(t, os.MkdirAll(filepath.Join(cwd, ".claude"), 0o700))
 	must(t, os.WriteFile(filepath.Join(cwd, ".claude", "settings.local.json"), []byte(`{"apiKeyHelper":"/bin/get-key --x"}`), 0o600))
-	r = Resolve(Input{Env: map[string]string{"HOME": home}, Cwd: cwd, Now: testNow, ManagedSettings: managed})
+	r = Resolve(Input{Env: environ.FromMap(map[string]string{"HOME": home}), Cwd: cwd, Now: testNow, ManagedSettings: managed})
 	if r.Selected.Kind != KindAPIKeyHelper || !strings.Contains(r.Selected.Detail, "/bin/get-key") {
 		t.Fatalf("apiKeyHelper must win over the OAuth token: %+v", r.Selected)
 	}
@@ -190,7 +192,7 @@ func TestSettingsEnvBlocks(t *testing.T) {
 		t.Errorf("managed settings must beat user settings: %+v", r.Shadowed)
 	}
 	must(t, os.WriteFile(managed, []byte(`{"env":`), 0o600))
-	r = Resolve(Input{Env: map[string]string{"HOME": home}, Now: testNow, ManagedSettings: managed})
+	r = Resolve(Input{Env: environ.FromMap(map[string]string{"HOME": home}), Now: testNow, ManagedSettings: managed})
 	if !hasFinding(r.Findings, Warning, "settings_invalid", "is not valid JSON") {
 		t.Errorf("broken settings file not reported: %+v", r.Findings)
 	}
@@ -200,7 +202,7 @@ func TestSecretFiles(t *testing.T) {
 	dir := t.TempDir()
 	secret := filepath.Join(dir, "token")
 	must(t, os.WriteFile(secret, []byte(testOAuth+"\n"), 0o600))
-	r := Resolve(Input{Env: map[string]string{"HOME": dir, "CLAUDE_CODE_OAUTH_TOKEN_FILE": secret}, Now: testNow})
+	r := Resolve(Input{Env: environ.FromMap(map[string]string{"HOME": dir, "CLAUDE_CODE_OAUTH_TOKEN_FILE": secret}), Now: testNow})
 	if e := r.Findings.FirstError(); e != nil || r.Selected.Kind != KindOAuthToken || r.Selected.Value.Reveal() != testOAuth {
 		t.Fatalf("secret file not read: %+v %+v", r.Selected, r.Findings)
 	}
@@ -228,7 +230,7 @@ func TestSecretFiles(t *testing.T) {
 			for k, v := range tt.env {
 				env[k] = v
 			}
-			r := Resolve(Input{Env: env, Now: testNow})
+			r := Resolve(Input{Env: environ.FromMap(env), Now: testNow})
 			e := r.Findings.FirstError()
 			if e == nil || e.Code != tt.code || e.ID != tt.id || !strings.Contains(e.Message, tt.msg) {
 				t.Fatalf("got %+v, want %d %s ~%q", r.Findings, tt.code, tt.id, tt.msg)
@@ -240,15 +242,15 @@ func TestSecretFiles(t *testing.T) {
 
 func TestNoCredential(t *testing.T) {
 	dir := t.TempDir()
-	r := Resolve(Input{Env: map[string]string{"HOME": dir, "CLAUDE_CODE_OAUTH_TOKEN": ""}, Now: testNow})
+	r := Resolve(Input{Env: environ.FromMap(map[string]string{"HOME": dir, "CLAUDE_CODE_OAUTH_TOKEN": ""}), Now: testNow})
 	if e := r.Findings.FirstError(); e == nil || e.Code != NoCredential || !strings.Contains(e.Message, "CLAUDE_CODE_OAUTH_TOKEN is set but empty") || r.Status != StatusMissing {
 		t.Fatalf("%+v", r.Findings)
 	}
-	r = Resolve(Input{Env: map[string]string{}, Now: testNow})
+	r = Resolve(Input{Env: environ.FromMap(map[string]string{}), Now: testNow})
 	if e := r.Findings.FirstError(); e == nil || e.Code != Config || e.ID != "home_unset" {
 		t.Fatalf("%+v", r.Findings)
 	}
-	r = Resolve(Input{Env: map[string]string{"CLAUDE_CONFIG_DIR": "cfg"}, Cwd: dir, Now: testNow})
+	r = Resolve(Input{Env: environ.FromMap(map[string]string{"CLAUDE_CONFIG_DIR": "cfg"}), Cwd: dir, Now: testNow})
 	if r.GlobalConfig != filepath.Join(dir, "cfg", ".claude.json") || r.CredentialsFile != filepath.Join(dir, "cfg", ".credentials.json") {
 		t.Fatalf("paths %s %s", r.GlobalConfig, r.CredentialsFile)
 	}
@@ -260,7 +262,7 @@ func TestFIFOCredentialsDoesNotHang(t *testing.T) {
 	if err := mkfifo(filepath.Join(home, ".claude", ".credentials.json")); err != nil {
 		t.Fatal(err)
 	}
-	r := Resolve(Input{Env: map[string]string{"HOME": home}, Now: testNow})
+	r := Resolve(Input{Env: environ.FromMap(map[string]string{"HOME": home}), Now: testNow})
 	if e := r.Findings.FirstError(); e == nil || e.ID != "credentials_file_not_regular" {
 		t.Fatalf("%+v", r.Findings)
 	}
@@ -278,7 +280,7 @@ func TestTokenIssued(t *testing.T) {
 		{testNow.AddDate(-1, 0, -1), StatusExpired, "credential_expired", Error},
 		{testNow.AddDate(0, 0, 3), StatusValid, "token_issued_future", Warning},
 	} {
-		r := Resolve(Input{Env: map[string]string{"HOME": t.TempDir(), "CLAUDE_CODE_OAUTH_TOKEN": testOAuth}, Now: testNow, TokenIssued: tt.issued})
+		r := Resolve(Input{Env: environ.FromMap(map[string]string{"HOME": t.TempDir(), "CLAUDE_CODE_OAUTH_TOKEN": testOAuth}), Now: testNow, TokenIssued: tt.issued})
 		if r.Status != tt.status {
 			t.Errorf("issued %s: status %s want %s", tt.issued.Format(time.DateOnly), r.Status, tt.status)
 		}
@@ -340,7 +342,7 @@ func TestTrimmedLikeClaudeCode(t *testing.T) {
 		{"BOM", "\ufeff" + testOAuth, "a UTF-8 byte order mark (BOM) at the start"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r := Resolve(Input{Env: map[string]string{"HOME": dir, "CLAUDE_CODE_OAUTH_TOKEN": tt.value, "ANTHROPIC_BASE_URL": "https://gw.example/ \n"}, Now: testNow})
+			r := Resolve(Input{Env: environ.FromMap(map[string]string{"HOME": dir, "CLAUDE_CODE_OAUTH_TOKEN": tt.value, "ANTHROPIC_BASE_URL": "https://gw.example/ \n"}), Now: testNow})
 			if e := r.Findings.FirstError(); e != nil {
 				t.Fatalf("stopped: %+v", *e)
 			}
@@ -366,7 +368,7 @@ func TestTrimmedLikeClaudeCode(t *testing.T) {
 		t.Run("file "+tt.name, func(t *testing.T) {
 			p := filepath.Join(dir, "secret")
 			must(t, os.WriteFile(p, []byte(tt.content), 0o600))
-			r := Resolve(Input{Env: map[string]string{"HOME": dir, "CLAUDE_CODE_OAUTH_TOKEN_FILE": p}, Now: testNow})
+			r := Resolve(Input{Env: environ.FromMap(map[string]string{"HOME": dir, "CLAUDE_CODE_OAUTH_TOKEN_FILE": p}), Now: testNow})
 			if e := r.Findings.FirstError(); e != nil || r.ChildEnv["CLAUDE_CODE_OAUTH_TOKEN"] != testOAuth {
 				t.Fatalf("findings %+v", r.Findings)
 			}
@@ -376,7 +378,7 @@ func TestTrimmedLikeClaudeCode(t *testing.T) {
 		})
 	}
 	// What trim leaves is still a stop: the CLI fails on it too.
-	r := Resolve(Input{Env: map[string]string{"HOME": dir, "CLAUDE_CODE_OAUTH_TOKEN": ` "` + testOAuth + `"` + "\n"}, Now: testNow})
+	r := Resolve(Input{Env: environ.FromMap(map[string]string{"HOME": dir, "CLAUDE_CODE_OAUTH_TOKEN": ` "` + testOAuth + `"` + "\n"}), Now: testNow})
 	if e := r.Findings.FirstError(); e == nil || e.ID != "token_quoted" {
 		t.Fatalf("quotes inside whitespace: %+v", r.Findings)
 	}
@@ -386,15 +388,15 @@ func TestTrimmedLikeClaudeCode(t *testing.T) {
 // does sleeve-check (the caller looks it up and passes it in).
 func TestHomeFromPasswd(t *testing.T) {
 	home := t.TempDir()
-	r := Resolve(Input{Env: map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": testOAuth}, PasswdHome: home, Now: testNow})
+	r := Resolve(Input{Env: environ.FromMap(map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": testOAuth}), PasswdHome: home, Now: testNow})
 	if e := r.Findings.FirstError(); e != nil || r.GlobalConfig != filepath.Join(home, ".claude.json") || r.HomeSource != "the passwd entry (HOME is unset)" {
 		t.Fatalf("%s %s %+v", r.GlobalConfig, r.HomeSource, r.Findings)
 	}
-	r = Resolve(Input{Env: map[string]string{"HOME": "/elsewhere", "CLAUDE_CODE_OAUTH_TOKEN": testOAuth}, PasswdHome: home, Now: testNow})
+	r = Resolve(Input{Env: environ.FromMap(map[string]string{"HOME": "/elsewhere", "CLAUDE_CODE_OAUTH_TOKEN": testOAuth}), PasswdHome: home, Now: testNow})
 	if r.GlobalConfig != "/elsewhere/.claude.json" || r.HomeSource != "HOME" {
 		t.Fatalf("HOME must win: %s %s", r.GlobalConfig, r.HomeSource)
 	}
-	r = Resolve(Input{Env: map[string]string{"export CLAUDE_CODE_OAUTH_TOKEN": testOAuth, "HOME": home}, Now: testNow})
+	r = Resolve(Input{Env: environ.FromMap(map[string]string{"export CLAUDE_CODE_OAUTH_TOKEN": testOAuth, "HOME": home}), Now: testNow})
 	if e := r.Findings.FirstError(); e == nil || e.ID != "credential_var_export" || !strings.Contains(e.Message, `"export CLAUDE_CODE_OAUTH_TOKEN"`) {
 		t.Fatalf("%+v", r.Findings)
 	}
@@ -434,7 +436,7 @@ func TestLegacyGlobalConfig(t *testing.T) {
 			if tt.global != nil {
 				must(t, os.WriteFile(filepath.Join(home, ".claude.json"), []byte(*tt.global), 0o600))
 			}
-			r := Resolve(Input{Env: map[string]string{"HOME": home, "CLAUDE_CODE_OAUTH_TOKEN": testOAuth}, Now: testNow})
+			r := Resolve(Input{Env: environ.FromMap(map[string]string{"HOME": home, "CLAUDE_CODE_OAUTH_TOKEN": testOAuth}), Now: testNow})
 			if r.GlobalConfig != filepath.Join(home, tt.want) {
 				t.Fatalf("uses %s, want %s", r.GlobalConfig, tt.want)
 			}
@@ -450,7 +452,7 @@ func TestLegacyGlobalConfig(t *testing.T) {
 	// With CLAUDE_CONFIG_DIR, the legacy file is inside it (observed).
 	dir := t.TempDir()
 	must(t, os.WriteFile(filepath.Join(dir, ".config.json"), []byte("{}"), 0o600))
-	r := Resolve(Input{Env: map[string]string{"CLAUDE_CONFIG_DIR": dir, "CLAUDE_CODE_OAUTH_TOKEN": testOAuth}, Now: testNow})
+	r := Resolve(Input{Env: environ.FromMap(map[string]string{"CLAUDE_CONFIG_DIR": dir, "CLAUDE_CODE_OAUTH_TOKEN": testOAuth}), Now: testNow})
 	if r.GlobalConfig != filepath.Join(dir, ".config.json") {
 		t.Fatalf("uses %s", r.GlobalConfig)
 	}

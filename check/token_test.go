@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"sleeve-check/check/anthropictest"
+	"sleeve-check/internal/leaktest"
 )
 
 // Made-up tokens of the real shapes; none is a real credential.
@@ -89,7 +90,7 @@ func assertNoSecret(t *testing.T, secret string, fs Findings) {
 	for _, f := range fs {
 		all.WriteString(f.Message + "\n" + f.Hint + "\n")
 	}
-	if w := LeakedWindow(secret, all.String()); w != "" {
+	if w := leaktest.LeakedWindow(secret, all.String()); w != "" {
 		t.Fatalf("secret leaked (%q) in %q", w, all.String())
 	}
 }
@@ -102,7 +103,7 @@ func TestSecretNeverPrints(t *testing.T) {
 		sprintf("%+v", struct{ S Secret }{s}),
 		sprintf("%v", []Secret{s}),
 	} {
-		if LeakedWindow(testOAuth, out) != "" {
+		if leaktest.LeakedWindow(testOAuth, out) != "" {
 			t.Fatalf("leak in %q", out)
 		}
 		if !strings.Contains(out, "len=108") {
@@ -110,7 +111,7 @@ func TestSecretNeverPrints(t *testing.T) {
 		}
 	}
 	b, _ := jsonMarshal(struct{ S Secret }{s})
-	if LeakedWindow(testOAuth, string(b)) != "" || !strings.Contains(string(b), "...bBb") && !strings.Contains(string(b), "aBb") {
+	if leaktest.LeakedWindow(testOAuth, string(b)) != "" || !strings.Contains(string(b), "...bBb") && !strings.Contains(string(b), "aBb") {
 		t.Fatalf("json %s", b)
 	}
 	if got := NewSecret("short-secret").Last4(); got != "cret" {

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"sleeve-check/check"
+	"sleeve-check/entrypoint/claudeconfig"
 )
 
 // commandChecks foresees the screens and refusals of the claude command.
@@ -18,7 +20,7 @@ func (r *runner) commandChecks(res *check.Resolution, trust []string) {
 	args := cmd[1:]
 	bypass := hasArg(args, "--dangerously-skip-permissions") || hasArgValue(args, "--permission-mode", "bypassPermissions")
 	print := claudePrintMode(cmd)
-	if bypass && os.Geteuid() == 0 && !check.Truthy(r.env["IS_SANDBOX"]) {
+	if bypass && os.Geteuid() == 0 && !check.Truthy(r.env.Get("IS_SANDBOX")) {
 		r.finding(check.Finding{Severity: check.Error, Code: check.Config, ID: "bypass_as_root",
 			Message: "claude refuses --dangerously-skip-permissions when run as root (uid 0), so it would exit at once",
 			Hint:    "set SLEEVE_CHECK_USER=agent (--user agent) to run claude as the sleeve user, or USER in the Dockerfile; or set IS_SANDBOX=1 if the container is itself the sandbox"})
@@ -32,9 +34,9 @@ func (r *runner) commandChecks(res *check.Resolution, trust []string) {
 	if print {
 		return // -p shows none of the start-up screens
 	}
-	global, _ := ReadJSON(res.GlobalConfig)
+	global, _ := claudeconfig.ReadJSON(res.GlobalConfig)
 	if bypass && !r.inv.Settings.AcceptBypass {
-		settings, _ := ReadJSON(filepath.Join(res.ConfigDir, "settings.json"))
+		settings, _ := claudeconfig.ReadJSON(filepath.Join(res.ConfigDir, "settings.json"))
 		if settings["skipDangerousModePermissionPrompt"] != true && global["bypassPermissionsModeAccepted"] != true {
 			r.finding(check.Finding{Severity: check.Warning, ID: "bypass_prompt",
 				Message: "claude will stop at the \"Bypass Permissions mode\" warning and wait for an answer",
@@ -44,7 +46,7 @@ func (r *runner) commandChecks(res *check.Resolution, trust []string) {
 	if res.Selected != nil && res.Selected.Kind == check.KindAPIKey && !r.inv.Settings.ApproveAPIKey {
 		resp, _ := global["customApiKeyResponses"].(map[string]any)
 		approved, _ := resp["approved"].([]any)
-		if !containsStr(approved, last20(res.Selected.Value)) {
+		if !slices.Contains(approved, any(last20(res.Selected.Value))) {
 			r.finding(check.Finding{Severity: check.Warning, ID: "api_key_prompt",
 				Message: "claude will ask \"Detected a custom API key in your environment\" and wait, with No preselected",
 				Hint:    "set SLEEVE_CHECK_APPROVE_API_KEY=true (--approve-api-key) to approve this key ahead of time"})

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"syscall"
 
-	"sleeve-check/check"
+	"sleeve-check/internal/safefile"
 )
 
 // LookError says why a command cannot be run; NotFound tells 127 from 126.
@@ -63,7 +63,7 @@ func executable(p string) error {
 	case errors.Is(err, fs.ErrNotExist):
 		return &LookError{NotFound: true, Msg: fmt.Sprintf("command %s does not exist", q), Hint: "install it in the image, or fix the path"}
 	case err != nil:
-		return &LookError{Msg: fmt.Sprintf("command %s cannot be run: %s", q, check.ErrText(err)), Hint: "fix the permissions of the path to it"}
+		return &LookError{Msg: fmt.Sprintf("command %s cannot be run: %s", q, safefile.ErrText(err)), Hint: "fix the permissions of the path to it"}
 	case st.IsDir():
 		return &LookError{Msg: fmt.Sprintf("command %s is a directory", q), Hint: "name the program inside it"}
 	case !st.Mode().IsRegular():

@@ -3,10 +3,15 @@ package entrypoint
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"sleeve-check/check"
+	"sleeve-check/check/probe"
+	"sleeve-check/entrypoint/claudeconfig"
+	"sleeve-check/internal/safefile"
 )
 
 // HealthReport is the health part of the shared report.
@@ -53,8 +58,8 @@ func (r *runner) health() int {
 		return fail(e.Message)
 	}
 	// Only the one flag is read: a .claude.json can grow to tens of MB.
-	if glob, err := topLevel(res.GlobalConfig, "hasCompletedOnboarding"); err != nil {
-		return fail(fmt.Sprintf("cannot read %q: %s", res.GlobalConfig, check.ErrText(err)))
+	if glob, err := claudeconfig.TopLevel(res.GlobalConfig, "hasCompletedOnboarding"); err != nil {
+		return fail(fmt.Sprintf("cannot read %q: %s", res.GlobalConfig, safefile.ErrText(err)))
 	} else if string(glob["hasCompletedOnboarding"]) != "true" {
 		return fail(fmt.Sprintf("hasCompletedOnboarding is not set in %q, so claude waits at its welcome screen", res.GlobalConfig))
 	}
@@ -103,9 +108,9 @@ func (r *runner) healthAPI(res *check.Resolution, fp check.Fingerprint, parts *[
 	r.applyVerdict(v)
 	age := check.Human(r.start.Sub(at)) + " ago"
 	switch {
-	case v.Finding.Severity == check.Error && v.Class != "unavailable":
+	case v.Finding.Severity == check.Error && v.Class != probe.Unavailable:
 		return v.Finding.Message
-	case v.Class == "unavailable":
+	case v.Class == probe.Unavailable:
 		// Restarting the sleeve would not bring the API back.
 		*warn = "API unreachable: " + v.Finding.Message
 	case v.Finding.Severity == check.Warning && *warn == "":
@@ -121,19 +126,16 @@ func (r *runner) healthAPI(res *check.Resolution, fp check.Fingerprint, parts *[
 // with (its ENTRYPOINT flags: --user, --probe, --state-dir, ...), below
 // the health check's own flags and environment.
 func (r *runner) adoptStartSettings(args []string) {
-	st := startState(r.inv.Settings.StateDir)
+	st := startState(r.stateDirs())
 	if st == nil {
 		return
 	}
 	r.started = st
-	env := make(map[string]string, len(r.env)+len(st.Start.Settings))
-	for k, v := range r.env {
-		env[k] = v
-	}
+	env := r.env.Clone()
 	var adopted []string
-	for k, v := range st.Start.Settings {
-		if env[k] == "" {
-			env[k] = v
+	for _, k := range slices.Sorted(maps.Keys(st.Start.Settings)) {
+		if env.Get(k) == "" {
+			env.Set(k, st.Start.Settings[k])
 			adopted = append(adopted, k)
 		}
 	}
@@ -148,7 +150,7 @@ func (r *runner) adoptStartSettings(args []string) {
 		if k == EnvPrefix+"USER" && st.Start.Home != "" {
 			// The start's home, which the user switch replaces with the
 			// passwd one where the user has an entry (as at the start).
-			r.env["HOME"] = st.Start.Home
+			r.env.Set("HOME", st.Start.Home)
 		}
 		if f := fieldByEnv(k); f != nil && !strings.HasPrefix(inv.Sources[f.Name], "flag") {
 			inv.Sources[f.Name] = "the start's state"
@@ -179,19 +181,19 @@ func (r *runner) credentialChanged(now check.Fingerprint) string {
 // be cached (no writable state directory), it asks the API only in the
 // first minute of every TTL, so that health checks every 30 s still make
 // about two requests per TTL; asked is false when it did not ask.
-func (r *runner) healthVerdict(res *check.Resolution, fp check.Fingerprint) (v check.Verdict, at time.Time, cached, asked bool) {
+func (r *runner) healthVerdict(res *check.Resolution, fp check.Fingerprint) (v probe.Verdict, at time.Time, cached, asked bool) {
 	s := r.inv.Settings
 	var c ProbeCache
-	if _, err := readStateFile(s.StateDir, probeFile, &c); err == nil && sameCredential(c.Credential, fp) {
+	if _, err := r.stateDirs().read(probeFile, &c); err == nil && sameCredential(c.Credential, fp) {
 		ttl := s.HealthTTL
-		if c.Verdict.Class == "unavailable" {
+		if c.Verdict.Class == probe.Unavailable {
 			ttl = min(ttl, unavailableTTL)
 		}
 		if age := r.start.Sub(c.CheckedAt); age >= 0 && age < ttl {
 			return c.Verdict, c.CheckedAt, true, true
 		}
 	}
-	dir, derr := writableStateDir(s.StateDir)
+	dir, derr := r.stateDirs().writable()
 	if derr != nil && s.HealthTTL > 0 && r.start.Sub(r.start.Truncate(s.HealthTTL)) >= time.Minute {
 		return v, at, false, false
 	}
@@ -199,7 +201,7 @@ func (r *runner) healthVerdict(res *check.Resolution, fp check.Fingerprint) (v c
 	// and an outage is reported as such (health turns it into a warning).
 	v = r.runProbe(res, probePolicy{deadline: s.HealthTimeout})
 	now := time.Now().UTC()
-	if v.Class != "interrupted" && derr == nil {
+	if v.Class != probe.Interrupted && derr == nil {
 		writeStateFile(dir, probeFile, ProbeCache{CheckedAt: now, Credential: fp, Verdict: v})
 	}
 	return v, now, false, true

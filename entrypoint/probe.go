@@ -2,12 +2,12 @@ package entrypoint
 
 import (
 	"math/rand/v2"
-	"net/http"
 	"path/filepath"
 	"strconv"
 	"time"
 
 	"sleeve-check/check"
+	"sleeve-check/check/probe"
 )
 
 // probe asks the API whether the selected credential works. It reports
@@ -27,10 +27,10 @@ func (r *runner) probe(res *check.Resolution) (check.Code, bool) {
 			return r.interrupted()
 		}
 	}
-	var v check.Verdict
+	var v probe.Verdict
 	pol := probePolicy{deadline: s.ProbeTimeout, strict: s.Strict, warnUnavailable: s.OnUnavailable == "warn"}
 	r.step("probe", func() error { v = r.runProbe(res, pol); return nil })
-	if v.Class == "interrupted" {
+	if v.Class == probe.Interrupted {
 		return r.interrupted()
 	}
 	r.rep.Probe = &v
@@ -68,43 +68,43 @@ type probePolicy struct {
 }
 
 // runProbe asks, by the configured means, whether the credential works.
-func (r *runner) runProbe(res *check.Resolution, pol probePolicy) check.Verdict {
+func (r *runner) runProbe(res *check.Resolution, pol probePolicy) probe.Verdict {
 	if r.inv.Settings.Probe != "cli" {
-		return check.Probe(r.ctx, *res.Selected, r.probeConfig(res, pol))
+		return probe.HTTP(r.ctx, *res.Selected, r.probeConfig(res, pol))
 	}
 	claude := "claude"
 	if c := r.inv.Command; len(c) > 0 && filepath.Base(c[0]) == "claude" {
 		claude = c[0]
 	}
-	path, err := LookPath(claude, r.env["PATH"])
+	path, err := LookPath(claude, r.env.Get("PATH"))
 	if err != nil {
-		return check.Verdict{Class: "insecure", Status: check.StatusUnknown, Finding: check.Finding{Severity: check.Error, Code: check.Config, ID: "probe_cli_no_claude",
+		return probe.Verdict{Class: probe.NotRun, Status: check.StatusUnknown, Finding: check.Finding{Severity: check.Error, Code: check.Config, ID: "probe_cli_no_claude",
 			Message: "--probe=cli needs the claude binary: " + err.Error(), Hint: "install Claude Code in the image, or use --probe=http"}}
 	}
-	r.log.Debug().Str("path", path).Strs("args", check.CLIArgs).Msg("probe: running claude")
-	return check.ProbeCLI(r.ctx, check.CLIProbeConfig{Path: path, Env: r.childEnv(), Dir: r.cwd, Timeout: pol.deadline, BaseURL: res.BaseURL,
+	r.log.Debug().Str("path", path).Strs("args", probe.CLIArgs).Msg("probe: running claude")
+	return probe.CLI(r.ctx, probe.CLIConfig{Path: path, Env: r.childEnv(), Dir: r.cwd, Timeout: pol.deadline, BaseURL: res.BaseURL,
 		Strict: pol.strict, WarnUnavailable: pol.warnUnavailable})
 }
 
-func (r *runner) probeConfig(res *check.Resolution, pol probePolicy) check.ProbeConfig {
+func (r *runner) probeConfig(res *check.Resolution, pol probePolicy) probe.HTTPConfig {
 	s := r.inv.Settings
 	base, baseSrc := res.BaseURL, res.BaseURLSource
 	headers, _, _ := res.Lookup("ANTHROPIC_CUSTOM_HEADERS")
-	cfg := check.ProbeConfig{
+	cfg := probe.HTTPConfig{
 		BaseURL: base, BaseURLSource: baseSrc, Model: s.ProbeModel, Deadline: pol.deadline, AttemptTimeout: min(s.AttemptTime, pol.deadline),
-		CustomHeaders: headers, ExtraCAFile: r.env["NODE_EXTRA_CA_CERTS"], UserAgent: "sleeve-check/" + Version,
+		CustomHeaders: headers, ExtraCAFile: r.env.Get("NODE_EXTRA_CA_CERTS"), SystemCAFile: r.env.Get("SSL_CERT_FILE"), UserAgent: "sleeve-check/" + Version,
 		Strict: pol.strict, WarnUnavailable: pol.warnUnavailable, RetryWaitMin: 500 * time.Millisecond, RetryWaitMax: 4 * time.Second,
-		Proxy: http.ProxyFromEnvironment, Log: r.log,
+		Proxy: r.env.Proxy(), Log: r.log,
 	}
 	if cfg.BaseURL != "" {
-		cfg.BaseURLSource = "the base URL " + strconv.Quote(check.RedactURL(base)) + " (" + baseSrc + ")"
+		cfg.BaseURLSource = "the base URL " + strconv.Quote(probe.RedactURL(base)) + " (" + baseSrc + ")"
 	}
 	return cfg
 }
 
 // applyVerdict lets the API's word set the status, except that a valid
 // answer does not hide a coming expiry, and no answer changes nothing.
-func (r *runner) applyVerdict(v check.Verdict) {
+func (r *runner) applyVerdict(v probe.Verdict) {
 	if v.Status != check.StatusUnknown && !(v.Status == check.StatusValid && r.rep.Status == check.StatusExpiringSoon) {
 		r.rep.Status = v.Status
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"sleeve-check/check"
+	"sleeve-check/check/probe"
 )
 
 // Report is the one machine-readable account of a run (--json), in
@@ -23,7 +24,7 @@ type Report struct {
 	Shadowed   []check.Fingerprint `json:"shadowed,omitempty"`
 	Findings   []check.Finding     `json:"findings"`
 	Config     ConfigReport        `json:"config"`
-	Probe      *check.Verdict      `json:"probe,omitempty"`
+	Probe      *probe.Verdict      `json:"probe,omitempty"`
 	Command    []string            `json:"command,omitempty"`
 	User       string              `json:"user,omitempty"`
 	UID        int                 `json:"uid"`

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -16,6 +18,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"sleeve-check/check"
+	"sleeve-check/entrypoint/claudeconfig"
+	"sleeve-check/internal/environ"
 )
 
 // Version is set at build time with -ldflags "-X sleeve-check/entrypoint.Version=...".
@@ -51,7 +55,7 @@ func Recover(stderr io.Writer, fn func() int) (code int) {
 	return fn()
 }
 
-func main(args, environ []string, stdout, stderr io.Writer) int {
+func main(args, env []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	sigs := make(chan os.Signal, 1)
@@ -62,14 +66,15 @@ func main(args, environ []string, stdout, stderr io.Writer) int {
 			cancel(interrupted{s.(syscall.Signal)})
 		}
 	}()
-	return run(ctx, args, envMap(environ), environ, stdout, stderr)
+	return run(ctx, args, environ.New(env), stdout, stderr)
 }
 
 type runner struct {
-	ctx     context.Context
-	inv     *Invocation
-	env     map[string]string
-	environ []string
+	ctx context.Context
+	inv *Invocation
+	// env is the environment, read once: the command gets it, with the
+	// user switch's and the *_FILE secrets' changes.
+	env     environ.Env
 	log     zerolog.Logger
 	stdout  io.Writer
 	start   time.Time
@@ -82,14 +87,14 @@ type runner struct {
 	started *StartState
 }
 
-func run(ctx context.Context, args []string, env map[string]string, environ []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, env environ.Env, stdout, stderr io.Writer) int {
 	start := time.Now()
 	inv, err := Parse(args, env)
 	format := "console"
 	if inv != nil && inv.Settings.LogFormat == "json" {
 		format = "json"
 	}
-	color := isTerminal(stderr) && env["NO_COLOR"] == ""
+	color := isTerminal(stderr) && env.Get("NO_COLOR") == ""
 	if err != nil {
 		var pe *ParseError
 		errors.As(err, &pe)
@@ -123,7 +128,7 @@ func run(ctx context.Context, args []string, env map[string]string, environ []st
 		fmt.Fprintf(stdout, "sleeve-check %s\n", Version)
 		return 0
 	}
-	r := &runner{ctx: ctx, inv: inv, env: env, environ: environ, stdout: stdout, start: start,
+	r := &runner{ctx: ctx, inv: inv, env: env, stdout: stdout, start: start,
 		log: newLogger(stderr, format, inv.Settings.Verbose, color)}
 	if inv.Sub == "health" && !inv.Settings.Verbose {
 		// Docker keeps stdout and stderr of a health check: only the line.
@@ -169,7 +174,7 @@ func (r *runner) steps() (string, check.Code) {
 	var path string
 	if len(r.inv.Command) > 0 {
 		var err error
-		if !r.step("find command", func() error { path, err = LookPath(r.inv.Command[0], r.env["PATH"]); return err }) {
+		if !r.step("find command", func() error { path, err = LookPath(r.inv.Command[0], r.env.Get("PATH")); return err }) {
 			return "", r.lookFailed(err)
 		}
 	}
@@ -190,7 +195,7 @@ func (r *runner) steps() (string, check.Code) {
 	if code, stop := r.probe(res); stop {
 		return "", code
 	}
-	plan := ConfigPlan{GlobalConfig: res.GlobalConfig, ConfigDir: res.ConfigDir, TrustDirs: trust, AcceptBypass: r.inv.Settings.AcceptBypass}
+	plan := claudeconfig.ConfigPlan{GlobalConfig: res.GlobalConfig, ConfigDir: res.ConfigDir, TrustDirs: trust, AcceptBypass: r.inv.Settings.AcceptBypass}
 	if r.inv.Settings.ApproveAPIKey {
 		if res.Selected != nil && res.Selected.Kind == check.KindAPIKey {
 			plan.APIKeySuffix = last20(res.Selected.Value)
@@ -201,10 +206,10 @@ func (r *runner) steps() (string, check.Code) {
 	}
 	dry := len(r.inv.Command) == 0
 	r.rep.Config.DryRun = dry
-	var prep PrepareResult
+	var prep claudeconfig.PrepareResult
 	var perr error
 	r.step("prepare config", func() error {
-		prep, perr = Prepare(plan, EditOptions{DryRun: dry, Now: r.start, Ctx: r.ctx})
+		prep, perr = claudeconfig.Prepare(plan, claudeconfig.EditOptions{DryRun: dry, Now: r.start, Ctx: r.ctx})
 		return perr
 	})
 	for _, f := range prep.Files {
@@ -234,9 +239,9 @@ func (r *runner) steps() (string, check.Code) {
 		if c, stop := r.interrupted(); stop {
 			return "", c
 		}
-		var fe *FileError
+		var fe *claudeconfig.FileError
 		if !errors.As(perr, &fe) {
-			fe = &FileError{"config_write", perr.Error(), ""}
+			fe = &claudeconfig.FileError{ID: "config_write", Msg: perr.Error()}
 		}
 		if claudePrintMode(r.inv.Command) {
 			// claude -p shows none of the screens these keys skip (observed
@@ -276,7 +281,7 @@ func (r *runner) resolveInput() check.Input {
 	s := r.inv.Settings
 	in := check.Input{Env: r.env, Cwd: r.cwd, Now: r.start, ExpiryWarning: s.ExpiryWarning,
 		TokenIssued: s.TokenIssued.Time, ManagedSettings: s.Managed, Secrets: r.secrets}
-	if r.env["HOME"] == "" {
+	if r.env.Get("HOME") == "" {
 		in.PasswdHome = passwdHome()
 	}
 	return in
@@ -364,29 +369,13 @@ func (r *runner) lookFailed(err error) check.Code {
 // from *_FILE secrets.
 func (r *runner) childEnv() []string {
 	if r.res == nil || len(r.res.ChildEnv) == 0 {
-		return r.environ
+		return r.env.Slice()
 	}
-	out := make([]string, 0, len(r.environ)+len(r.res.ChildEnv))
-	for _, kv := range r.environ {
-		k, _, _ := strings.Cut(kv, "=")
-		if _, ok := r.res.ChildEnv[k]; !ok {
-			out = append(out, kv)
-		}
+	child := r.env.Clone()
+	for _, k := range slices.Sorted(maps.Keys(r.res.ChildEnv)) {
+		child.Set(k, r.res.ChildEnv[k])
 	}
-	for k, v := range r.res.ChildEnv {
-		out = append(out, k+"="+v)
-	}
-	return out
-}
-
-func envMap(environ []string) map[string]string {
-	m := make(map[string]string, len(environ))
-	for _, kv := range environ {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			m[k] = v
-		}
-	}
-	return m
+	return child.Slice()
 }
 
 func sigName(s syscall.Signal) string {

@@ -8,9 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/caarlos0/env/v11"
+	cenv "github.com/caarlos0/env/v11"
 
 	"sleeve-check/check"
+	"sleeve-check/internal/environ"
 )
 
 // EnvPrefix is the prefix of every sleeve-check environment variable.
@@ -114,7 +115,7 @@ type ParseError struct {
 func (e *ParseError) Error() string { return strings.Join(append(e.Usage, e.Config...), "; ") }
 
 // Parse reads args (without the program name) and the environment.
-func Parse(args []string, environ map[string]string) (*Invocation, error) {
+func Parse(args []string, env environ.Env) (*Invocation, error) {
 	inv := &Invocation{Sources: map[string]string{}, Given: map[string]string{}}
 	perr := &ParseError{}
 	byFlag := map[string]field{}
@@ -122,9 +123,9 @@ func Parse(args []string, environ map[string]string) (*Invocation, error) {
 		byFlag[f.Flag] = f
 	}
 	overlay := map[string]string{}
-	for k, v := range environ {
+	for _, k := range env.Names() {
 		if strings.HasPrefix(k, EnvPrefix) {
-			overlay[k] = v
+			overlay[k] = env.Get(k)
 		}
 	}
 	fromFlag := map[string]bool{}
@@ -175,11 +176,11 @@ func Parse(args []string, environ map[string]string) (*Invocation, error) {
 		overlay[f.Env] = val
 		fromFlag[f.Env] = true
 	}
-	err := env.ParseWithOptions(&inv.Settings, env.Options{Environment: overlay, Prefix: EnvPrefix})
-	var agg env.AggregateError
+	err := cenv.ParseWithOptions(&inv.Settings, cenv.Options{Environment: overlay, Prefix: EnvPrefix})
+	var agg cenv.AggregateError
 	if errors.As(err, &agg) {
 		for _, e := range agg.Errors {
-			var pe env.ParseError
+			var pe cenv.ParseError
 			if !errors.As(e, &pe) {
 				perr.Config = append(perr.Config, e.Error())
 				continue

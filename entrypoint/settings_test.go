@@ -1,6 +1,8 @@
 package entrypoint
 
 import (
+	"sleeve-check/internal/environ"
+
 	"errors"
 	"os"
 	"path/filepath"
@@ -12,7 +14,7 @@ import (
 
 func TestParsePrecedence(t *testing.T) {
 	env := map[string]string{"SLEEVE_CHECK_EXPIRY_WARNING": "2h", "SLEEVE_CHECK_TRUST_DIRS": "/a:/b", "SLEEVE_CHECK_JSON": "true"}
-	inv, err := Parse([]string{"--expiry-warning", "30m", "--json=false", "--", "claude", "--flag"}, env)
+	inv, err := Parse([]string{"--expiry-warning", "30m", "--json=false", "--", "claude", "--flag"}, environ.FromMap(env))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +32,7 @@ func TestParsePrecedence(t *testing.T) {
 
 func TestParseReportsAllErrorsTogether(t *testing.T) {
 	env := map[string]string{"SLEEVE_CHECK_EXPIRY_WARNING": "soon", "SLEEVE_CHECK_OAUTH_TOKEN_ISSUED": "last year", "SLEEVE_CHECK_APPROVE_API_KEY": "maybe"}
-	_, err := Parse([]string{"--log-format=xml", "--bogus", "--trust-dirs", "rel/dir"}, env)
+	_, err := Parse([]string{"--log-format=xml", "--bogus", "--trust-dirs", "rel/dir"}, environ.FromMap(env))
 	var pe *ParseError
 	if !errors.As(err, &pe) {
 		t.Fatal(err)
@@ -56,13 +58,13 @@ func TestParseUsage(t *testing.T) {
 		{[]string{"--"}, "nothing after --"},
 		{[]string{"--expiry-warning"}, "needs a value"},
 	} {
-		_, err := Parse(tt.args, nil)
+		_, err := Parse(tt.args, environ.Env{})
 		var pe *ParseError
 		if !errors.As(err, &pe) || !strings.Contains(pe.Error()+pe.Hint, tt.want) || len(pe.Usage) == 0 {
 			t.Errorf("%v: %v (hint %q)", tt.args, err, pe.Hint)
 		}
 	}
-	inv, err := Parse([]string{"health", "--json"}, nil)
+	inv, err := Parse([]string{"health", "--json"}, environ.Env{})
 	if err != nil || inv.Sub != "health" || !inv.Settings.JSON {
 		t.Fatalf("%+v %v", inv, err)
 	}
@@ -128,5 +130,12 @@ func TestLookPath(t *testing.T) {
 		case !errors.As(err, &le) || le.NotFound != tt.notFound || !strings.Contains(le.Msg, tt.msg) || le.Hint == "":
 			t.Errorf("%s: %v, want notFound=%v ~%q", tt.name, err, tt.notFound, tt.msg)
 		}
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

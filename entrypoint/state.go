@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"sleeve-check/check"
+	"sleeve-check/check/probe"
+	"sleeve-check/internal/safefile"
 )
 
 // The state directory holds what the entrypoint run leaves for health
@@ -28,7 +29,7 @@ const (
 type ProbeCache struct {
 	CheckedAt  time.Time         `json:"checked_at"`
 	Credential check.Fingerprint `json:"credential"`
-	Verdict    check.Verdict     `json:"verdict"`
+	Verdict    probe.Verdict     `json:"verdict"`
 }
 
 // StartState is state.json: the start's report, and what a health check
@@ -50,42 +51,47 @@ type StartContext struct {
 // defaultStateDir is SLEEVE_CHECK_STATE_DIR's default.
 var defaultStateDir = fieldByName("StateDir").Default
 
-// fallbackStateDir is the per-user state directory in the temporary
-// directory, for when the configured one cannot be used (a non-root
-// sleeve with a root-owned /run).
-func fallbackStateDir(uid int) string {
-	return filepath.Join(os.TempDir(), "sleeve-check-"+strconv.Itoa(uid))
+// maxStateSize bounds what is read of a state file.
+const maxStateSize = 1 << 20
+
+// stateDirs is where state may live: the configured directory, and
+// per-user fallbacks in the temporary directory, for when the configured
+// one cannot be used (a non-root sleeve with a root-owned /run).
+type stateDirs struct{ configured, tmp string }
+
+func (r *runner) stateDirs() stateDirs { return stateDirs{r.inv.Settings.StateDir, r.env.TempDir()} }
+
+// fallback is the per-user directory of uid.
+func (d stateDirs) fallback(uid int) string {
+	return filepath.Join(d.tmp, "sleeve-check-"+strconv.Itoa(uid))
 }
 
-// stateDirs lists where state may live: the configured directory, then
-// this user's fallback.
-func stateDirs(configured string) []string {
-	return []string{configured, fallbackStateDir(os.Geteuid())}
-}
+// own lists the directories of this user: the configured one, then its fallback.
+func (d stateDirs) own() []string { return []string{d.configured, d.fallback(os.Geteuid())} }
 
-// healthStateDirs is where a health check looks for the start's state: the
+// forHealth is where a health check looks for the start's state: the
 // configured directory (the default one unless told otherwise), and every
 // user's fallback, since the start may have dropped to the sleeve user
 // (--user) before saving it, and leaves a copy there when it used a
 // --state-dir that health is not told about.
-func healthStateDirs(configured string) []string {
-	others, _ := filepath.Glob(filepath.Join(os.TempDir(), "sleeve-check-*"))
-	return append([]string{configured}, others...)
+func (d stateDirs) forHealth() []string {
+	others, _ := filepath.Glob(filepath.Join(d.tmp, "sleeve-check-*"))
+	return append([]string{d.configured}, others...)
 }
 
-// writableStateDir returns the first state directory that exists (or can
-// be made) as a directory owned by this user, or by root for root-made
-// /run directories that the image prepared.
-func writableStateDir(configured string) (string, error) {
+// writable returns the first of own() that exists (or can be made) as a
+// directory owned by this user, or by root for root-made /run
+// directories that the image prepared.
+func (d stateDirs) writable() (string, error) {
 	var firstErr error
-	for _, d := range stateDirs(configured) {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+	for _, dir := range d.own() {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			if firstErr == nil {
 				firstErr = err
 			}
 			continue
 		}
-		st, err := os.Lstat(d)
+		st, err := os.Lstat(dir)
 		if err != nil || !st.IsDir() {
 			continue
 		}
@@ -94,8 +100,8 @@ func writableStateDir(configured string) (string, error) {
 		if !trustedOwner(ownerOf(st)) {
 			continue
 		}
-		if syscall.Access(d, 2) == nil {
-			return d, nil
+		if syscall.Access(dir, 2) == nil {
+			return dir, nil
 		}
 	}
 	if firstErr == nil {
@@ -105,34 +111,19 @@ func writableStateDir(configured string) (string, error) {
 }
 
 // writeStateFile writes v as JSON into dir/name atomically, readable by
-// the container's users (mode 0644: there is no secret in it).
+// the container's users (mode 0644: there is no secret in it). No fsync:
+// this is run-time state, rebuilt by the next start.
 func writeStateFile(dir, name string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+name+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	// No fsync: this is run-time state, rebuilt by the next start; rename
-	// alone makes a reader see the old file or the new, never a half.
-	if _, err = tmp.Write(append(b, '\n')); err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, name))
+	return safefile.WriteAtomic(filepath.Join(dir, name), append(b, '\n'), safefile.WriteOptions{Mode: 0o644, UID: -1})
 }
 
-// readStateFile reads the newest dir/name among the state directories.
-func readStateFile(configured, name string, v any) (string, error) {
-	p, _, err := readNewest(stateDirs(configured), name, v)
+// read reads the newest name among this user's directories.
+func (d stateDirs) read(name string, v any) (string, error) {
+	p, _, err := readNewest(d.own(), name, v)
 	return p, err
 }
 
@@ -154,23 +145,14 @@ func readNewest(dirs []string, name string, v any) (string, int, error) {
 	if newest == "" {
 		return "", -1, fs.ErrNotExist
 	}
-	f, err := os.OpenFile(newest, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	b, st, err := safefile.Read(newest, maxStateSize, safefile.Options{NoFollow: true})
 	if err != nil {
 		return newest, -1, err
 	}
-	defer f.Close()
-	owner := -1
-	if st, err := f.Stat(); err == nil {
-		owner = ownerOf(st)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
-	if err != nil {
-		return newest, owner, err
-	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return newest, owner, fmt.Errorf("%s is not valid JSON: %v", newest, err)
+		return newest, ownerOf(st), fmt.Errorf("%s is not valid JSON: %v", newest, err)
 	}
-	return newest, owner, nil
+	return newest, ownerOf(st), nil
 }
 
 // ownerOf is the uid that owns a file, or -1.
@@ -193,7 +175,8 @@ func sameCredential(a, b check.Fingerprint) bool {
 // saveState leaves the start's report, how it ran, and its probe verdict
 // for health checks. Failing to is a warning: the start itself is sound.
 func (r *runner) saveState() {
-	dir, err := writableStateDir(r.inv.Settings.StateDir)
+	dirs := r.stateDirs()
+	dir, err := dirs.writable()
 	if err == nil {
 		st := StartState{Report: r.rep, Start: StartContext{Settings: r.inv.Given}}
 		st.ExitCode, st.Exit = 0, check.OK.Name()
@@ -201,7 +184,7 @@ func (r *runner) saveState() {
 			st.Start.Home = r.res.Home
 		}
 		err = writeStateFile(dir, stateFile, st)
-		if fb := fallbackStateDir(os.Geteuid()); err == nil && dir != defaultStateDir && dir != fb {
+		if fb := dirs.fallback(os.Geteuid()); err == nil && dir != defaultStateDir && dir != fb {
 			// A health check not told the start's --state-dir looks in the
 			// default directory and the fallbacks: leave a copy where it looks.
 			if os.MkdirAll(fb, 0o755) == nil {
@@ -214,7 +197,7 @@ func (r *runner) saveState() {
 	}
 	if err != nil {
 		r.finding(check.Finding{Severity: check.Warning, ID: "state_not_saved",
-			Message: fmt.Sprintf("cannot save state for health checks in %q: %s", r.inv.Settings.StateDir, check.ErrText(err)),
+			Message: fmt.Sprintf("cannot save state for health checks in %q: %s", r.inv.Settings.StateDir, safefile.ErrText(err)),
 			Hint:    "make SLEEVE_CHECK_STATE_DIR writable by the sleeve user; until then health checks cannot remember the API's verdict, so they ask the API only in the first minute of every SLEEVE_CHECK_HEALTH_TTL, and cannot see the start's flags"})
 		return
 	}
@@ -225,9 +208,9 @@ func (r *runner) saveState() {
 // file someone other than root or this user wrote is used only when it
 // names its writer as the sleeve user, so that the health check drops to
 // that user before it acts on anything else in it.
-func startState(configured string) *StartState {
+func startState(dirs stateDirs) *StartState {
 	var st StartState
-	_, owner, err := readNewest(healthStateDirs(configured), stateFile, &st)
+	_, owner, err := readNewest(dirs.forHealth(), stateFile, &st)
 	if err != nil {
 		return nil
 	}

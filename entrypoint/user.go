@@ -2,8 +2,10 @@ package entrypoint
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"os/user"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -120,25 +122,14 @@ func (r *runner) switchUser() *check.Finding {
 			Message: fmt.Sprintf("cannot switch to %s: %v", spec, err), Hint: "the container may lack CAP_SETUID/CAP_SETGID"}
 	}
 	add := u.env()
-	if u.Home == "" && r.env["HOME"] == "" {
+	if u.Home == "" && r.env.Get("HOME") == "" {
 		add["HOME"] = "/"
 	}
-	for k, v := range add {
-		r.env[k] = v
+	for _, k := range slices.Sorted(maps.Keys(add)) {
+		r.env.Set(k, add[k])
 	}
-	out := make([]string, 0, len(r.environ)+len(add))
-	for _, kv := range r.environ {
-		k, _, _ := strings.Cut(kv, "=")
-		if _, ok := add[k]; !ok {
-			out = append(out, kv)
-		}
-	}
-	for k, v := range add {
-		out = append(out, k+"="+v)
-	}
-	r.environ = out
 	r.user = u
 	r.rep.User, r.rep.UID = u.Name, u.UID
-	r.log.Debug().Int("uid", u.UID).Int("gid", u.GID).Ints("groups", u.Groups).Str("home", r.env["HOME"]).Msg("switched user")
+	r.log.Debug().Int("uid", u.UID).Int("gid", u.GID).Ints("groups", u.Groups).Str("home", r.env.Get("HOME")).Msg("switched user")
 	return nil
 }

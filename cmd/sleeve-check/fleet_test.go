@@ -1,6 +1,8 @@
 package main
 
 import (
+	"sleeve-check/internal/leaktest"
+
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -101,7 +103,7 @@ func TestFleetStart(t *testing.T) {
 	}
 	for _, tok := range toks {
 		for _, r := range res {
-			if check.LeakedWindow(tok, r.out) != "" {
+			if leaktest.LeakedWindow(tok, r.out) != "" {
 				t.Fatal("a token leaked")
 			}
 		}
@@ -250,7 +252,7 @@ func TestHealthDuringStarts(t *testing.T) {
 	}
 	for _, f := range []string{"state.json", "probe.json"} {
 		b, _ := os.ReadFile(filepath.Join(home, "state", f))
-		if check.LeakedWindow(fakeOAuth, string(b)) != "" {
+		if leaktest.LeakedWindow(fakeOAuth, string(b)) != "" {
 			t.Fatalf("the token is in %s", f)
 		}
 	}

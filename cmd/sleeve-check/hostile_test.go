@@ -1,6 +1,8 @@
 package main
 
 import (
+	"sleeve-check/internal/leaktest"
+
 	"bytes"
 	"context"
 	"fmt"
@@ -14,8 +16,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"sleeve-check/check"
 )
 
 // rawAnswer is what the hostile API answers for one token.
@@ -191,12 +191,12 @@ func TestHostileInputs(t *testing.T) {
 				t.Fatalf("panic:\n%s", trunc(got))
 			}
 			for _, secret := range []string{tok, fakeOAuth} {
-				if w := check.LeakedWindow(secret, got); w != "" {
+				if w := leaktest.LeakedWindow(secret, got); w != "" {
 					t.Fatalf("secret leaked (%q):\n%s", w, trunc(got))
 				}
 				for _, f := range []string{"state/state.json", "state/probe.json", ".claude.json"} {
 					b, _ := os.ReadFile(filepath.Join(home, f))
-					if w := check.LeakedWindow(secret, string(b)); w != "" {
+					if w := leaktest.LeakedWindow(secret, string(b)); w != "" {
 						t.Fatalf("secret leaked into %s (%q)", f, w)
 					}
 				}

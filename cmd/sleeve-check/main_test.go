@@ -1,6 +1,8 @@
 package main
 
 import (
+	"sleeve-check/internal/leaktest"
+
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -172,7 +174,7 @@ func noLeak(ts *testscript.TestScript, files ...string) {
 	}
 	for _, name := range names {
 		for where, out := range outs {
-			if w := check.LeakedWindow(ts.Getenv(name), out); w != "" {
+			if w := leaktest.LeakedWindow(ts.Getenv(name), out); w != "" {
 				ts.Fatalf("%s leaked into %s (%q)", name, where, w)
 			}
 		}
@@ -241,7 +243,7 @@ func TestSignalDuringProbe(t *testing.T) {
 		if took > 2*time.Second || strings.Contains(out.String(), "child-ran") || !strings.Contains(out.String(), "error: stopped by "+map[syscall.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGINT: "SIGINT"}[sig]) {
 			t.Fatalf("%v after %s:\n%s", sig, took, out.String())
 		}
-		if check.LeakedWindow(fakeOAuth, out.String()) != "" {
+		if leaktest.LeakedWindow(fakeOAuth, out.String()) != "" {
 			t.Fatal("leak")
 		}
 		if _, err := os.Stat(filepath.Join(home, ".claude.json")); err == nil {
@@ -278,7 +280,7 @@ func TestUnreadableCredentialsFile(t *testing.T) {
 	if !strings.Contains(string(out), "cannot be read: permission denied") || !strings.Contains(string(out), "hint: make it readable") {
 		t.Fatalf("message:\n%s", out)
 	}
-	if check.LeakedWindow(fakeOAuth, string(out)) != "" {
+	if leaktest.LeakedWindow(fakeOAuth, string(out)) != "" {
 		t.Fatal("leak")
 	}
 }
@@ -287,7 +289,7 @@ func TestUnreadableCredentialsFile(t *testing.T) {
 func TestPanicIsInternalAndRedacted(t *testing.T) {
 	var out strings.Builder
 	code := entrypoint.Recover(&out, func() int { panic("token " + fakeOAuth) })
-	if code != int(check.Internal) || !strings.Contains(out.String(), "internal error") || check.LeakedWindow(fakeOAuth, out.String()) != "" {
+	if code != int(check.Internal) || !strings.Contains(out.String(), "internal error") || leaktest.LeakedWindow(fakeOAuth, out.String()) != "" {
 		t.Fatalf("code %d out:\n%s", code, out.String())
 	}
 }
@@ -389,7 +391,7 @@ func TestConfigLockNeverSpins(t *testing.T) {
 	if cpu > took/2 {
 		t.Fatalf("the lock wait spun: %s of CPU in %s", cpu, took)
 	}
-	if check.LeakedWindow(fakeOAuth, out) != "" {
+	if leaktest.LeakedWindow(fakeOAuth, out) != "" {
 		t.Fatal("leak")
 	}
 }

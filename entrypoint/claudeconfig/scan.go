@@ -1,4 +1,4 @@
-package entrypoint
+package claudeconfig
 
 import (
 	"bufio"
@@ -17,8 +17,8 @@ const maxScannedValue = 1 << 20
 // flag from a .claude.json that can grow to tens of MB, at the cost of one
 // pass and a 64 KiB buffer. A missing file gives an empty map. It checks
 // only as much syntax as it needs to find the keys.
-func topLevel(path string, keys ...string) (map[string]json.RawMessage, error) {
-	f, _, err := openRegular(path)
+func TopLevel(path string, keys ...string) (map[string]json.RawMessage, error) {
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,6 @@
-package check
+// Package leaktest finds a secret in output; tests use it to assert that no
+// output of sleeve-check carries a credential, whole or in part.
+package leaktest
 
 import "strings"
 

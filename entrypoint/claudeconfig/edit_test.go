@@ -1,4 +1,4 @@
-package entrypoint
+package claudeconfig
 
 import (
 	"bytes"
@@ -169,9 +169,8 @@ func TestEditRenameBusyFallsBackInPlace(t *testing.T) {
 			p := filepath.Join(t.TempDir(), ".claude.json")
 			must(t, os.WriteFile(p, []byte(`{"keep": "me", "long": "`+strings.Repeat("x", 500)+`"}`), 0o600))
 			before, _ := os.Stat(p)
-			renameFile = func(o, n string) error { return &os.LinkError{Op: "rename", Old: o, New: n, Err: errno} }
-			defer func() { renameFile = os.Rename }()
-			res, err := EditJSON(p, EditOptions{Now: now}, func(obj map[string]any) []string {
+			busy := func(o, n string) error { return &os.LinkError{Op: "rename", Old: o, New: n, Err: errno} }
+			res, err := EditJSON(p, EditOptions{Now: now, rename: busy}, func(obj map[string]any) []string {
 				delete(obj, "long") // the new content is shorter: the tail must be cut
 				return append(onboard(obj), "dropped long")
 			})

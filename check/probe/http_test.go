@@ -1,4 +1,4 @@
-package check
+package probe
 
 import (
 	"context"
@@ -18,19 +18,21 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"sleeve-check/check"
 	"sleeve-check/check/anthropictest"
+	"sleeve-check/internal/leaktest"
 )
 
-func probeCfg(base string) ProbeConfig {
-	return ProbeConfig{
+func probeCfg(base string) HTTPConfig {
+	return HTTPConfig{
 		BaseURL: base, BaseURLSource: "ANTHROPIC_BASE_URL", Model: "claude-haiku-4-5",
 		Deadline: 3 * time.Second, AttemptTimeout: time.Second, UserAgent: "sleeve-check/test",
 		RetryWaitMin: 20 * time.Millisecond, RetryWaitMax: 100 * time.Millisecond, Log: zerolog.Nop(),
 	}
 }
 
-func oauthCred(tok string) Credential {
-	return Credential{Kind: KindOAuthToken, Source: "CLAUDE_CODE_OAUTH_TOKEN", Value: NewSecret(tok)}
+func oauthCred(tok string) check.Credential {
+	return check.Credential{Kind: check.KindOAuthToken, Source: "CLAUDE_CODE_OAUTH_TOKEN", Value: check.NewSecret(tok)}
 }
 
 func TestProbeVerdicts(t *testing.T) {
@@ -39,42 +41,42 @@ func TestProbeVerdicts(t *testing.T) {
 	tests := []struct {
 		name     string
 		b        anthropictest.Behavior
-		kind     Kind
-		tune     func(*ProbeConfig)
-		code     Code
-		sev      Severity
-		class    string
-		status   Status
+		kind     check.Kind
+		tune     func(*HTTPConfig)
+		code     check.Code
+		sev      check.Severity
+		class    Class
+		status   check.Status
 		msg      string
 		attempts [2]int // min, max
 	}{
-		{"valid", anthropictest.Behavior{Kind: anthropictest.Valid}, KindOAuthToken, nil, OK, Info, "valid", StatusValid, "accepted the credential", [2]int{1, 1}},
-		{"expired", anthropictest.Behavior{Kind: anthropictest.Expired}, KindOAuthToken, nil, Rejected, Error, "rejected", StatusExpired, "has expired (HTTP 401 authentication_error: OAuth token has expired", [2]int{1, 1}},
-		{"invalid", anthropictest.Behavior{Kind: anthropictest.Invalid}, KindAPIKey, nil, Rejected, Error, "rejected", StatusInvalid, "rejected the credential as invalid (HTTP 401 authentication_error: invalid x-api-key", [2]int{1, 1}},
-		{"revoked", anthropictest.Behavior{Kind: anthropictest.Revoked}, KindOAuthToken, nil, Rejected, Error, "rejected", StatusInvalid, "has been revoked (HTTP 403 permission_error", [2]int{1, 1}},
-		{"no scope", anthropictest.Behavior{Kind: anthropictest.NoScope}, KindOAuthToken, nil, Rejected, Error, "rejected", StatusInvalid, "revoked or lacks the scope user:inference (HTTP 403", [2]int{1, 1}},
-		{"oauth as auth token", anthropictest.Behavior{Kind: anthropictest.Valid}, KindAuthToken, nil, Rejected, Error, "rejected", StatusInvalid, "without the OAuth beta header", [2]int{1, 1}},
-		{"claude code only", anthropictest.Behavior{Kind: anthropictest.ClaudeCodeOnly}, KindOAuthToken, nil, OK, Info, "valid", StatusValid, "only authorized for Claude Code", [2]int{1, 1}},
-		{"low credit", anthropictest.Behavior{Kind: anthropictest.LowCredit}, KindAPIKey, nil, Billing, Error, "billing", StatusValid, "cannot pay (HTTP 400", [2]int{1, 1}},
-		{"402", anthropictest.Behavior{Kind: anthropictest.Billing}, KindAPIKey, nil, Billing, Error, "billing", StatusValid, "HTTP 402 billing_error", [2]int{1, 1}},
-		{"model not found", anthropictest.Behavior{Kind: anthropictest.ModelNotFound}, KindAPIKey, nil, OK, Warning, "valid", StatusValid, `probe model "claude-haiku-4-5" is not available`, [2]int{1, 1}},
-		{"spend cap", anthropictest.Behavior{Kind: anthropictest.SpendCap}, KindAPIKey, nil, Billing, Error, "billing", StatusValid, "429 and no Retry-After", [2]int{1, 1}},
-		{"rate limited then ok", anthropictest.Behavior{Kind: anthropictest.RateLimited, Times: 1, RetryAfter: time.Second}, KindOAuthToken, nil, OK, Info, "valid", StatusValid, "accepted", [2]int{2, 2}},
-		{"rate limited past deadline warns", anthropictest.Behavior{Kind: anthropictest.RateLimited, RetryAfter: time.Second}, KindOAuthToken, func(c *ProbeConfig) { c.Deadline = 2500 * time.Millisecond }, OK, Warning, "rate_limited", StatusValid, "starting anyway", [2]int{2, 3}},
-		{"rate limited strict", anthropictest.Behavior{Kind: anthropictest.RateLimited, RetryAfter: time.Second}, KindOAuthToken, func(c *ProbeConfig) { c.Deadline = 1500 * time.Millisecond; c.Strict = true }, RateLimited, Error, "rate_limited", StatusValid, "rate-limiting this credential", [2]int{1, 2}},
-		{"retry-after beyond budget stops at once", anthropictest.Behavior{Kind: anthropictest.RateLimited, RetryAfter: time.Minute}, KindOAuthToken, func(c *ProbeConfig) { c.Strict = true }, RateLimited, Error, "rate_limited", StatusValid, "asked to wait 1m0s, longer than the 3s", [2]int{1, 1}},
-		{"overloaded then ok", anthropictest.Behavior{Kind: anthropictest.Overloaded, Times: 2}, KindOAuthToken, nil, OK, Info, "valid", StatusValid, "accepted", [2]int{3, 3}},
-		{"overloaded", anthropictest.Behavior{Kind: anthropictest.Overloaded}, KindOAuthToken, func(c *ProbeConfig) { c.Deadline = time.Second }, Unavailable, Error, "unavailable", StatusUnknown, "the API is overloaded (HTTP 529 overloaded_error", [2]int{3, 60}},
-		{"overloaded warn", anthropictest.Behavior{Kind: anthropictest.Overloaded}, KindOAuthToken, func(c *ProbeConfig) { c.Deadline = 500 * time.Millisecond; c.WarnUnavailable = true }, OK, Warning, "unavailable", StatusUnknown, "starting anyway", [2]int{2, 60}},
-		{"server error", anthropictest.Behavior{Kind: anthropictest.ServerError}, KindAPIKey, func(c *ProbeConfig) { c.Deadline = time.Second }, Unavailable, Error, "unavailable", StatusUnknown, "the API failed (HTTP 500 api_error", [2]int{3, 60}},
-		{"html from a proxy", anthropictest.Behavior{Kind: anthropictest.HTMLError}, KindAPIKey, func(c *ProbeConfig) { c.Deadline = 500 * time.Millisecond }, Unavailable, Error, "unavailable", StatusUnknown, `HTTP 502: HTML page titled "502 Bad Gateway"`, [2]int{2, 60}},
-		{"slow", anthropictest.Behavior{Kind: anthropictest.Valid, Delay: 5 * time.Second}, KindOAuthToken, func(c *ProbeConfig) { c.Deadline = 1200 * time.Millisecond; c.AttemptTimeout = 500 * time.Millisecond }, Unavailable, Error, "unavailable", StatusUnknown, "did not answer in time", [2]int{2, 3}},
-		{"dropped", anthropictest.Behavior{Kind: anthropictest.Drop}, KindOAuthToken, func(c *ProbeConfig) { c.Deadline = 500 * time.Millisecond }, Unavailable, Error, "unavailable", StatusUnknown, "dropped", [2]int{2, 60}},
+		{"valid", anthropictest.Behavior{Kind: anthropictest.Valid}, check.KindOAuthToken, nil, check.OK, check.Info, "valid", check.StatusValid, "accepted the credential", [2]int{1, 1}},
+		{"expired", anthropictest.Behavior{Kind: anthropictest.Expired}, check.KindOAuthToken, nil, check.Rejected, check.Error, "rejected", check.StatusExpired, "has expired (HTTP 401 authentication_error: OAuth token has expired", [2]int{1, 1}},
+		{"invalid", anthropictest.Behavior{Kind: anthropictest.Invalid}, check.KindAPIKey, nil, check.Rejected, check.Error, "rejected", check.StatusInvalid, "rejected the credential as invalid (HTTP 401 authentication_error: invalid x-api-key", [2]int{1, 1}},
+		{"revoked", anthropictest.Behavior{Kind: anthropictest.Revoked}, check.KindOAuthToken, nil, check.Rejected, check.Error, "rejected", check.StatusInvalid, "has been revoked (HTTP 403 permission_error", [2]int{1, 1}},
+		{"no scope", anthropictest.Behavior{Kind: anthropictest.NoScope}, check.KindOAuthToken, nil, check.Rejected, check.Error, "rejected", check.StatusInvalid, "revoked or lacks the scope user:inference (HTTP 403", [2]int{1, 1}},
+		{"oauth as auth token", anthropictest.Behavior{Kind: anthropictest.Valid}, check.KindAuthToken, nil, check.Rejected, check.Error, "rejected", check.StatusInvalid, "without the OAuth beta header", [2]int{1, 1}},
+		{"claude code only", anthropictest.Behavior{Kind: anthropictest.ClaudeCodeOnly}, check.KindOAuthToken, nil, check.OK, check.Info, "valid", check.StatusValid, "only authorized for Claude Code", [2]int{1, 1}},
+		{"low credit", anthropictest.Behavior{Kind: anthropictest.LowCredit}, check.KindAPIKey, nil, check.Billing, check.Error, "billing", check.StatusValid, "cannot pay (HTTP 400", [2]int{1, 1}},
+		{"402", anthropictest.Behavior{Kind: anthropictest.Billing}, check.KindAPIKey, nil, check.Billing, check.Error, "billing", check.StatusValid, "HTTP 402 billing_error", [2]int{1, 1}},
+		{"model not found", anthropictest.Behavior{Kind: anthropictest.ModelNotFound}, check.KindAPIKey, nil, check.OK, check.Warning, "valid", check.StatusValid, `probe model "claude-haiku-4-5" is not available`, [2]int{1, 1}},
+		{"spend cap", anthropictest.Behavior{Kind: anthropictest.SpendCap}, check.KindAPIKey, nil, check.Billing, check.Error, "billing", check.StatusValid, "429 and no Retry-After", [2]int{1, 1}},
+		{"rate limited then ok", anthropictest.Behavior{Kind: anthropictest.RateLimited, Times: 1, RetryAfter: time.Second}, check.KindOAuthToken, nil, check.OK, check.Info, "valid", check.StatusValid, "accepted", [2]int{2, 2}},
+		{"rate limited past deadline warns", anthropictest.Behavior{Kind: anthropictest.RateLimited, RetryAfter: time.Second}, check.KindOAuthToken, func(c *HTTPConfig) { c.Deadline = 2500 * time.Millisecond }, check.OK, check.Warning, "rate_limited", check.StatusValid, "starting anyway", [2]int{2, 3}},
+		{"rate limited strict", anthropictest.Behavior{Kind: anthropictest.RateLimited, RetryAfter: time.Second}, check.KindOAuthToken, func(c *HTTPConfig) { c.Deadline = 1500 * time.Millisecond; c.Strict = true }, check.RateLimited, check.Error, "rate_limited", check.StatusValid, "rate-limiting this credential", [2]int{1, 2}},
+		{"retry-after beyond budget stops at once", anthropictest.Behavior{Kind: anthropictest.RateLimited, RetryAfter: time.Minute}, check.KindOAuthToken, func(c *HTTPConfig) { c.Strict = true }, check.RateLimited, check.Error, "rate_limited", check.StatusValid, "asked to wait 1m0s, longer than the 3s", [2]int{1, 1}},
+		{"overloaded then ok", anthropictest.Behavior{Kind: anthropictest.Overloaded, Times: 2}, check.KindOAuthToken, nil, check.OK, check.Info, "valid", check.StatusValid, "accepted", [2]int{3, 3}},
+		{"overloaded", anthropictest.Behavior{Kind: anthropictest.Overloaded}, check.KindOAuthToken, func(c *HTTPConfig) { c.Deadline = time.Second }, check.Unavailable, check.Error, "unavailable", check.StatusUnknown, "the API is overloaded (HTTP 529 overloaded_error", [2]int{3, 60}},
+		{"overloaded warn", anthropictest.Behavior{Kind: anthropictest.Overloaded}, check.KindOAuthToken, func(c *HTTPConfig) { c.Deadline = 500 * time.Millisecond; c.WarnUnavailable = true }, check.OK, check.Warning, "unavailable", check.StatusUnknown, "starting anyway", [2]int{2, 60}},
+		{"server error", anthropictest.Behavior{Kind: anthropictest.ServerError}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = time.Second }, check.Unavailable, check.Error, "unavailable", check.StatusUnknown, "the API failed (HTTP 500 api_error", [2]int{3, 60}},
+		{"html from a proxy", anthropictest.Behavior{Kind: anthropictest.HTMLError}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = 500 * time.Millisecond }, check.Unavailable, check.Error, "unavailable", check.StatusUnknown, `HTTP 502: HTML page titled "502 Bad Gateway"`, [2]int{2, 60}},
+		{"slow", anthropictest.Behavior{Kind: anthropictest.Valid, Delay: 5 * time.Second}, check.KindOAuthToken, func(c *HTTPConfig) { c.Deadline = 1200 * time.Millisecond; c.AttemptTimeout = 500 * time.Millisecond }, check.Unavailable, check.Error, "unavailable", check.StatusUnknown, "did not answer in time", [2]int{2, 3}},
+		{"dropped", anthropictest.Behavior{Kind: anthropictest.Drop}, check.KindOAuthToken, func(c *HTTPConfig) { c.Deadline = 500 * time.Millisecond }, check.Unavailable, check.Error, "unavailable", check.StatusUnknown, "dropped", [2]int{2, 60}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tok := testOAuth[:len(testOAuth)-3] + string(rune('A'+i)) + "zz"
-			if tt.kind == KindAPIKey {
+			if tt.kind == check.KindAPIKey {
 				tok = testAPIKey[:len(testAPIKey)-3] + string(rune('A'+i)) + "zz"
 			}
 			srv.Set(tok, tt.b)
@@ -82,9 +84,9 @@ func TestProbeVerdicts(t *testing.T) {
 			if tt.tune != nil {
 				tt.tune(&cfg)
 			}
-			cred := Credential{Kind: tt.kind, Source: "VAR", Value: NewSecret(tok)}
+			cred := check.Credential{Kind: tt.kind, Source: "VAR", Value: check.NewSecret(tok)}
 			start := time.Now()
-			v := Probe(context.Background(), cred, cfg)
+			v := HTTP(context.Background(), cred, cfg)
 			elapsed := time.Since(start)
 			f := v.Finding
 			if f.Code != tt.code || f.Severity != tt.sev || v.Class != tt.class || v.Status != tt.status || !strings.Contains(f.Message, tt.msg) {
@@ -100,10 +102,10 @@ func TestProbeVerdicts(t *testing.T) {
 			if v.ErrorType != "" && !strings.Contains(f.Message, "request-id req_fake") {
 				t.Errorf("no request-id in %q", f.Message)
 			}
-			if (f.Severity != Info) && f.Hint == "" {
+			if (f.Severity != check.Info) && f.Hint == "" {
 				t.Errorf("no hint")
 			}
-			if w := LeakedWindow(tok, f.Message+f.Hint); w != "" {
+			if w := leaktest.LeakedWindow(tok, f.Message+f.Hint); w != "" {
 				t.Fatalf("leak %q", w)
 			}
 		})
@@ -120,16 +122,16 @@ func TestProbeHeaders(t *testing.T) {
 	cfg := probeCfg(srv.URL + "/")
 	cfg.CustomHeaders = "X-Team: sleeves\nx-trace:  abc \n"
 	for _, c := range []struct {
-		cred            Credential
+		cred            check.Credential
 		auth, key, beta string
 	}{
 		{oauthCred(testOAuth), "Bearer " + testOAuth, "", "oauth-2025-04-20"},
-		{Credential{Kind: KindOAuthFile, Value: NewSecret(testOAuth)}, "Bearer " + testOAuth, "", "oauth-2025-04-20"},
-		{Credential{Kind: KindAPIKey, Value: NewSecret(testAPIKey)}, "", testAPIKey, ""},
-		{Credential{Kind: KindAuthToken, Value: NewSecret(gw)}, "Bearer " + gw, "", ""},
+		{check.Credential{Kind: check.KindOAuthFile, Value: check.NewSecret(testOAuth)}, "Bearer " + testOAuth, "", "oauth-2025-04-20"},
+		{check.Credential{Kind: check.KindAPIKey, Value: check.NewSecret(testAPIKey)}, "", testAPIKey, ""},
+		{check.Credential{Kind: check.KindAuthToken, Value: check.NewSecret(gw)}, "Bearer " + gw, "", ""},
 	} {
 		srv.Reset()
-		if v := Probe(context.Background(), c.cred, cfg); v.Class != "valid" {
+		if v := HTTP(context.Background(), c.cred, cfg); v.Class != "valid" {
 			t.Fatalf("%s: %+v", c.cred.Kind, v)
 		}
 		r := srv.Requests()
@@ -154,8 +156,8 @@ func TestProbeNeverFollowsRedirect(t *testing.T) {
 	srv := anthropictest.NewServer()
 	defer srv.Close()
 	srv.Set(testOAuth, anthropictest.Behavior{Kind: anthropictest.Redirect, Location: other.URL + "/steal"})
-	v := Probe(context.Background(), oauthCred(testOAuth), probeCfg(srv.URL))
-	if v.Finding.Code != Config || v.Class != "redirect" || !strings.Contains(v.Finding.Message, other.URL+"/steal") || v.Attempts != 1 {
+	v := HTTP(context.Background(), oauthCred(testOAuth), probeCfg(srv.URL))
+	if v.Finding.Code != check.Config || v.Class != "redirect" || !strings.Contains(v.Finding.Message, other.URL+"/steal") || v.Attempts != 1 {
 		t.Fatalf("%+v", v)
 	}
 	if elsewhere != 0 {
@@ -167,12 +169,12 @@ func TestProbeRefusesPlainHTTPOffLoopback(t *testing.T) {
 	// A listener on a non-loopback address of this machine would receive
 	// the request if the probe sent it; none must arrive.
 	for _, base := range []string{"http://10.255.255.1:9", "http://192.0.2.1", "ftp://127.0.0.1", "not a url"} {
-		v := Probe(context.Background(), oauthCred(testOAuth), probeCfg(base))
-		if v.Finding.Code != Config || v.Attempts != 0 {
+		v := HTTP(context.Background(), oauthCred(testOAuth), probeCfg(base))
+		if v.Finding.Code != check.Config || v.Attempts != 0 {
 			t.Errorf("%s: %+v", base, v)
 		}
 	}
-	v := Probe(context.Background(), oauthCred(testOAuth), probeCfg("http://10.255.255.1:9"))
+	v := HTTP(context.Background(), oauthCred(testOAuth), probeCfg("http://10.255.255.1:9"))
 	if !strings.Contains(v.Finding.Message, "plain http to \"10.255.255.1:9\", which is not a loopback address") {
 		t.Errorf("%q", v.Finding.Message)
 	}
@@ -197,8 +199,8 @@ func TestProbeTransportFailures(t *testing.T) {
 	} {
 		cfg := probeCfg(c.base)
 		cfg.Deadline = 400 * time.Millisecond
-		v := Probe(context.Background(), oauthCred(testOAuth), cfg)
-		if v.Finding.Code != Unavailable || v.Finding.ID != c.id || !strings.Contains(v.Finding.Hint, c.hint) || v.Attempts > c.maxAttempts {
+		v := HTTP(context.Background(), oauthCred(testOAuth), cfg)
+		if v.Finding.Code != check.Unavailable || v.Finding.ID != c.id || !strings.Contains(v.Finding.Hint, c.hint) || v.Attempts > c.maxAttempts {
 			t.Errorf("%s: %+v", c.base, v)
 		}
 	}
@@ -213,7 +215,7 @@ func TestProbeExtraCA(t *testing.T) {
 	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600)
 	cfg := probeCfg(srv.URL)
 	cfg.ExtraCAFile = ca
-	if v := Probe(context.Background(), oauthCred(testOAuth), cfg); v.Class != "valid" {
+	if v := HTTP(context.Background(), oauthCred(testOAuth), cfg); v.Class != "valid" {
 		t.Fatalf("%+v", v)
 	}
 }
@@ -227,7 +229,7 @@ func TestProbeInterrupted(t *testing.T) {
 	cfg := probeCfg(srv.URL)
 	cfg.Deadline, cfg.AttemptTimeout = 20*time.Second, 20*time.Second
 	start := time.Now()
-	v := Probe(ctx, oauthCred(testOAuth), cfg)
+	v := HTTP(ctx, oauthCred(testOAuth), cfg)
 	if v.Class != "interrupted" || time.Since(start) > 2*time.Second {
 		t.Fatalf("%+v after %s", v, time.Since(start))
 	}
@@ -259,8 +261,8 @@ func TestProbeProxy(t *testing.T) {
 	cfg := probeCfg("https://api.anthropic.invalid")
 	cfg.Deadline = 400 * time.Millisecond
 	cfg.Proxy = func(*http.Request) (*url.URL, error) { return url.Parse(dead) }
-	v := Probe(context.Background(), oauthCred(testOAuth), cfg)
-	if v.Finding.ID != "probe_proxy" || v.Finding.Code != Unavailable || !strings.Contains(v.Finding.Hint, "HTTPS_PROXY") {
+	v := HTTP(context.Background(), oauthCred(testOAuth), cfg)
+	if v.Finding.ID != "probe_proxy" || v.Finding.Code != check.Unavailable || !strings.Contains(v.Finding.Hint, "HTTPS_PROXY") {
 		t.Fatalf("%+v", v)
 	}
 
@@ -294,12 +296,12 @@ func TestProbeProxy(t *testing.T) {
 	cfg = probeCfg(srv.URL)
 	cfg.ExtraCAFile = ca
 	cfg.Proxy = func(*http.Request) (*url.URL, error) { return url.Parse(proxy.URL) }
-	if v := Probe(context.Background(), oauthCred(testOAuth), cfg); v.Class != "valid" || tunnels != 1 {
+	if v := HTTP(context.Background(), oauthCred(testOAuth), cfg); v.Class != "valid" || tunnels != 1 {
 		t.Fatalf("through the proxy: %+v, %d tunnels", v, tunnels)
 	}
 }
 
-// A base URL ending in /v1 makes the probe (and Claude Code: observed with
+// A base URL ending in /v1 makes the probe (and Claude check.Code: observed with
 // 2.1.332, every message fails) POST /v1/v1/messages, which the API answers
 // 404 not_found_error "Not Found". That is not "the model is unavailable":
 // the credential was never checked, even a revoked one would pass.
@@ -308,14 +310,14 @@ func TestProbeBaseURLNotFound(t *testing.T) {
 	defer srv.Close()
 	srv.Set(testOAuth, anthropictest.Behavior{Kind: anthropictest.Revoked})
 	for _, base := range []string{srv.URL + "/v1", srv.URL + "/v1/"} {
-		v := Probe(context.Background(), oauthCred(testOAuth), probeCfg(base))
-		if v.Finding.Code != Config || v.Class != "not_anthropic" || !strings.Contains(v.Finding.Message, "ends in /v1, so requests go to /v1/v1/messages and get 404") ||
+		v := HTTP(context.Background(), oauthCred(testOAuth), probeCfg(base))
+		if v.Finding.Code != check.Config || v.Class != "not_anthropic" || !strings.Contains(v.Finding.Message, "ends in /v1, so requests go to /v1/v1/messages and get 404") ||
 			v.Finding.Hint != "set ANTHROPIC_BASE_URL="+srv.URL+" (without the /v1)" {
 			t.Fatalf("%s: %+v", base, v)
 		}
 	}
-	v := Probe(context.Background(), oauthCred(testOAuth), probeCfg(srv.URL+"/gateway"))
-	if v.Finding.Code != Config || !strings.Contains(v.Finding.Message, "POST /gateway/v1/messages gave 404") {
+	v := HTTP(context.Background(), oauthCred(testOAuth), probeCfg(srv.URL+"/gateway"))
+	if v.Finding.Code != check.Config || !strings.Contains(v.Finding.Message, "POST /gateway/v1/messages gave 404") {
 		t.Fatalf("%+v", v)
 	}
 }
@@ -340,14 +342,14 @@ func TestProbeRedactsBaseURL(t *testing.T) {
 		var logs strings.Builder
 		cfg.Log = zerolog.New(&logs).Level(zerolog.DebugLevel)
 		cfg.BaseURLSource = "the base URL " + strconv.Quote(RedactURL(base)) + " (ANTHROPIC_BASE_URL)"
-		v := Probe(context.Background(), oauthCred(testOAuth), cfg)
+		v := HTTP(context.Background(), oauthCred(testOAuth), cfg)
 		b, _ := json.Marshal(v)
 		for _, s := range []string{"hunter2", "gwuser"} {
 			if strings.Contains(string(b), s) || strings.Contains(logs.String(), s) {
 				t.Fatalf("%s leaked: %s\nlogs: %s", s, b, logs.String())
 			}
 		}
-		if v.Finding.Severity != Error || !strings.Contains(v.Finding.Message, "REDACTED") {
+		if v.Finding.Severity != check.Error || !strings.Contains(v.Finding.Message, "REDACTED") {
 			t.Fatalf("%s: %+v", base, v)
 		}
 	}
@@ -358,3 +360,8 @@ func TestProbeRedactsBaseURL(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+var (
+	testOAuth  = anthropictest.FakeToken("oat01", "iO5aBb")
+	testAPIKey = anthropictest.FakeToken("api03", "qW6eRt-AA")
+)

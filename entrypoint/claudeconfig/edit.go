@@ -1,6 +1,4 @@
-// Package entrypoint holds what sleeve-check changes in the world before it
-// hands over to Claude Code: Claude Code's config files, and the exec.
-package entrypoint
+package claudeconfig
 
 import (
 	"bytes"
@@ -19,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"sleeve-check/check"
+	"sleeve-check/internal/safefile"
 )
 
 // Edit changes a decoded JSON object in place and describes each change it
@@ -50,11 +49,6 @@ func (e *FileError) Error() string { return e.Msg }
 // a runaway file from exhausting memory.
 const maxConfigSize = 1 << 30
 
-// Hooks for the tests of the fallback paths; production code never changes them.
-var (
-	renameFile = os.Rename
-)
-
 // EditOptions tune EditJSON.
 type EditOptions struct {
 	// Mkdir creates the parent directory (mode 0700) when missing.
@@ -68,6 +62,8 @@ type EditOptions struct {
 	LockWait time.Duration
 	// Ctx ends the wait for the lock (a signal); nil means never.
 	Ctx context.Context
+	// rename replaces the file; nil means os.Rename (tests make it fail).
+	rename func(oldpath, newpath string) error
 }
 
 // EditJSON reads the JSON object at path, applies edit, and writes it back
@@ -85,7 +81,7 @@ func EditJSON(path string, opt EditOptions, edit Edit) (EditResult, error) {
 	q := strconv.Quote(target)
 	if opt.Mkdir && !opt.DryRun {
 		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
-			return res, &FileError{"config_dir", fmt.Sprintf("cannot create the directory of %s: %s", q, check.ErrText(err)),
+			return res, &FileError{"config_dir", fmt.Sprintf("cannot create the directory of %s: %s", q, safefile.ErrText(err)),
 				"create it, or fix the ownership of its parent"}
 		}
 	}
@@ -126,7 +122,7 @@ func EditJSON(path string, opt EditOptions, edit Edit) (EditResult, error) {
 	if p.corrupt != "" {
 		res.Backup = fmt.Sprintf("%s.corrupt.%s", target, opt.Now.UTC().Format("20060102T150405.000000000Z"))
 		if err := writeNew(res.Backup, p.data); err != nil {
-			return res, &FileError{"config_backup", fmt.Sprintf("%s is corrupt (%s) and a copy could not be kept at %s: %s; nothing was changed", q, p.corrupt, strconv.Quote(res.Backup), check.ErrText(err)),
+			return res, &FileError{"config_backup", fmt.Sprintf("%s is corrupt (%s) and a copy could not be kept at %s: %s; nothing was changed", q, p.corrupt, strconv.Quote(res.Backup), safefile.ErrText(err)),
 				"fix or move the file by hand"}
 		}
 		changes = append([]string{fmt.Sprintf("replaced the corrupt file (%s); the old one is kept at %s", p.corrupt, res.Backup)}, changes...)
@@ -139,7 +135,7 @@ func EditJSON(path string, opt EditOptions, edit Edit) (EditResult, error) {
 			uid, gid = int(sys.Uid), int(sys.Gid)
 		}
 	}
-	inPlace, err := writeAtomic(target, out, mode, uid, gid)
+	inPlace, err := writeAtomic(target, out, mode, uid, gid, opt.rename)
 	if err != nil {
 		return res, err
 	}
@@ -210,7 +206,7 @@ func lockConfig(ctx context.Context, target string, wait time.Duration) (func(),
 		if st, err := os.Lstat(lock); err == nil && time.Since(st.ModTime()) > lockStale {
 			if err := os.Remove(lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return nil, &FileError{"config_lock_stale", fmt.Sprintf("%s is a stale lock (untouched for %s) that cannot be removed: %s, so %s cannot be saved safely",
-					q, check.Human(time.Since(st.ModTime())), check.ErrText(err), strconv.Quote(target)),
+					q, check.Human(time.Since(st.ModTime())), safefile.ErrText(err), strconv.Quote(target)),
 					fmt.Sprintf("no Claude Code holds it: remove it by hand (rm -r %s), or fix the ownership of its directory", q)}
 			}
 			continue
@@ -238,7 +234,7 @@ func resolveLink(path string) (string, error) {
 		}
 		l, err := os.Readlink(p)
 		if err != nil {
-			return p, &FileError{"config_link", fmt.Sprintf("cannot read the symlink %s: %s", strconv.Quote(p), check.ErrText(err)), "replace it with a file"}
+			return p, &FileError{"config_link", fmt.Sprintf("cannot read the symlink %s: %s", strconv.Quote(p), safefile.ErrText(err)), "replace it with a file"}
 		}
 		if !filepath.IsAbs(l) {
 			l = filepath.Join(filepath.Dir(p), l)
@@ -251,49 +247,40 @@ func resolveLink(path string) (string, error) {
 // readRegular reads path if it is a regular file; a missing file gives
 // nil, nil, nil.
 func readRegular(path string) ([]byte, fs.FileInfo, error) {
-	f, st, err := openRegular(path)
-	if f == nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
-	if err != nil {
-		return nil, nil, &FileError{"config_unreadable", fmt.Sprintf("cannot read %s: %s", strconv.Quote(path), check.ErrText(err)), "check the file system"}
-	}
-	if len(data) > maxConfigSize {
-		return nil, nil, &FileError{"config_too_large", fmt.Sprintf("%s is larger than %d MiB; refusing to rewrite it", strconv.Quote(path), maxConfigSize>>20), "move it aside and let Claude Code make a new one"}
-	}
-	return data, st, nil
-}
-
-// openRegular opens path for reading if it is a regular file; a missing
-// file gives nil, nil, nil. It never opens a FIFO or device, which could
-// block or never end.
-func openRegular(path string) (*os.File, fs.FileInfo, error) {
-	q := strconv.Quote(path)
-	st, err := os.Stat(path)
+	data, st, err := safefile.Read(path, maxConfigSize, safefile.Options{})
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}
-	if err != nil {
-		return nil, nil, &FileError{"config_unreadable", fmt.Sprintf("cannot read %s: %s", q, check.ErrText(err)), "fix the permissions of the file and its directory"}
+	return data, st, readErr(path, err)
+}
+
+// openRegular opens path for reading if it is a regular file; a missing
+// file gives nil, nil, nil.
+func openRegular(path string) (*os.File, error) {
+	f, _, err := safefile.Open(path, safefile.Options{})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
 	}
-	if st.IsDir() {
-		return nil, nil, &FileError{"config_is_directory", fmt.Sprintf("%s is a directory, not a file: docker -v creates one when the host file does not exist", q),
+	return f, readErr(path, err)
+}
+
+// readErr words a failure to read a config file.
+func readErr(path string, err error) error {
+	q := strconv.Quote(path)
+	var nr *safefile.NotRegularError
+	var tl *safefile.TooLargeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &nr) && nr.IsDir():
+		return &FileError{"config_is_directory", fmt.Sprintf("%s is a directory, not a file: docker -v creates one when the host file does not exist", q),
 			"remove the directory, or create the file on the host before mounting it (or do not mount it: sleeve-check creates it)"}
+	case errors.As(err, &nr):
+		return &FileError{"config_not_regular", fmt.Sprintf("%s is not a regular file (%s)", q, nr.Mode.Type()), "replace it with a regular file"}
+	case errors.As(err, &tl):
+		return &FileError{"config_too_large", fmt.Sprintf("%s is larger than %d MiB; refusing to rewrite it", q, maxConfigSize>>20), "move it aside and let Claude Code make a new one"}
 	}
-	if !st.Mode().IsRegular() {
-		return nil, nil, &FileError{"config_not_regular", fmt.Sprintf("%s is not a regular file (%s)", q, st.Mode().Type()), "replace it with a regular file"}
-	}
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return nil, nil, &FileError{"config_unreadable", fmt.Sprintf("cannot read %s: %s", q, check.ErrText(err)), "fix the permissions of the file"}
-	}
-	if st2, err := f.Stat(); err != nil || !st2.Mode().IsRegular() || !os.SameFile(st, st2) {
-		f.Close()
-		return nil, nil, &FileError{"config_changed", fmt.Sprintf("%s changed while it was being opened", q), "run again"}
-	}
-	return f, st, nil
+	return &FileError{"config_unreadable", fmt.Sprintf("cannot read %s: %s", q, safefile.ErrText(err)), "fix the permissions of the file and its directory"}
 }
 
 // decodeObject decodes a JSON object with numbers kept as written. It
@@ -351,53 +338,25 @@ func encode(obj map[string]any) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// writeAtomic replaces path with data. It keeps mode and, when it may, the
-// owner. When rename cannot replace the file (a single-file bind mount
-// gives EBUSY, some overlays EXDEV) or the directory refuses a temp file,
-// it overwrites the file in place instead.
-func writeAtomic(path string, data []byte, mode fs.FileMode, uid, gid int) (inPlace bool, err error) {
-	q := strconv.Quote(path)
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".sleeve-check-*")
-	if err != nil {
-		if uid >= 0 && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) {
-			return true, writeInPlace(path, data)
-		}
+// writeAtomic replaces path with data (safefile.WriteAtomic, synced). It
+// keeps mode and, when it may, the owner. When rename cannot replace the
+// file (a single-file bind mount gives EBUSY, some overlays EXDEV) or the
+// directory refuses a temp file, it overwrites the file in place instead.
+func writeAtomic(path string, data []byte, mode fs.FileMode, uid, gid int, rename func(string, string) error) (inPlace bool, err error) {
+	err = safefile.WriteAtomic(path, data, safefile.WriteOptions{Mode: mode, UID: uid, GID: gid, Sync: true, Rename: rename})
+	var we *safefile.WriteError
+	if err == nil || !errors.As(err, &we) {
 		return false, writeErr(path, err)
 	}
-	tmpName := tmp.Name()
-	defer func() {
-		if err != nil || inPlace {
-			os.Remove(tmpName)
-		}
-	}()
-	if _, err = tmp.Write(data); err == nil {
-		err = tmp.Chmod(mode)
+	switch {
+	case we.Op == "create" && uid >= 0 && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)):
+		return true, writeInPlace(path, data)
+	case we.Op == "rename" && (errors.Is(err, syscall.EBUSY) || errors.Is(err, syscall.EXDEV)):
+		return true, writeInPlace(path, data)
+	case we.Op == "rename":
+		return false, &FileError{"config_write", fmt.Sprintf("cannot replace %s: %s", strconv.Quote(path), safefile.ErrText(err)), "fix the permissions of its directory"}
 	}
-	if err == nil && uid >= 0 && os.Geteuid() == 0 {
-		err = tmp.Chown(uid, gid)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return false, writeErr(path, err)
-	}
-	if err = renameFile(tmpName, path); err != nil {
-		if errors.Is(err, syscall.EBUSY) || errors.Is(err, syscall.EXDEV) {
-			err = writeInPlace(path, data)
-			return true, err
-		}
-		return false, &FileError{"config_write", fmt.Sprintf("cannot replace %s: %s", q, check.ErrText(err)), "fix the permissions of its directory"}
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return false, nil
+	return false, writeErr(path, err)
 }
 
 func writeInPlace(path string, data []byte) error {
@@ -430,6 +389,8 @@ func writeInPlace(path string, data []byte) error {
 func writeErr(path string, err error) error {
 	q := strconv.Quote(path)
 	switch {
+	case err == nil:
+		return nil
 	case errors.Is(err, syscall.EROFS):
 		return &FileError{"config_read_only", fmt.Sprintf("cannot write %s: the file system is read-only", q),
 			"mount the config read-write, or point CLAUDE_CONFIG_DIR at a writable directory"}
@@ -439,7 +400,7 @@ func writeErr(path string, err error) error {
 	case errors.Is(err, syscall.ENOSPC):
 		return &FileError{"config_no_space", fmt.Sprintf("cannot write %s: no space left on device", q), "free space on that volume"}
 	}
-	return &FileError{"config_write", fmt.Sprintf("cannot write %s: %s", q, check.ErrText(err)), "check the file system"}
+	return &FileError{"config_write", fmt.Sprintf("cannot write %s: %s", q, safefile.ErrText(err)), "check the file system"}
 }
 
 // writeNew creates a new file with mode 0600 and data; it never replaces one.

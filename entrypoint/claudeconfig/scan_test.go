@@ -1,4 +1,4 @@
-package entrypoint
+package claudeconfig
 
 import (
 	"bytes"
@@ -30,7 +30,7 @@ func TestTopLevel(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := filepath.Join(dir, "f.json")
 			os.WriteFile(p, []byte(tt.doc), 0o600)
-			got, err := topLevel(p, "k")
+			got, err := TopLevel(p, "k")
 			switch {
 			case tt.want == "err":
 				if err == nil {
@@ -52,7 +52,7 @@ func TestTopLevel(t *testing.T) {
 			}
 		})
 	}
-	if m, err := topLevel(filepath.Join(dir, "missing"), "k"); err != nil || len(m) != 0 {
+	if m, err := TopLevel(filepath.Join(dir, "missing"), "k"); err != nil || len(m) != 0 {
 		t.Fatalf("missing file: %v %v", m, err)
 	}
 }
@@ -77,7 +77,7 @@ func bigConfig(b testing.TB, mb int) string {
 
 func TestTopLevelBigFile(t *testing.T) {
 	p := bigConfig(t, 8)
-	m, err := topLevel(p, "hasCompletedOnboarding")
+	m, err := TopLevel(p, "hasCompletedOnboarding")
 	if err != nil || string(m["hasCompletedOnboarding"]) != "true" {
 		t.Fatalf("%v %s", err, m)
 	}
@@ -88,7 +88,7 @@ func BenchmarkTopLevel50MB(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := topLevel(p, "hasCompletedOnboarding"); err != nil {
+		if _, err := TopLevel(p, "hasCompletedOnboarding"); err != nil {
 			b.Fatal(err)
 		}
 	}

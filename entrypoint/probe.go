@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"sleeve-check/check"
 	"sleeve-check/check/probe"
 )
@@ -34,9 +36,18 @@ func (r *runner) probe(res *check.Resolution) (check.Code, bool) {
 		return r.interrupted()
 	}
 	r.rep.Probe = &v
-	r.log.Debug().Int("attempts", v.Attempts).Int("http_status", v.HTTPStatus).Str("request_id", v.RequestID).Msgf("probe: %s", v.Class)
 	r.applyVerdict(v)
-	r.finding(v.Finding)
+	how := func(e *zerolog.Event) *zerolog.Event {
+		return e.Str("class", string(v.Class)).Int("attempts", v.Attempts).Int("http_status", v.HTTPStatus).Str("request_id", v.RequestID)
+	}
+	if v.Finding.Severity == check.Info {
+		// A pass is one --verbose line: the sentence and how it was reached.
+		r.finding(v.Finding, how)
+	} else {
+		// A warning or an error keeps its sentence plain; how is for --verbose.
+		how(r.log.Debug()).Msg("probe: " + string(v.Class))
+		r.finding(v.Finding)
+	}
 	if v.Finding.Severity == check.Error {
 		return v.Finding.Code, true
 	}

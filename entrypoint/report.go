@@ -66,8 +66,11 @@ func (r *runner) finish(code check.Code) {
 	} else if len(r.inv.Command) == 0 {
 		r.printText()
 	}
-	if code == check.OK && r.rep.Credential != nil && len(r.inv.Command) > 0 {
-		r.log.Info().Msgf("ok: %s, %s; starting %s", r.rep.Credential, r.rep.Status, r.inv.Command[0])
+	if code == check.OK && len(r.inv.Command) > 0 {
+		if r.rep.Credential != nil {
+			r.log.Info().Msgf("ok: %s, %s; starting %s", r.rep.Credential, r.rep.Status, r.inv.Command[0])
+		}
+		return // the exec line says the rest
 	}
 	r.log.Debug().Float64("took_ms", r.rep.DurationMS).Msgf("done: exit %d (%s)", code, code.Name())
 }

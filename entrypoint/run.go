@@ -95,36 +95,13 @@ func run(ctx context.Context, args []string, env environ.Env, stdout, stderr io.
 		format = "json"
 	}
 	color := isTerminal(stderr) && env.Get("NO_COLOR") == ""
-	if err != nil {
-		var pe *ParseError
-		errors.As(err, &pe)
-		if inv.Sub == "health" {
-			fmt.Fprintln(stdout, healthLine(false, false, "sleeve-check health: "+pe.Error()))
-			return 1
-		}
-		log := newLogger(stderr, format, false, color)
-		msgs := append(append([]string{}, pe.Usage...), pe.Config...)
-		hint := pe.Hint
-		if hint == "" {
-			hint = "see sleeve-check --help"
-		}
-		for i, m := range msgs {
-			ev := log.Error()
-			if i == len(msgs)-1 {
-				ev = ev.Str("hint", hint)
-			}
-			ev.Msg(m)
-		}
-		if len(pe.Usage) > 0 {
-			return int(check.Usage)
-		}
-		return int(check.Config)
-	}
-	if inv.Help {
+	switch {
+	case err != nil:
+		return parseFailed(inv, err, stdout, newLogger(stderr, format, false, color))
+	case inv.Help:
 		fmt.Fprint(stdout, helpText())
 		return 0
-	}
-	if inv.Version {
+	case inv.Version:
 		fmt.Fprintf(stdout, "sleeve-check %s\n", Version)
 		return 0
 	}
@@ -138,32 +115,85 @@ func run(ctx context.Context, args []string, env environ.Env, stdout, stderr io.
 	r.cwd = workingDir()
 	if inv.Sub == "health" {
 		r.adoptStartSettings(args)
-		inv = r.inv
 	}
-	for _, f := range settingFields {
-		r.log.Debug().Str("source", inv.Sources[f.Name]).Msgf("setting %s", f.Flag)
+	r.logSettings()
+	if code, stop := r.becomeUser(); stop {
+		return code
 	}
-	if inv.Settings.User != "" {
-		if f := r.switchUser(); f != nil {
-			if inv.Sub == "health" {
-				fmt.Fprintln(stdout, healthLine(false, false, f.Message))
-				return 1
-			}
-			r.finding(*f)
-			r.finish(f.Code)
-			return int(f.Code)
-		}
-	}
-	if inv.Sub == "health" {
+	if r.inv.Sub == "health" {
 		return r.health()
 	}
+	return r.startCommand()
+}
+
+// parseFailed reports every problem with the command line and settings.
+func parseFailed(inv *Invocation, err error, stdout io.Writer, log zerolog.Logger) int {
+	var pe *ParseError
+	errors.As(err, &pe)
+	if inv.Sub == "health" {
+		fmt.Fprintln(stdout, healthLine(false, false, "sleeve-check health: "+pe.Error()))
+		return 1
+	}
+	msgs := append(append([]string{}, pe.Usage...), pe.Config...)
+	hint := pe.Hint
+	if hint == "" {
+		hint = "see sleeve-check --help"
+	}
+	for i, m := range msgs {
+		ev := log.Error()
+		if i == len(msgs)-1 {
+			ev = ev.Str("hint", hint)
+		}
+		ev.Msg(m)
+	}
+	if len(pe.Usage) > 0 {
+		return int(check.Usage)
+	}
+	return int(check.Config)
+}
+
+// logSettings shows, with --verbose, the settings that differ from their
+// defaults and where each came from; the rest are counted.
+func (r *runner) logSettings() {
+	defaults := 0
+	for _, f := range settingFields {
+		src := r.inv.Sources[f.Name]
+		if src == "default" {
+			defaults++
+			continue
+		}
+		r.log.Debug().Str("source", src).Msgf("setting %s", f.Flag)
+	}
+	r.log.Debug().Msgf("%d settings at their defaults (see --help)", defaults)
+}
+
+// becomeUser drops to --user, if set; stop is true when that failed.
+func (r *runner) becomeUser() (code int, stop bool) {
+	if r.inv.Settings.User == "" {
+		return 0, false
+	}
+	f := r.switchUser()
+	if f == nil {
+		return 0, false
+	}
+	if r.inv.Sub == "health" {
+		fmt.Fprintln(r.stdout, healthLine(false, false, f.Message))
+		return 1, true
+	}
+	r.finding(*f)
+	r.finish(f.Code)
+	return int(f.Code), true
+}
+
+// startCommand runs the checks and, when they pass, execs the command.
+func (r *runner) startCommand() int {
 	path, code := r.steps()
 	r.finish(code)
-	if code != check.OK || len(inv.Command) == 0 {
+	if code != check.OK || len(r.inv.Command) == 0 {
 		return int(code)
 	}
-	r.log.Debug().Str("path", path).Msgf("exec %s", strings.Join(inv.Command, " "))
-	if err := Exec(path, inv.Command, r.childEnv()); err != nil {
+	r.log.Debug().Str("path", path).Float64("took_ms", r.rep.DurationMS).Msgf("exec %s", strings.Join(r.inv.Command, " "))
+	if err := Exec(path, r.inv.Command, r.childEnv()); err != nil {
 		return int(r.lookFailed(err))
 	}
 	return 0 // not reached
@@ -195,6 +225,21 @@ func (r *runner) steps() (string, check.Code) {
 	if code, stop := r.probe(res); stop {
 		return "", code
 	}
+	if code := r.prepareConfig(res, trust); code != check.OK {
+		return "", code
+	}
+	if c, stop := r.interrupted(); stop {
+		return "", c
+	}
+	if len(r.inv.Command) > 0 {
+		r.saveState()
+	}
+	return path, check.OK
+}
+
+// prepareConfig writes what Claude Code needs to start without a screen
+// (without a command: says what it would write).
+func (r *runner) prepareConfig(res *check.Resolution, trust []string) check.Code {
 	plan := claudeconfig.ConfigPlan{GlobalConfig: res.GlobalConfig, ConfigDir: res.ConfigDir, TrustDirs: trust, AcceptBypass: r.inv.Settings.AcceptBypass}
 	if r.inv.Settings.ApproveAPIKey {
 		if res.Selected != nil && res.Selected.Kind == check.KindAPIKey {
@@ -213,52 +258,51 @@ func (r *runner) steps() (string, check.Code) {
 		return perr
 	})
 	for _, f := range prep.Files {
-		fr := FileReport{Path: f.Path, Changes: f.Changes, Backup: f.Backup, InPlace: f.InPlace}
-		if fr.Changes == nil {
-			fr.Changes = []string{}
-		}
-		r.rep.Config.Files = append(r.rep.Config.Files, fr)
-		verb := "changed"
-		if dry {
-			verb = "would change"
-		}
-		for _, c := range f.Changes {
-			r.log.Debug().Str("path", f.Path).Msgf("%s: %s", verb, c)
-		}
-		if f.Backup != "" {
-			r.finding(check.Finding{Severity: check.Warning, ID: "config_corrupt",
-				Message: fmt.Sprintf("%q was corrupt; a copy is kept at %q and a fresh one was written", f.Path, f.Backup),
-				Hint:    "Claude Code's settings in it (projects, history) are in the copy if you need them"})
-		}
-		if f.InPlace {
-			r.finding(check.Finding{Severity: check.Info, ID: "config_in_place",
-				Message: fmt.Sprintf("%q could not be replaced by rename (a single-file bind mount?), so it was rewritten in place", f.Path)})
-		}
+		r.configFile(f, dry)
 	}
-	if perr != nil {
-		if c, stop := r.interrupted(); stop {
-			return "", c
-		}
-		var fe *claudeconfig.FileError
-		if !errors.As(perr, &fe) {
-			fe = &claudeconfig.FileError{ID: "config_write", Msg: perr.Error()}
-		}
-		if claudePrintMode(r.inv.Command) {
-			// claude -p shows none of the screens these keys skip (observed
-			// with 2.1.332 on a read-only home), so it starts regardless.
-			r.finding(check.Finding{Severity: check.Warning, ID: fe.ID, Message: fe.Msg + "; claude -p needs none of it, so starting anyway", Hint: fe.Hint})
-		} else {
-			r.finding(check.Finding{Severity: check.Error, Code: check.ConfigWrite, ID: fe.ID, Message: fe.Msg, Hint: fe.Hint})
-			return "", check.ConfigWrite
-		}
+	if perr == nil {
+		return check.OK
 	}
 	if c, stop := r.interrupted(); stop {
-		return "", c
+		return c
 	}
-	if len(r.inv.Command) > 0 {
-		r.saveState()
+	var fe *claudeconfig.FileError
+	if !errors.As(perr, &fe) {
+		fe = &claudeconfig.FileError{ID: "config_write", Msg: perr.Error()}
 	}
-	return path, check.OK
+	if claudePrintMode(r.inv.Command) {
+		// claude -p shows none of the screens these keys skip (observed
+		// with 2.1.332 on a read-only home), so it starts regardless.
+		r.finding(check.Finding{Severity: check.Warning, ID: fe.ID, Message: fe.Msg + "; claude -p needs none of it, so starting anyway", Hint: fe.Hint})
+		return check.OK
+	}
+	r.finding(check.Finding{Severity: check.Error, Code: check.ConfigWrite, ID: fe.ID, Message: fe.Msg, Hint: fe.Hint})
+	return check.ConfigWrite
+}
+
+// configFile reports what was (or would be) changed in one file.
+func (r *runner) configFile(f claudeconfig.EditResult, dry bool) {
+	fr := FileReport{Path: f.Path, Changes: f.Changes, Backup: f.Backup, InPlace: f.InPlace}
+	if fr.Changes == nil {
+		fr.Changes = []string{}
+	}
+	r.rep.Config.Files = append(r.rep.Config.Files, fr)
+	verb := "changed"
+	if dry {
+		verb = "would change"
+	}
+	for _, c := range f.Changes {
+		r.log.Debug().Str("path", f.Path).Msgf("%s: %s", verb, c)
+	}
+	if f.Backup != "" {
+		r.finding(check.Finding{Severity: check.Warning, ID: "config_corrupt",
+			Message: fmt.Sprintf("%q was corrupt; a copy is kept at %q and a fresh one was written", f.Path, f.Backup),
+			Hint:    "Claude Code's settings in it (projects, history) are in the copy if you need them"})
+	}
+	if f.InPlace {
+		r.finding(check.Finding{Severity: check.Info, ID: "config_in_place",
+			Message: fmt.Sprintf("%q could not be replaced by rename (a single-file bind mount?), so it was rewritten in place", f.Path)})
+	}
 }
 
 // realTrustDirs are the trust directories as Claude Code will see them:
@@ -335,7 +379,8 @@ func (r *runner) resolution(res *check.Resolution) {
 	r.res = res
 }
 
-func (r *runner) finding(f check.Finding) {
+// finding records f in the report and logs it; with adds fields to the line.
+func (r *runner) finding(f check.Finding, with ...func(*zerolog.Event) *zerolog.Event) {
 	r.rep.Findings = append(r.rep.Findings, f)
 	var ev *zerolog.Event
 	switch f.Severity {
@@ -348,6 +393,9 @@ func (r *runner) finding(f check.Finding) {
 	}
 	if f.Hint != "" {
 		ev = ev.Str("hint", f.Hint)
+	}
+	for _, w := range with {
+		ev = w(ev)
 	}
 	ev.Str("id", f.ID).Msg(f.Message)
 }

@@ -118,87 +118,16 @@ func (e *ParseError) Error() string { return strings.Join(append(e.Usage, e.Conf
 func Parse(args []string, env environ.Env) (*Invocation, error) {
 	inv := &Invocation{Sources: map[string]string{}, Given: map[string]string{}}
 	perr := &ParseError{}
-	byFlag := map[string]field{}
-	for _, f := range settingFields {
-		byFlag[f.Flag] = f
-	}
+	// One map of values by variable name: the environment's, with the
+	// flags written over it, read by one decoder.
 	overlay := map[string]string{}
 	for _, k := range env.Names() {
 		if strings.HasPrefix(k, EnvPrefix) {
 			overlay[k] = env.Get(k)
 		}
 	}
-	fromFlag := map[string]bool{}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			inv.Command = args[i+1:]
-			break
-		}
-		if !strings.HasPrefix(a, "-") || a == "-" {
-			if i == 0 && a == "health" {
-				inv.Sub = a
-				continue
-			}
-			perr.Usage = append(perr.Usage, fmt.Sprintf("unexpected argument %q before --", a))
-			perr.Hint = fmt.Sprintf("put the command after --: sleeve-check [flags] -- %s", strings.Join(args[i:], " "))
-			break
-		}
-		name := strings.TrimLeft(a, "-")
-		val, hasVal := "", false
-		if j := strings.IndexByte(name, '='); j >= 0 {
-			name, val, hasVal = name[:j], name[j+1:], true
-		}
-		switch name {
-		case "h", "help":
-			inv.Help = true
-			continue
-		case "version":
-			inv.Version = true
-			continue
-		}
-		f, ok := byFlag[name]
-		if !ok {
-			perr.Usage = append(perr.Usage, fmt.Sprintf("unknown flag %s", a))
-			continue
-		}
-		if !hasVal {
-			if f.IsBool {
-				val = "true"
-			} else if i+1 < len(args) && args[i+1] != "--" {
-				i++
-				val = args[i]
-			} else {
-				perr.Usage = append(perr.Usage, fmt.Sprintf("flag --%s needs a value", name))
-				continue
-			}
-		}
-		overlay[f.Env] = val
-		fromFlag[f.Env] = true
-	}
-	err := cenv.ParseWithOptions(&inv.Settings, cenv.Options{Environment: overlay, Prefix: EnvPrefix})
-	var agg cenv.AggregateError
-	if errors.As(err, &agg) {
-		for _, e := range agg.Errors {
-			var pe cenv.ParseError
-			if !errors.As(e, &pe) {
-				perr.Config = append(perr.Config, e.Error())
-				continue
-			}
-			f := fieldByName(pe.Name)
-			msg := errors.Unwrap(pe.Err)
-			if msg == nil {
-				msg = pe.Err
-			}
-			if fromFlag[f.Env] {
-				perr.Usage = append(perr.Usage, fmt.Sprintf("invalid value %q for --%s: %v", overlay[f.Env], f.Flag, msg))
-			} else {
-				perr.Config = append(perr.Config, fmt.Sprintf("invalid value %q for %s: %v", overlay[f.Env], f.Env, msg))
-			}
-		}
-	} else if err != nil {
-		perr.Config = append(perr.Config, err.Error())
-	}
+	fromFlag := parseArgs(inv, args, overlay, perr)
+	decode(inv, overlay, fromFlag, perr)
 	for _, f := range settingFields {
 		switch {
 		case fromFlag[f.Env]:
@@ -218,6 +147,85 @@ func Parse(args []string, env environ.Env) (*Invocation, error) {
 		return inv, perr
 	}
 	return inv, nil
+}
+
+// parseArgs reads the flags into overlay, by variable name, and the
+// subcommand and command into inv. It returns which variables a flag set.
+func parseArgs(inv *Invocation, args []string, overlay map[string]string, perr *ParseError) map[string]bool {
+	fromFlag := map[string]bool{}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			inv.Command = args[i+1:]
+			break
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			if i == 0 && a == "health" {
+				inv.Sub = a
+				continue
+			}
+			perr.Usage = append(perr.Usage, fmt.Sprintf("unexpected argument %q before --", a))
+			perr.Hint = fmt.Sprintf("put the command after --: sleeve-check [flags] -- %s", strings.Join(args[i:], " "))
+			break
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch name {
+		case "h", "help":
+			inv.Help = true
+			continue
+		case "version":
+			inv.Version = true
+			continue
+		}
+		f := fieldByFlag(name)
+		switch {
+		case f == nil:
+			perr.Usage = append(perr.Usage, fmt.Sprintf("unknown flag %s", a))
+			continue
+		case hasVal:
+		case f.IsBool:
+			val = "true"
+		case i+1 < len(args) && args[i+1] != "--":
+			i++
+			val = args[i]
+		default:
+			perr.Usage = append(perr.Usage, fmt.Sprintf("flag --%s needs a value", name))
+			continue
+		}
+		overlay[f.Env] = val
+		fromFlag[f.Env] = true
+	}
+	return fromFlag
+}
+
+// decode fills inv.Settings from overlay, naming the flag or the variable
+// of each bad value.
+func decode(inv *Invocation, overlay map[string]string, fromFlag map[string]bool, perr *ParseError) {
+	err := cenv.ParseWithOptions(&inv.Settings, cenv.Options{Environment: overlay, Prefix: EnvPrefix})
+	var agg cenv.AggregateError
+	if !errors.As(err, &agg) {
+		if err != nil {
+			perr.Config = append(perr.Config, err.Error())
+		}
+		return
+	}
+	for _, e := range agg.Errors {
+		var pe cenv.ParseError
+		if !errors.As(e, &pe) {
+			perr.Config = append(perr.Config, e.Error())
+			continue
+		}
+		f := fieldByName(pe.Name)
+		msg := errors.Unwrap(pe.Err)
+		if msg == nil {
+			msg = pe.Err
+		}
+		if fromFlag[f.Env] {
+			perr.Usage = append(perr.Usage, fmt.Sprintf("invalid value %q for --%s: %v", overlay[f.Env], f.Flag, msg))
+		} else {
+			perr.Config = append(perr.Config, fmt.Sprintf("invalid value %q for %s: %v", overlay[f.Env], f.Env, msg))
+		}
+	}
 }
 
 func validate(inv *Invocation, fromFlag map[string]bool, perr *ParseError) {
@@ -272,6 +280,16 @@ func validate(inv *Invocation, fromFlag map[string]bool, perr *ParseError) {
 		perr.Usage = append(perr.Usage, "nothing after --")
 		perr.Hint = "give the command to run, e.g. sleeve-check -- claude; or drop -- to only check"
 	}
+}
+
+// fieldByFlag is the setting of the flag --name, or nil.
+func fieldByFlag(name string) *field {
+	for i := range settingFields {
+		if settingFields[i].Flag == name {
+			return &settingFields[i]
+		}
+	}
+	return nil
 }
 
 // fieldByEnv is the setting read from the environment variable env, or nil.

@@ -304,6 +304,9 @@ func (z leveled) Warn(msg string, kv ...any)  { z.log(msg, kv) }
 // log writes one line of retryablehttp's, cleaned: its "url" field is
 // redacted, and no part of the base URL that can hold a secret remains.
 func (z leveled) log(msg string, kv []any) {
+	if msg == "performing request" {
+		return // every attempt is counted in the verdict; retries are logged
+	}
 	m := map[string]any{}
 	for i := 0; i+1 < len(kv); i += 2 {
 		k, _ := kv[i].(string)

@@ -38,92 +38,113 @@ func ParseCredentials(path string, data []byte) (OAuthFile, Findings) {
 	var out OAuthFile
 	var fs Findings
 	q := strconv.Quote(path)
+	o, f := oauthObject(q, data)
+	if f == nil {
+		f = out.tokens(q, o)
+	}
+	if f == nil {
+		f = out.expiry(q, o)
+	}
+	if f == nil {
+		f = out.scopes(q, o)
+	}
+	if f != nil {
+		fs = append(fs, *f)
+	}
+	return out, fs
+}
+
+// bad is a Malformed finding: the credentials file needs a new login.
+func bad(id, msg, hint string) *Finding {
+	return &Finding{Severity: Error, Code: Malformed, ID: id, Message: msg, Hint: hint}
+}
+
+// oauthObject is the claudeAiOauth object of a credentials file.
+func oauthObject(q string, data []byte) (map[string]json.RawMessage, *Finding) {
 	if len(bytes.TrimSpace(data)) == 0 {
-		fs.Errf(Malformed, "credentials_empty", fmt.Sprintf("%s is empty", q),
+		return nil, bad("credentials_empty", fmt.Sprintf("%s is empty", q),
 			"log in again with `claude /login`, or copy a working .credentials.json")
-		return out, fs
 	}
 	var top map[string]json.RawMessage
 	if err := unmarshalStrict(data, &top); err != nil {
-		fs.Errf(Malformed, "credentials_not_json", fmt.Sprintf("%s is not valid JSON: %s", q, jsonErr(err)),
+		return nil, bad("credentials_not_json", fmt.Sprintf("%s is not valid JSON: %s", q, jsonErr(err)),
 			"restore it from a good copy or log in again; it must be the file Claude Code writes")
-		return out, fs
 	}
 	raw, ok := top["claudeAiOauth"]
 	if !ok || isNull(raw) {
-		fs.Errf(Malformed, "credentials_no_oauth", fmt.Sprintf("%s has no \"claudeAiOauth\" object", q),
+		return nil, bad("credentials_no_oauth", fmt.Sprintf("%s has no \"claudeAiOauth\" object", q),
 			"this is not a Claude Code login file; log in with `claude /login` or set CLAUDE_CODE_OAUTH_TOKEN")
-		return out, fs
 	}
 	var o map[string]json.RawMessage
 	if err := unmarshalStrict(raw, &o); err != nil {
-		fs.Errf(Malformed, "credentials_no_oauth", fmt.Sprintf("%s: \"claudeAiOauth\" is not an object", q),
+		return nil, bad("credentials_no_oauth", fmt.Sprintf("%s: \"claudeAiOauth\" is not an object", q),
 			"log in again with `claude /login`")
-		return out, fs
 	}
+	return o, nil
+}
+
+// tokens reads the access token and whether there is a refresh token.
+func (out *OAuthFile) tokens(q string, o map[string]json.RawMessage) *Finding {
 	access, accessErr := stringField(o, "accessToken")
 	refresh, refreshErr := stringField(o, "refreshToken")
 	exp, expState := numberField(o, "expiresAt")
 	switch {
 	case accessErr != "":
-		fs.Errf(Malformed, "credentials_access_token", fmt.Sprintf("%s: accessToken %s", q, accessErr),
-			"log in again with `claude /login`")
-		return out, fs
+		return bad("credentials_access_token", fmt.Sprintf("%s: accessToken %s", q, accessErr), "log in again with `claude /login`")
 	case access == "" && refresh == "" && refreshErr == "" && (expState == numOK && exp == 0):
-		fs.Errf(Rejected, "credentials_blanked", fmt.Sprintf("%s is a blanked stub: accessToken, refreshToken and expiresAt are empty, which is what a lost race between two processes refreshing the same file leaves behind", q),
-			"log in again with `claude /login`, and give each sleeve its own credentials file or a CLAUDE_CODE_OAUTH_TOKEN so that no two processes refresh one file")
-		return out, fs
+		return &Finding{Severity: Error, Code: Rejected, ID: "credentials_blanked",
+			Message: fmt.Sprintf("%s is a blanked stub: accessToken, refreshToken and expiresAt are empty, which is what a lost race between two processes refreshing the same file leaves behind", q),
+			Hint:    "log in again with `claude /login`, and give each sleeve its own credentials file or a CLAUDE_CODE_OAUTH_TOKEN so that no two processes refresh one file"}
 	case access == "":
-		fs.Errf(Malformed, "credentials_access_token", fmt.Sprintf("%s: accessToken is empty", q),
-			"log in again with `claude /login`")
-		return out, fs
+		return bad("credentials_access_token", fmt.Sprintf("%s: accessToken is empty", q), "log in again with `claude /login`")
 	}
 	out.AccessToken = NewSecret(access)
 	out.HasRefreshToken = refreshErr == "" && refresh != ""
-	switch expState {
-	case numMissing:
-		fs.Errf(Malformed, "credentials_expires_missing", fmt.Sprintf("%s: expiresAt is missing", q),
-			"log in again with `claude /login`; Claude Code writes expiresAt in milliseconds since 1970")
-		return out, fs
-	case numNotNumber:
-		fs.Errf(Malformed, "credentials_expires_type", fmt.Sprintf("%s: expiresAt is not a number", q),
-			"it must be milliseconds since 1970, as a JSON number or a string of digits")
-		return out, fs
-	}
+	return nil
+}
+
+// expiry reads expiresAt: milliseconds since 1970, as Claude Code writes it.
+func (out *OAuthFile) expiry(q string, o map[string]json.RawMessage) *Finding {
+	exp, expState := numberField(o, "expiresAt")
 	switch {
+	case expState == numMissing:
+		return bad("credentials_expires_missing", fmt.Sprintf("%s: expiresAt is missing", q),
+			"log in again with `claude /login`; Claude Code writes expiresAt in milliseconds since 1970")
+	case expState == numNotNumber:
+		return bad("credentials_expires_type", fmt.Sprintf("%s: expiresAt is not a number", q),
+			"it must be milliseconds since 1970, as a JSON number or a string of digits")
 	case exp >= secondsFloor && exp < msFloor:
-		fs.Errf(Malformed, "credentials_expires_seconds", fmt.Sprintf("%s: expiresAt is %.0f, which looks like seconds, not milliseconds (%s as seconds)", q, exp, time.Unix(int64(exp), 0).UTC().Format(time.RFC3339)),
+		return bad("credentials_expires_seconds", fmt.Sprintf("%s: expiresAt is %.0f, which looks like seconds, not milliseconds (%s as seconds)", q, exp, time.Unix(int64(exp), 0).UTC().Format(time.RFC3339)),
 			"Claude Code reads expiresAt as milliseconds since 1970: multiply it by 1000, or log in again")
-		return out, fs
 	case exp < msFloor || exp > msCeiling || math.IsNaN(exp):
-		fs.Errf(Malformed, "credentials_expires_range", fmt.Sprintf("%s: expiresAt %s is not a plausible time in milliseconds", q, strconv.FormatFloat(exp, 'g', 6, 64)),
+		return bad("credentials_expires_range", fmt.Sprintf("%s: expiresAt %s is not a plausible time in milliseconds", q, strconv.FormatFloat(exp, 'g', 6, 64)),
 			"log in again with `claude /login`")
-		return out, fs
 	}
 	out.ExpiresAt = time.UnixMilli(int64(exp)).UTC()
 	if s, ok := o["subscriptionType"]; ok {
 		_ = json.Unmarshal(s, &out.Subscription)
 	}
-	if rawScopes, ok := o["scopes"]; ok && !isNull(rawScopes) {
-		out.HasScopes = true
-		if err := json.Unmarshal(rawScopes, &out.Scopes); err != nil {
-			fs.Errf(Malformed, "credentials_scopes", fmt.Sprintf("%s: scopes is not a list of strings", q),
-				"log in again with `claude /login`")
-			return out, fs
-		}
-		if !contains(out.Scopes, "user:inference") {
-			fs.Errf(Malformed, "credentials_scope_inference", fmt.Sprintf("%s: scopes %s lack user:inference, so Claude Code refuses this login", q, strconv.Quote(strings.Join(out.Scopes, " "))),
-				"log in again with `claude /login`, or use a token from `claude setup-token`")
-			return out, fs
-		}
-	} else {
+	return nil
+}
+
+// scopes reads the scopes, which must include user:inference.
+func (out *OAuthFile) scopes(q string, o map[string]json.RawMessage) *Finding {
+	rawScopes, ok := o["scopes"]
+	if !ok || isNull(rawScopes) {
 		// Observed with Claude Code 2.1.332: a login without scopes is "Not
 		// logged in · Please run /login", and every message fails.
-		fs.Errf(Malformed, "credentials_no_scopes", fmt.Sprintf("%s has no scopes, so Claude Code treats it as not logged in (\"Not logged in · Please run /login\")", q),
+		return bad("credentials_no_scopes", fmt.Sprintf("%s has no scopes, so Claude Code treats it as not logged in (\"Not logged in · Please run /login\")", q),
 			"log in again with `claude /login` in a current Claude Code and copy the new file, or use a token from `claude setup-token`")
-		return out, fs
 	}
-	return out, fs
+	out.HasScopes = true
+	if err := json.Unmarshal(rawScopes, &out.Scopes); err != nil {
+		return bad("credentials_scopes", fmt.Sprintf("%s: scopes is not a list of strings", q), "log in again with `claude /login`")
+	}
+	if !contains(out.Scopes, "user:inference") {
+		return bad("credentials_scope_inference", fmt.Sprintf("%s: scopes %s lack user:inference, so Claude Code refuses this login", q, strconv.Quote(strings.Join(out.Scopes, " "))),
+			"log in again with `claude /login`, or use a token from `claude setup-token`")
+	}
+	return nil
 }
 
 // ExpiryInput is what decides whether an expiring credential stops the start.

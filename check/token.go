@@ -32,71 +32,10 @@ const (
 func CheckToken(kind Kind, name string, v Secret) Findings {
 	var fs Findings
 	s := v.Reveal()
-	switch {
-	case strings.TrimSpace(s) == "":
-		fs.Errf(Malformed, "token_blank", fmt.Sprintf("%s is blank (only whitespace)", name),
-			"set it to the token, or unset it")
-		return fs
-	case len(s) >= 2 && (s[0] == '"' || s[0] == '\'') && s[len(s)-1] == s[0]:
-		fs.Errf(Malformed, "token_quoted", fmt.Sprintf("%s is wrapped in quotes", name),
-			"remove the quotes: docker --env-file and compose env files keep them as part of the value")
-		return fs
-	case len(s) >= 7 && strings.EqualFold(s[:7], "bearer ") || strings.EqualFold(s, "bearer"):
-		fs.Errf(Malformed, "token_bearer_prefix", fmt.Sprintf("%s starts with \"Bearer \"", name),
-			"set only the token: Claude Code adds the \"Bearer \" itself")
-		return fs
-	}
-	if v, ok := assignment(s); ok {
-		fs.Errf(Malformed, "token_assignment", fmt.Sprintf("%s holds a shell assignment (%s=...), not only the token", name, v),
-			"put only the token in it: a line of an env file (export NAME=value) is not the content of a secret file")
-		return fs
-	}
-	if f, bad := badByte(s); bad {
-		fs.Errf(Malformed, "token_bad_char", fmt.Sprintf("%s %s", name, f), charHint(s))
-		return fs
-	}
-	switch kind {
-	case KindOAuthToken:
-		switch {
-		case strings.HasPrefix(s, prefixAPIKey) || strings.HasPrefix(s, prefixAdmin):
-			fs.Errf(Malformed, "token_wrong_variable", fmt.Sprintf("%s holds an API key (%s...), not an OAuth token", name, s[:10]),
-				"move it to ANTHROPIC_API_KEY (billed to the API organisation), or set a token from `claude setup-token`")
-			return fs
-		case strings.HasPrefix(s, prefixRefresh):
-			fs.Errf(Malformed, "token_refresh_token", fmt.Sprintf("%s holds a refresh token (%s...), not an access token", name, prefixRefresh),
-				"set a token from `claude setup-token` (it starts with sk-ant-oat01-)")
-			return fs
+	for _, rule := range []func(Kind, string, string) *Finding{wrapping, wrongKind, tokenLength} {
+		if f := rule(kind, name, s); f != nil {
+			return append(fs, *f)
 		}
-	case KindAPIKey:
-		switch {
-		case strings.HasPrefix(s, prefixOAuth):
-			fs.Errf(Malformed, "token_wrong_variable", fmt.Sprintf("%s holds an OAuth token (%s...), not an API key", name, prefixOAuth),
-				"move it to CLAUDE_CODE_OAUTH_TOKEN: Claude Code sends ANTHROPIC_API_KEY as x-api-key, which the API refuses for OAuth tokens")
-			return fs
-		case strings.HasPrefix(s, prefixRefresh):
-			fs.Errf(Malformed, "token_refresh_token", fmt.Sprintf("%s holds a refresh token (%s...), not an API key", name, prefixRefresh),
-				"set an API key from the Claude Console (it starts with sk-ant-api03-)")
-			return fs
-		case strings.HasPrefix(s, prefixAdmin):
-			fs.Errf(Malformed, "token_admin_key", fmt.Sprintf("%s holds an Admin API key, which cannot run inference", name),
-				"set a normal API key (sk-ant-api03-...)")
-			return fs
-		}
-	}
-	known := strings.HasPrefix(s, prefixOAuth) || strings.HasPrefix(s, prefixAPIKey)
-	switch {
-	case len(s) < minTokenLen:
-		fs.Errf(Malformed, "token_length", fmt.Sprintf("%s is %d characters long, too short for a credential", name, len(s)),
-			"a setup-token or API key is about 108 characters; the value was probably cut when it was copied")
-		return fs
-	case len(s) > maxTokenLen:
-		fs.Errf(Malformed, "token_length", fmt.Sprintf("%s is %d characters long, too long for a credential", name, len(s)),
-			"it probably holds a whole file or several values; set only the token")
-		return fs
-	case known && (len(s) < minKnownTokenLen || len(s) > maxKnownTokenLen):
-		fs.Errf(Malformed, "token_length", fmt.Sprintf("%s is %d characters long; a %s... token is about 108", name, len(s), s[:10]),
-			"copy the whole token again: it was cut, or pasted twice")
-		return fs
 	}
 	switch {
 	case kind == KindOAuthToken && !strings.HasPrefix(s, prefixOAuth):
@@ -107,6 +46,67 @@ func CheckToken(kind Kind, name string, v Secret) Findings {
 			"fine for a key issued by a gateway; otherwise check where it came from")
 	}
 	return fs
+}
+
+// wrapping finds what was copied along with the token: quotes, "Bearer ",
+// a whole env-file line, whitespace or control characters inside.
+func wrapping(_ Kind, name, s string) *Finding {
+	switch {
+	case strings.TrimSpace(s) == "":
+		return bad("token_blank", fmt.Sprintf("%s is blank (only whitespace)", name), "set it to the token, or unset it")
+	case len(s) >= 2 && (s[0] == '"' || s[0] == '\'') && s[len(s)-1] == s[0]:
+		return bad("token_quoted", fmt.Sprintf("%s is wrapped in quotes", name),
+			"remove the quotes: docker --env-file and compose env files keep them as part of the value")
+	case len(s) >= 7 && strings.EqualFold(s[:7], "bearer ") || strings.EqualFold(s, "bearer"):
+		return bad("token_bearer_prefix", fmt.Sprintf("%s starts with \"Bearer \"", name),
+			"set only the token: Claude Code adds the \"Bearer \" itself")
+	}
+	if v, ok := assignment(s); ok {
+		return bad("token_assignment", fmt.Sprintf("%s holds a shell assignment (%s=...), not only the token", name, v),
+			"put only the token in it: a line of an env file (export NAME=value) is not the content of a secret file")
+	}
+	if f, isBad := badByte(s); isBad {
+		return bad("token_bad_char", fmt.Sprintf("%s %s", name, f), charHint(s))
+	}
+	return nil
+}
+
+// wrongKind finds a token of another kind than its variable takes.
+func wrongKind(kind Kind, name, s string) *Finding {
+	switch {
+	case kind == KindOAuthToken && (strings.HasPrefix(s, prefixAPIKey) || strings.HasPrefix(s, prefixAdmin)):
+		return bad("token_wrong_variable", fmt.Sprintf("%s holds an API key (%s...), not an OAuth token", name, s[:10]),
+			"move it to ANTHROPIC_API_KEY (billed to the API organisation), or set a token from `claude setup-token`")
+	case kind == KindOAuthToken && strings.HasPrefix(s, prefixRefresh):
+		return bad("token_refresh_token", fmt.Sprintf("%s holds a refresh token (%s...), not an access token", name, prefixRefresh),
+			"set a token from `claude setup-token` (it starts with sk-ant-oat01-)")
+	case kind == KindAPIKey && strings.HasPrefix(s, prefixOAuth):
+		return bad("token_wrong_variable", fmt.Sprintf("%s holds an OAuth token (%s...), not an API key", name, prefixOAuth),
+			"move it to CLAUDE_CODE_OAUTH_TOKEN: Claude Code sends ANTHROPIC_API_KEY as x-api-key, which the API refuses for OAuth tokens")
+	case kind == KindAPIKey && strings.HasPrefix(s, prefixRefresh):
+		return bad("token_refresh_token", fmt.Sprintf("%s holds a refresh token (%s...), not an API key", name, prefixRefresh),
+			"set an API key from the Claude Console (it starts with sk-ant-api03-)")
+	case kind == KindAPIKey && strings.HasPrefix(s, prefixAdmin):
+		return bad("token_admin_key", fmt.Sprintf("%s holds an Admin API key, which cannot run inference", name), "set a normal API key (sk-ant-api03-...)")
+	}
+	return nil
+}
+
+// tokenLength finds a token cut when copied, or pasted twice.
+func tokenLength(_ Kind, name, s string) *Finding {
+	known := strings.HasPrefix(s, prefixOAuth) || strings.HasPrefix(s, prefixAPIKey)
+	switch {
+	case len(s) < minTokenLen:
+		return bad("token_length", fmt.Sprintf("%s is %d characters long, too short for a credential", name, len(s)),
+			"a setup-token or API key is about 108 characters; the value was probably cut when it was copied")
+	case len(s) > maxTokenLen:
+		return bad("token_length", fmt.Sprintf("%s is %d characters long, too long for a credential", name, len(s)),
+			"it probably holds a whole file or several values; set only the token")
+	case known && (len(s) < minKnownTokenLen || len(s) > maxKnownTokenLen):
+		return bad("token_length", fmt.Sprintf("%s is %d characters long; a %s... token is about 108", name, len(s), s[:10]),
+			"copy the whole token again: it was cut, or pasted twice")
+	}
+	return nil
 }
 
 // assignment reports whether s is a line of an env file or shell script,

@@ -190,33 +190,10 @@ func (a *API) answer(w http.ResponseWriter, r *http.Request, body []byte, token,
 	if r.Method != http.MethodPost || (r.URL.Path != "/v1/messages" && r.URL.Path != "/v1/messages/count_tokens") {
 		return a.apiError(w, 404, "not_found_error", "Not Found", 0)
 	}
-	a.mu.Lock()
-	now := time.Now()
-	if now.Before(a.overload) {
-		a.mu.Unlock()
-		return a.apiError(w, 529, "overloaded_error", "Overloaded", 0)
+	b, refusal := a.behavior(token)
+	if refusal != nil {
+		return refusal(w)
 	}
-	if a.admit > 0 {
-		if now.Sub(a.window) >= time.Second {
-			a.window, a.admitted = now, 0
-		}
-		if a.admitted >= a.admit {
-			wait := time.Second - now.Sub(a.window)
-			a.mu.Unlock()
-			return a.apiError(w, 429, "rate_limit_error", "Number of requests has exceeded your per-minute rate limit", wait)
-		}
-		a.admitted++
-	}
-	st := a.tokens[token]
-	b := Behavior{Kind: Invalid}
-	if st != nil {
-		st.seen++
-		b = st.b
-		if b.Times > 0 && st.seen > b.Times {
-			b = Behavior{Kind: Valid, Reply: b.Reply}
-		}
-	}
-	a.mu.Unlock()
 	if b.Delay > 0 {
 		select {
 		case <-time.After(b.Delay):
@@ -251,6 +228,53 @@ func (a *API) answer(w http.ResponseWriter, r *http.Request, body []byte, token,
 	switch b.Kind {
 	case Valid:
 		return a.ok(w, r, body, b.Reply)
+	case Redirect, HTMLError, Drop:
+		return broken(w, b)
+	}
+	msg := "invalid x-api-key"
+	if how == "bearer" {
+		msg = "Invalid bearer token"
+	}
+	return a.apiError(w, 401, "authentication_error", msg, 0)
+}
+
+// behavior is how to answer token now: its Behavior, or a refusal the
+// whole API gives first (an overload, the admission rate).
+func (a *API) behavior(token string) (Behavior, func(http.ResponseWriter) int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := time.Now()
+	if now.Before(a.overload) {
+		return Behavior{}, func(w http.ResponseWriter) int { return a.apiError(w, 529, "overloaded_error", "Overloaded", 0) }
+	}
+	if a.admit > 0 {
+		if now.Sub(a.window) >= time.Second {
+			a.window, a.admitted = now, 0
+		}
+		if a.admitted >= a.admit {
+			wait := time.Second - now.Sub(a.window)
+			return Behavior{}, func(w http.ResponseWriter) int {
+				return a.apiError(w, 429, "rate_limit_error", "Number of requests has exceeded your per-minute rate limit", wait)
+			}
+		}
+		a.admitted++
+	}
+	st := a.tokens[token]
+	b := Behavior{Kind: Invalid}
+	if st != nil {
+		st.seen++
+		b = st.b
+		if b.Times > 0 && st.seen > b.Times {
+			b = Behavior{Kind: Valid, Reply: b.Reply}
+		}
+	}
+	return b, nil
+}
+
+// broken answers the way a broken path to the API does: a redirect, a
+// proxy's HTML page, a dropped connection.
+func broken(w http.ResponseWriter, b Behavior) int {
+	switch b.Kind {
 	case Redirect:
 		w.Header().Set("Location", b.Location)
 		w.WriteHeader(http.StatusTemporaryRedirect)
@@ -260,23 +284,17 @@ func (a *API) answer(w http.ResponseWriter, r *http.Request, body []byte, token,
 		w.WriteHeader(502)
 		io.WriteString(w, "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>")
 		return 502
-	case Drop:
-		if hj, ok := w.(http.Hijacker); ok {
-			if c, _, err := hj.Hijack(); err == nil {
-				if tc, ok := c.(*net.TCPConn); ok {
-					tc.SetLinger(0)
-				}
-				c.Close()
-				return 0
+	}
+	if hj, ok := w.(http.Hijacker); ok {
+		if c, _, err := hj.Hijack(); err == nil {
+			if tc, ok := c.(*net.TCPConn); ok {
+				tc.SetLinger(0)
 			}
+			c.Close()
+			return 0
 		}
-		panic(http.ErrAbortHandler)
 	}
-	msg := "invalid x-api-key"
-	if how == "bearer" {
-		msg = "Invalid bearer token"
-	}
-	return a.apiError(w, 401, "authentication_error", msg, 0)
+	panic(http.ErrAbortHandler)
 }
 
 func (a *API) ok(w http.ResponseWriter, r *http.Request, body []byte, reply string) int {

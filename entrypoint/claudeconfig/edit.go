@@ -114,15 +114,23 @@ func EditJSON(path string, opt EditOptions, edit Edit) (EditResult, error) {
 	if len(p.changes) == 0 && p.corrupt == "" {
 		return res, nil
 	}
+	err = p.write(target, opt, &res)
+	return res, err
+}
+
+// write writes the edited object over target, keeping a corrupt file's
+// bytes in a copy first, and the file's mode and owner.
+func (p editPlan) write(target string, opt EditOptions, res *EditResult) error {
+	q := strconv.Quote(target)
 	out, err := encode(p.obj)
 	if err != nil {
-		return res, &FileError{"config_encode", fmt.Sprintf("cannot encode %s: %v", q, err), "report this as a bug"}
+		return &FileError{"config_encode", fmt.Sprintf("cannot encode %s: %v", q, err), "report this as a bug"}
 	}
 	changes := p.changes
 	if p.corrupt != "" {
 		res.Backup = fmt.Sprintf("%s.corrupt.%s", target, opt.Now.UTC().Format("20060102T150405.000000000Z"))
 		if err := writeNew(res.Backup, p.data); err != nil {
-			return res, &FileError{"config_backup", fmt.Sprintf("%s is corrupt (%s) and a copy could not be kept at %s: %s; nothing was changed", q, p.corrupt, strconv.Quote(res.Backup), safefile.ErrText(err)),
+			return &FileError{"config_backup", fmt.Sprintf("%s is corrupt (%s) and a copy could not be kept at %s: %s; nothing was changed", q, p.corrupt, strconv.Quote(res.Backup), safefile.ErrText(err)),
 				"fix or move the file by hand"}
 		}
 		changes = append([]string{fmt.Sprintf("replaced the corrupt file (%s); the old one is kept at %s", p.corrupt, res.Backup)}, changes...)
@@ -137,11 +145,10 @@ func EditJSON(path string, opt EditOptions, edit Edit) (EditResult, error) {
 	}
 	inPlace, err := writeAtomic(target, out, mode, uid, gid, opt.rename)
 	if err != nil {
-		return res, err
+		return err
 	}
-	res.InPlace = inPlace
-	res.Changes = changes
-	return res, nil
+	res.InPlace, res.Changes = inPlace, changes
+	return nil
 }
 
 // editPlan is a read file and the edit applied to it.

@@ -92,19 +92,8 @@ func (s *scanner) object(want map[string]bool) (map[string]json.RawMessage, erro
 		if c != '"' {
 			return nil, s.errorf("expected a key")
 		}
-		s.buf = []byte{'"'}
-		if err := s.skipString(); err != nil {
-			return nil, err
-		}
-		var key string
-		if err := json.Unmarshal(s.buf, &key); err != nil {
-			return nil, s.errorf("bad key")
-		}
-		s.buf = nil
-		if c, err = s.nonSpace(); err != nil || c != ':' {
-			return nil, s.errorf("expected ':'")
-		}
-		if c, err = s.nonSpace(); err != nil {
+		key, c, err := s.key()
+		if err != nil {
 			return nil, err
 		}
 		if want[key] {
@@ -136,6 +125,25 @@ func (s *scanner) object(want map[string]bool) (map[string]json.RawMessage, erro
 			return nil, s.errorf("expected ',' or '}'")
 		}
 	}
+}
+
+// key reads an object key after its opening quote, the colon after it,
+// and returns the key and the first byte of its value.
+func (s *scanner) key() (string, byte, error) {
+	s.buf = []byte{'"'}
+	if err := s.skipString(); err != nil {
+		return "", 0, err
+	}
+	var key string
+	if err := json.Unmarshal(s.buf, &key); err != nil {
+		return "", 0, s.errorf("bad key")
+	}
+	s.buf = nil
+	if c, err := s.nonSpace(); err != nil || c != ':' {
+		return "", 0, s.errorf("expected ':'")
+	}
+	c, err := s.nonSpace()
+	return key, c, err
 }
 
 // skipString reads up to and including the closing quote.

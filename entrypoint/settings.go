@@ -22,7 +22,7 @@ const EnvPrefix = "SLEEVE_CHECK_"
 // which beats the default. One struct, read by one mechanism, documents
 // them all for --help and the README.
 type Settings struct {
-	Verbose       bool          `env:"VERBOSE" flag:"verbose" state:"-" help:"log every step with its timing, where each setting came from, the credential's fingerprint"`
+	Verbose       bool          `env:"VERBOSE" flag:"verbose" state:"-" help:"log the steps with their timings, the settings not at their defaults and where each came from, the credential's fingerprint"`
 	JSON          bool          `env:"JSON" flag:"json" state:"-" help:"print one JSON report on stdout"`
 	LogFormat     string        `env:"LOG_FORMAT" envDefault:"console" flag:"log-format" state:"-" help:"stderr format: console or json (JSON lines)"`
 	ExpiryWarning time.Duration `env:"EXPIRY_WARNING" envDefault:"1h" flag:"expiry-warning" help:"warn when a credential expires within this duration"`

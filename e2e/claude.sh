@@ -114,11 +114,12 @@ no_screen c4 "Detected a custom API key"
 talk c4
 last_request | jq -e '.credential == "x-api-key ...apik"' >/dev/null || fail "no x-api-key: $(last_request)"
 H=$(fresh_home c4b)
-OUT=$(cd "$H/workspace" && env -i HOME="$H" PATH="$E2E_TMP/bin:/usr/bin:/bin" ANTHROPIC_BASE_URL="$FAKE_URL" ANTHROPIC_API_KEY="$APIKEY" \
-	SLEEVE_CHECK_TRUST_DIRS="$H/workspace" "$ROOT/bin/sleeve-check" -- claude --version 2>&1)
-echo "$OUT" | grep -q 'warning: claude will ask "Detected a custom API key in your environment"' || fail "no warning without approval: $OUT"
-EXTRA_ENV="ANTHROPIC_API_KEY=$APIKEY SLEEVE_CHECK_TRUST_DIRS=$H/workspace" sleeve c4b "$H" -- claude
+# The pane's whole output is kept: the CLI redraws the screen over
+# sleeve-check's warning.
+EXTRA_ENV="NO_COLOR=1 ANTHROPIC_API_KEY=$APIKEY SLEEVE_CHECK_TRUST_DIRS=$H/workspace" run_tmux c4b "$H" "sh -c 'sleep 1; exec $ROOT/bin/sleeve-check -- claude'"
+tmux pipe-pane -o -t c4b "cat >>$E2E_TMP/c4b.log"
 wait_screen c4b "Detected a custom API key"
+grep -q 'warning: claude will ask "Detected a custom API key in your environment"' "$E2E_TMP/c4b.log" || fail "no warning without approval: $(cat "$E2E_TMP/c4b.log")"
 ok "approved: no question and x-api-key; not approved: sleeve-check warned, and the CLI does ask"
 
 step "5. a credentials file: the CLI uses it; an expired one on a read-only mount never reaches the CLI"
@@ -213,6 +214,30 @@ no_screen c10 "Do you trust|trust the files"
 talk c10
 jq -e --arg p "$H/real-ws" '.projects[$p].hasTrustDialogAccepted == true' "$H/.claude.json" >/dev/null || fail "the real path is not trusted"
 ok "trusted $H/real-ws for the link $H/workspace; no trust dialog"
+
+step "11. no terminal (docker run without -it): the CLI falls into print mode and exits 1; sleeve-check stops first; a piped prompt still works"
+H=$(fresh_home c11)
+# nott CMD...: CMD without a terminal, as in a container started without -it:
+# standard input /dev/null (or what is piped in), standard output a pipe.
+nott() { (cd "$H/workspace" && env -i HOME="$H" PATH="$E2E_TMP/bin:/usr/bin:/bin" ANTHROPIC_BASE_URL="$FAKE_URL" CLAUDE_CODE_OAUTH_TOKEN="$GOOD" \
+	SLEEVE_CHECK_TRUST_DIRS="$H/workspace" "$@" 2>&1 | cat); }
+set +e
+OUT=$(nott sh -c 'claude </dev/null; echo "[exited $?]"')
+echo "$OUT" | grep -q 'Input must be provided either through stdin or as a prompt argument' && echo "$OUT" | grep -q '\[exited 1\]' ||
+	fail "control: the CLI without a terminal did not fail as expected: $OUT"
+echo "  control: claude </dev/null | cat -> $(echo "$OUT" | head -1)"
+OUT=$(nott sh -c '"$0" -- claude </dev/null; echo "[exited $?]"' "$ROOT/bin/sleeve-check")
+set -e
+echo "$OUT" | grep -q '\[exited 3\]' || fail "sleeve-check did not stop with 3: $OUT"
+echo "$OUT" | grep -q 'error: claude (standard output is not a terminal, so it runs in print mode) has no prompt' || fail "no message: $OUT"
+echo "$OUT" | grep -q 'hint: give the sleeve a terminal: docker run -it' || fail "no hint: $OUT"
+echo "$OUT" | grep -q '^Error: Input must be provided' && fail "the CLI ran: $OUT"
+echo "  sleeve-check -- claude </dev/null | cat -> exit 3: $(echo "$OUT" | grep '^sleeve-check: error' | cut -c1-110)..."
+OUT=$(nott sh -c 'echo "say hi" | "$0" -- claude' "$ROOT/bin/sleeve-check")
+echo "$OUT" | grep -q "$REPLY" || fail "a piped prompt got no answer: $OUT"
+OUT=$(nott sh -c '"$0" -- claude "say hi" </dev/null' "$ROOT/bin/sleeve-check")
+echo "$OUT" | grep -q "$REPLY" || fail "a prompt argument got no answer: $OUT"
+ok "no terminal: stopped with 3 before the CLI ran; a piped prompt and a prompt argument still answered"
 
 echo
 echo "e2e-claude: all passed (claude $VERSION)"

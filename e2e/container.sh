@@ -31,7 +31,7 @@ cleanup_extra() { $PODMAN rm -f sleeve-e2e sleeve-e2e-root >/dev/null 2>&1 || tr
 cleanup_extra
 
 step "1. a valid token: the container starts; PID 1 is tini, then the command as the sleeve user"
-$PODMAN run -d --name sleeve-e2e --network host $RUNFLAGS \
+$PODMAN run -dit --name sleeve-e2e --network host $RUNFLAGS \
 	--health-start-period 0s --health-retries 1 \
 	-e CLAUDE_CODE_OAUTH_TOKEN="$GOOD" -e ANTHROPIC_BASE_URL="$FAKE_URL" \
 	-e SLEEVE_CHECK_PROBE_SPLAY=0s -e SLEEVE_CHECK_HEALTH_TTL=${TTL}s "$IMAGE" >/dev/null
@@ -85,12 +85,24 @@ echo "$OUT" | grep -q "$OLD" && fail "the token appears in the log" || true
 ok "exit 6, one line naming the read-only mount"
 
 step "6. started as root with SLEEVE_CHECK_USER=agent: the command still runs as agent"
-$PODMAN run -d --name sleeve-e2e-root --network host $RUNFLAGS --user 0 \
+$PODMAN run -dit --name sleeve-e2e-root --network host $RUNFLAGS --user 0 \
 	-e CLAUDE_CODE_OAUTH_TOKEN="$GOOD" -e ANTHROPIC_BASE_URL="$FAKE_URL" -e SLEEVE_CHECK_USER=agent \
 	-e SLEEVE_CHECK_PROBE=off "$IMAGE" >/dev/null
 wait_log sleeve-e2e-root "claude stand-in: started as uid 1000 (agent)"
 $PODMAN exec sleeve-e2e-root stat -c %U /home/agent/.claude.json | grep -qx agent || fail "config not owned by agent"
 ok "root start, agent command, agent-owned config"
+
+step "6b. started without -it, as Envoy and a plain docker run do: claude would fall into print mode with no prompt; the start stops with 3 and the fix"
+set +e
+OUT=$($PODMAN run --rm --network host $RUNFLAGS -e CLAUDE_CODE_OAUTH_TOKEN="$GOOD" -e ANTHROPIC_BASE_URL="$FAKE_URL" \
+	-e SLEEVE_CHECK_PROBE_SPLAY=0s "$IMAGE" 2>&1)
+rc=$?
+set -e
+[ "$rc" = 3 ] || fail "exit $rc without a terminal, want 3: $OUT"
+echo "$OUT" | grep -q 'error: claude (standard output is not a terminal, so it runs in print mode) has no prompt' || fail "no stop without a terminal: $OUT"
+echo "$OUT" | grep -q 'hint: give the sleeve a terminal: docker run -it' || fail "no hint: $OUT"
+echo "$OUT" | grep -q 'claude stand-in: started' && fail "the command ran: $OUT"
+ok "without -it: exit 3 before the command, with the fix for each launcher"
 
 step "7. the image with the real Claude Code CLI ($(cat e2e/claude-version)): claude -p through the entrypoint answers from the fake"
 mkdir -p claude-bin && cp "$(./e2e/install-claude.sh)" claude-bin/claude

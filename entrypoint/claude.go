@@ -7,35 +7,68 @@ import (
 	"slices"
 
 	"sleeve-check/check"
+	"sleeve-check/entrypoint/claudecli"
 	"sleeve-check/entrypoint/claudeconfig"
 )
 
 // commandChecks foresees the screens and refusals of the claude command.
 // trust lists the directories that will be trusted, symlinks resolved.
 func (r *runner) commandChecks(res *check.Resolution, trust []string) {
-	cmd := r.inv.Command
-	if len(cmd) == 0 || filepath.Base(cmd[0]) != "claude" {
+	if !claudecli.IsClaude(r.inv.Command) {
 		return
 	}
-	args := cmd[1:]
-	bypass := hasArg(args, "--dangerously-skip-permissions") || hasArgValue(args, "--permission-mode", "bypassPermissions")
-	print := claudePrintMode(cmd)
-	if bypass && os.Geteuid() == 0 && !check.Truthy(r.env.Get("IS_SANDBOX")) {
+	c := claudecli.Parse(r.inv.Command[1:])
+	if c.Bypass && os.Geteuid() == 0 && !check.Truthy(r.env.Get("IS_SANDBOX")) {
 		r.finding(check.Finding{Severity: check.Error, Code: check.Config, ID: "bypass_as_root",
 			Message: "claude refuses --dangerously-skip-permissions when run as root (uid 0), so it would exit at once",
 			Hint:    "set SLEEVE_CHECK_USER=agent (--user agent) to run claude as the sleeve user, or USER in the Dockerfile; or set IS_SANDBOX=1 if the container is itself the sandbox"})
 		return
 	}
-	if os.Geteuid() == 0 && !bypass {
+	if os.Geteuid() == 0 && !c.Bypass {
 		r.finding(check.Finding{Severity: check.Warning, ID: "claude_as_root",
 			Message: "claude will run as root",
 			Hint:    "set SLEEVE_CHECK_USER (--user) to the sleeve user; as root claude refuses --dangerously-skip-permissions"})
 	}
-	if print {
-		return // -p shows none of the start-up screens
+	if !r.claudeInteractive() {
+		r.printModeInput(c)
+		return // print mode shows none of the start-up screens
 	}
+	r.screens(res, trust, c)
+}
+
+// claudeInteractive reports whether the claude command will start its
+// interactive UI: no -p, no subcommand, no --version or --help, and a
+// terminal on standard output (Claude Code falls into print mode without
+// one: observed with 2.1.332, and read from its code).
+func (r *runner) claudeInteractive() bool {
+	c := claudecli.Parse(r.inv.Command[1:])
+	return !c.Print && !c.Info && c.Sub == "" && isTerminal(r.stdout)
+}
+
+// printModeInput stops a claude that falls into print mode with nothing
+// to read: without a prompt argument or data on standard input it exits 1
+// at once, and a restart policy loops on it.
+func (r *runner) printModeInput(c claudecli.Command) {
+	if !c.NeedsInput() {
+		return
+	}
+	why := noInput(r.stdin, stdinWait)
+	if why == "" {
+		return
+	}
+	mode := "claude -p"
+	if !c.Print {
+		mode = "claude (standard output is not a terminal, so it runs in print mode)"
+	}
+	r.finding(check.Finding{Severity: check.Error, Code: check.Config, ID: "claude_no_input",
+		Message: fmt.Sprintf("%s has no prompt: no prompt argument, and %s, so it would exit 1 with \"Input must be provided either through stdin or as a prompt argument when using --print\"", mode, why),
+		Hint:    "give the sleeve a terminal: docker run -it, compose tty: true and stdin_open: true, Kubernetes tty: true and stdin: true, or run it in tmux or dtach; or give the task as a prompt: -- claude -p \"the task\""})
+}
+
+// screens warns about each start-up screen that would wait for a person.
+func (r *runner) screens(res *check.Resolution, trust []string, c claudecli.Command) {
 	global, _ := claudeconfig.ReadJSON(res.GlobalConfig)
-	if bypass && !r.inv.Settings.AcceptBypass {
+	if c.Bypass && !r.inv.Settings.AcceptBypass {
 		settings, _ := claudeconfig.ReadJSON(filepath.Join(res.ConfigDir, "settings.json"))
 		if settings["skipDangerousModePermissionPrompt"] != true && global["bypassPermissionsModeAccepted"] != true {
 			r.finding(check.Finding{Severity: check.Warning, ID: "bypass_prompt",
@@ -52,11 +85,7 @@ func (r *runner) commandChecks(res *check.Resolution, trust []string) {
 				Hint:    "set SLEEVE_CHECK_APPROVE_API_KEY=true (--approve-api-key) to approve this key ahead of time"})
 		}
 	}
-	trusted := false
-	for _, d := range trust {
-		trusted = trusted || d == r.cwd
-	}
-	if !trusted && r.cwd != "" {
+	if r.cwd != "" && !slices.Contains(trust, r.cwd) {
 		projects, _ := global["projects"].(map[string]any)
 		p, _ := projects[r.cwd].(map[string]any)
 		if p["hasTrustDialogAccepted"] != true {
@@ -67,37 +96,10 @@ func (r *runner) commandChecks(res *check.Resolution, trust []string) {
 	}
 }
 
-// claudePrintMode reports whether cmd is claude in print mode (-p), which
-// needs no onboarding flag, trust or approval: it shows no screen.
-func claudePrintMode(cmd []string) bool {
-	return len(cmd) > 0 && filepath.Base(cmd[0]) == "claude" && (hasArg(cmd[1:], "-p") || hasArg(cmd[1:], "--print"))
-}
-
 func last20(s check.Secret) string {
 	v := s.Reveal()
 	if len(v) <= 20 {
 		return v
 	}
 	return v[len(v)-20:]
-}
-
-func hasArg(args []string, a string) bool {
-	for _, x := range args {
-		if x == a {
-			return true
-		}
-		if x == "--" {
-			return false
-		}
-	}
-	return false
-}
-
-func hasArgValue(args []string, flag, val string) bool {
-	for i, x := range args {
-		if x == flag+"="+val || (x == flag && i+1 < len(args) && args[i+1] == val) {
-			return true
-		}
-	}
-	return false
 }

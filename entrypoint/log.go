@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
+	"unsafe"
 
 	"github.com/rs/zerolog"
 )
@@ -52,13 +54,14 @@ func newLogger(w io.Writer, format string, verbose, color bool) zerolog.Logger {
 	return zerolog.New(cw).Level(level)
 }
 
-// isTerminal reports whether w is a character device (a terminal), without
-// a dependency: the Stat of a pipe or file says otherwise.
-func isTerminal(w io.Writer) bool {
+// isTerminal reports whether w is a terminal, as isatty(3) does: the
+// terminal ioctl answers. (A character device is not enough: /dev/null is one.)
+func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
-	if !ok {
+	if !ok || f == nil {
 		return false
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	var t syscall.Termios
+	_, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), syscall.TCGETS, uintptr(unsafe.Pointer(&t)))
+	return e == 0
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"sleeve-check/check"
+	"sleeve-check/entrypoint/claudecli"
 	"sleeve-check/entrypoint/claudeconfig"
 	"sleeve-check/internal/environ"
 )
@@ -31,9 +32,10 @@ type interrupted struct{ sig syscall.Signal }
 func (i interrupted) Error() string { return "interrupted by " + i.sig.String() }
 
 // Main is the whole program: it returns the exit status, or never returns
-// because it exec'd the command.
-func Main(args, environ []string, stdout, stderr io.Writer) int {
-	code := Recover(stderr, func() int { return main(args, environ, stdout, stderr) })
+// because it exec'd the command. stdin is looked at, never read: the
+// command inherits it.
+func Main(args, environ []string, stdin *os.File, stdout, stderr io.Writer) int {
+	code := Recover(stderr, func() int { return main(args, environ, stdin, stdout, stderr) })
 	if len(args) > 0 && args[0] == "health" && code != 0 {
 		// Docker reserves 2 and reads anything but 0 as a failure; a
 		// health check says 0 or 1 and nothing else, even on a bug.
@@ -55,7 +57,7 @@ func Recover(stderr io.Writer, fn func() int) (code int) {
 	return fn()
 }
 
-func main(args, env []string, stdout, stderr io.Writer) int {
+func main(args, env []string, stdin *os.File, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	sigs := make(chan os.Signal, 1)
@@ -66,7 +68,7 @@ func main(args, env []string, stdout, stderr io.Writer) int {
 			cancel(interrupted{s.(syscall.Signal)})
 		}
 	}()
-	return run(ctx, args, environ.New(env), stdout, stderr)
+	return run(ctx, args, environ.New(env), stdin, stdout, stderr)
 }
 
 type runner struct {
@@ -76,6 +78,7 @@ type runner struct {
 	// user switch's and the *_FILE secrets' changes.
 	env     environ.Env
 	log     zerolog.Logger
+	stdin   *os.File
 	stdout  io.Writer
 	start   time.Time
 	rep     Report
@@ -87,7 +90,7 @@ type runner struct {
 	started *StartState
 }
 
-func run(ctx context.Context, args []string, env environ.Env, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, env environ.Env, stdin *os.File, stdout, stderr io.Writer) int {
 	start := time.Now()
 	inv, err := Parse(args, env)
 	format := "console"
@@ -105,7 +108,7 @@ func run(ctx context.Context, args []string, env environ.Env, stdout, stderr io.
 		fmt.Fprintf(stdout, "sleeve-check %s\n", Version)
 		return 0
 	}
-	r := &runner{ctx: ctx, inv: inv, env: env, stdout: stdout, start: start,
+	r := &runner{ctx: ctx, inv: inv, env: env, stdin: stdin, stdout: stdout, start: start,
 		log: newLogger(stderr, format, inv.Settings.Verbose, color)}
 	if inv.Sub == "health" && !inv.Settings.Verbose {
 		// Docker keeps stdout and stderr of a health check: only the line.
@@ -270,9 +273,9 @@ func (r *runner) prepareConfig(res *check.Resolution, trust []string) check.Code
 	if !errors.As(perr, &fe) {
 		fe = &claudeconfig.FileError{ID: "config_write", Msg: perr.Error()}
 	}
-	if claudePrintMode(r.inv.Command) {
-		// claude -p shows none of the screens these keys skip (observed
-		// with 2.1.332 on a read-only home), so it starts regardless.
+	if claudecli.IsClaude(r.inv.Command) && !r.claudeInteractive() {
+		// Print mode shows none of the screens these keys skip (observed
+		// with claude -p 2.1.332 on a read-only home), so it starts regardless.
 		r.finding(check.Finding{Severity: check.Warning, ID: fe.ID, Message: fe.Msg + "; claude -p needs none of it, so starting anyway", Hint: fe.Hint})
 		return check.OK
 	}

@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	os.Exit(entrypoint.Main(os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
+	os.Exit(entrypoint.Main(os.Args[1:], os.Environ(), os.Stdin, os.Stdout, os.Stderr))
 }

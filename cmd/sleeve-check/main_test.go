@@ -46,7 +46,7 @@ func fakeToken(name string) string {
 }
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){"sleeve-check": main})
+	testscript.Main(m, map[string]func(){"sleeve-check": main, "ttyrun": ttyrun})
 }
 
 func TestScripts(t *testing.T) {

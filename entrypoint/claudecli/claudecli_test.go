@@ -1,0 +1,39 @@
+package claudecli
+
+import "testing"
+
+func TestParse(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want Command
+	}{
+		{nil, Command{}},
+		{[]string{"--dangerously-skip-permissions"}, Command{Bypass: true}},
+		{[]string{"--permission-mode", "bypassPermissions"}, Command{Bypass: true}},
+		{[]string{"--permission-mode=bypassPermissions", "fix it"}, Command{Bypass: true, Prompt: true}},
+		{[]string{"--model", "sonnet"}, Command{}},
+		{[]string{"--model", "sonnet", "fix the tests"}, Command{Prompt: true}},
+		{[]string{"fix the tests"}, Command{Prompt: true}},
+		{[]string{"-p"}, Command{Print: true}},
+		{[]string{"--print", "hello"}, Command{Print: true, Prompt: true}},
+		{[]string{"--version"}, Command{Info: true}},
+		{[]string{"-h"}, Command{Info: true}},
+		{[]string{"mcp", "list"}, Command{Sub: "mcp"}},
+		{[]string{"--model", "opus", "doctor"}, Command{Sub: "doctor"}},
+		// Observed with 2.1.332: --debug takes the next word as its filter.
+		{[]string{"--debug", "say hi"}, Command{}},
+		{[]string{"--debug", "--model", "x"}, Command{}},
+		{[]string{"--add-dir", "/a", "/b"}, Command{}},
+		{[]string{"--add-dir", "/a", "--verbose", "go"}, Command{Prompt: true}},
+		{[]string{"--", "-starts with a dash"}, Command{Prompt: true}},
+		// An unknown flag is a switch: its value reads as a prompt (never a false stop).
+		{[]string{"--some-new-flag", "value"}, Command{Prompt: true}},
+	} {
+		if got := Parse(tt.args); got != tt.want {
+			t.Errorf("%q: %+v, want %+v", tt.args, got, tt.want)
+		}
+	}
+	if !IsClaude([]string{"/usr/local/bin/claude"}) || IsClaude([]string{"claude-wrapper"}) || IsClaude(nil) {
+		t.Fatal("IsClaude")
+	}
+}

@@ -239,5 +239,28 @@ OUT=$(nott sh -c '"$0" -- claude "say hi" </dev/null' "$ROOT/bin/sleeve-check")
 echo "$OUT" | grep -q "$REPLY" || fail "a prompt argument got no answer: $OUT"
 ok "no terminal: stopped with 3 before the CLI ran; a piped prompt and a prompt argument still answered"
 
+step "12. a project .mcp.json: the CLI asks about its servers and waits; sleeve-check foresees it; approved ahead, the CLI opens at the prompt and starts the server"
+# mcp_project HOME: a workspace whose .mcp.json has one server that leaves
+# a mark when the CLI starts it.
+mcp_project() {
+	printf '{"mcpServers": {"marker": {"command": "sh", "args": ["-c", "touch %s/marker-started; exec cat"]}}}\n' "$1" >"$1/workspace/.mcp.json"
+}
+H=$(fresh_home c12)
+mcp_project "$H"
+EXTRA_ENV="NO_COLOR=1 CLAUDE_CODE_OAUTH_TOKEN=$GOOD SLEEVE_CHECK_TRUST_DIRS=$H/workspace" run_tmux c12 "$H" "sh -c 'sleep 1; exec $ROOT/bin/sleeve-check -- claude'"
+tmux pipe-pane -o -t c12 "cat >>$E2E_TMP/c12.log"
+wait_screen c12 "New MCP server found in this project: marker"
+grep -q 'warning: claude will ask whether to use the MCP servers "marker"' "$E2E_TMP/c12.log" || fail "not foreseen: $(cat "$E2E_TMP/c12.log")"
+[ ! -e "$H/marker-started" ] || fail "the server started before it was approved"
+H=$(fresh_home c12b)
+mcp_project "$H"
+EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD SLEEVE_CHECK_TRUST_DIRS=$H/workspace SLEEVE_CHECK_APPROVE_MCP_SERVERS=marker" sleeve c12b "$H" -- claude
+wait_screen c12b "$PROMPT"
+no_screen c12b "MCP server found"
+talk c12b
+[ -e "$H/marker-started" ] || fail "the approved server was not started"
+jq -e '.enabledMcpjsonServers == ["marker"]' "$H/.claude/settings.json" >/dev/null || fail "no approval in settings.json"
+ok "foreseen; approved ahead: no MCP dialog, the CLI started the server, a message round-tripped"
+
 echo
 echo "e2e-claude: all passed (claude $VERSION)"

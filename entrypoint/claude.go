@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 
 	"sleeve-check/check"
 	"sleeve-check/entrypoint/claudecli"
@@ -85,6 +87,11 @@ func (r *runner) screens(res *check.Resolution, trust []string, c claudecli.Comm
 				Hint:    "set SLEEVE_CHECK_APPROVE_API_KEY=true (--approve-api-key) to approve this key ahead of time"})
 		}
 	}
+	if ask := r.mcpToAsk(res); len(ask) > 0 {
+		r.finding(check.Finding{Severity: check.Warning, ID: "mcp_prompt",
+			Message: fmt.Sprintf("claude will ask whether to use the MCP servers %s of this project's .mcp.json and wait", quoteAll(ask)),
+			Hint:    fmt.Sprintf("set SLEEVE_CHECK_APPROVE_MCP_SERVERS=%s (--approve-mcp-servers), or all, to approve them ahead of time: an MCP server runs code, so approve only the ones you trust", strings.Join(ask, ","))})
+	}
 	if r.cwd != "" && !slices.Contains(trust, r.cwd) {
 		projects, _ := global["projects"].(map[string]any)
 		p, _ := projects[r.cwd].(map[string]any)
@@ -94,6 +101,43 @@ func (r *runner) screens(res *check.Resolution, trust []string, c claudecli.Comm
 				Hint:    fmt.Sprintf("set SLEEVE_CHECK_TRUST_DIRS=%s (--trust-dirs) to trust it ahead of time", r.cwd)})
 		}
 	}
+}
+
+// mcpToAsk lists the project MCP servers that claude will ask about: in a
+// .mcp.json of the project, decided in no settings file, and not about to
+// be approved.
+func (r *runner) mcpToAsk(res *check.Resolution) []string {
+	approve := r.inv.Settings.ApproveMCP
+	if slices.Contains(approve, claudeconfig.AllMCPServers) {
+		return nil
+	}
+	names, _ := claudeconfig.ProjectMCPServers(r.cwd)
+	return slices.DeleteFunc(claudeconfig.MCPUndecided(names, res.SettingsRead), func(n string) bool { return slices.Contains(approve, n) })
+}
+
+// unknownMCP warns about approved names that no .mcp.json defines: a typo
+// approves nothing.
+func (r *runner) unknownMCP() {
+	names, _ := claudeconfig.ProjectMCPServers(r.cwd)
+	var unknown []string
+	for _, n := range r.inv.Settings.ApproveMCP {
+		if n != claudeconfig.AllMCPServers && !slices.Contains(names, n) {
+			unknown = append(unknown, n)
+		}
+	}
+	if len(unknown) > 0 {
+		r.finding(check.Finding{Severity: check.Warning, ID: "mcp_approve_unknown",
+			Message: fmt.Sprintf("SLEEVE_CHECK_APPROVE_MCP_SERVERS names %s, which no .mcp.json of this project defines", quoteAll(unknown)),
+			Hint:    "check the names against the mcpServers of .mcp.json; they are approved anyway, for when the file appears"})
+	}
+}
+
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
 }
 
 func last20(s check.Secret) string {

@@ -243,7 +243,9 @@ func (r *runner) steps() (string, check.Code) {
 // prepareConfig writes what Claude Code needs to start without a screen
 // (without a command: says what it would write).
 func (r *runner) prepareConfig(res *check.Resolution, trust []string) check.Code {
-	plan := claudeconfig.ConfigPlan{GlobalConfig: res.GlobalConfig, ConfigDir: res.ConfigDir, TrustDirs: trust, AcceptBypass: r.inv.Settings.AcceptBypass}
+	plan := claudeconfig.ConfigPlan{GlobalConfig: res.GlobalConfig, ConfigDir: res.ConfigDir, TrustDirs: trust, AcceptBypass: r.inv.Settings.AcceptBypass,
+		MCPServers: r.inv.Settings.ApproveMCP}
+	r.unknownMCP()
 	if r.inv.Settings.ApproveAPIKey {
 		if res.Selected != nil && res.Selected.Kind == check.KindAPIKey {
 			plan.APIKeySuffix = last20(res.Selected.Value)

@@ -30,6 +30,7 @@ type Settings struct {
 	TrustDirs     []string      `env:"TRUST_DIRS" envSeparator:":" flag:"trust-dirs" help:"absolute directories (colon-separated) to mark as trusted, skipping the trust dialog"`
 	ApproveAPIKey bool          `env:"APPROVE_API_KEY" flag:"approve-api-key" help:"approve the selected ANTHROPIC_API_KEY so Claude Code does not ask"`
 	AcceptBypass  bool          `env:"ACCEPT_BYPASS_PERMISSIONS" flag:"accept-bypass-permissions" help:"set skipDangerousModePermissionPrompt in settings.json"`
+	ApproveMCP    []string      `env:"APPROVE_MCP_SERVERS" envSeparator:"," flag:"approve-mcp-servers" help:"project MCP servers (.mcp.json) to approve so Claude Code does not ask: all, or comma-separated names (an MCP server runs code: name only the ones you trust)"`
 	Probe         string        `env:"PROBE" envDefault:"http" flag:"probe" help:"how to prove the credential before the start: http (one tiny request to the API), cli (claude -p, the unmodified CLI) or off"`
 	ProbeModel    string        `env:"PROBE_MODEL" envDefault:"claude-haiku-4-5" flag:"probe-model" help:"model named in the probe request (max_tokens 1)"`
 	ProbeTimeout  time.Duration `env:"PROBE_TIMEOUT" envDefault:"20s" flag:"probe-timeout" help:"deadline for the whole probe, retries included"`
@@ -270,6 +271,12 @@ func validate(inv *Invocation, fromFlag map[string]bool, perr *ParseError) {
 	}
 	if s.ExpiryWarning < 0 {
 		bad("ExpiryWarning", "must not be negative")
+	}
+	for _, n := range s.ApproveMCP {
+		if strings.TrimSpace(n) == "" || strings.TrimSpace(n) != n {
+			bad("ApproveMCP", fmt.Sprintf("must be all or comma-separated server names, not %q", strings.Join(s.ApproveMCP, ",")))
+			break
+		}
 	}
 	for _, d := range s.TrustDirs {
 		if !filepath.IsAbs(d) {

@@ -3,6 +3,7 @@ package claudeconfig
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 )
 
@@ -19,7 +20,13 @@ type ConfigPlan struct {
 	APIKeySuffix string
 	// AcceptBypass sets skipDangerousModePermissionPrompt in settings.json.
 	AcceptBypass bool
+	// MCPServers are the project MCP servers (.mcp.json) to approve in
+	// settings.json: names, or AllMCPServers.
+	MCPServers []string
 }
+
+// AllMCPServers approves every project MCP server (enableAllProjectMcpServers).
+const AllMCPServers = "all"
 
 // PrepareResult lists the files looked at and what changed in each.
 type PrepareResult struct {
@@ -48,11 +55,15 @@ func Prepare(plan ConfigPlan, opt EditOptions) (PrepareResult, error) {
 	if err != nil {
 		return out, err
 	}
-	if plan.AcceptBypass {
+	if plan.AcceptBypass || len(plan.MCPServers) > 0 {
 		sopt := opt
 		sopt.Mkdir = true
 		r, err := EditJSON(filepath.Join(plan.ConfigDir, "settings.json"), sopt, func(obj map[string]any) []string {
-			return setTrue(obj, "skipDangerousModePermissionPrompt")
+			var ch []string
+			if plan.AcceptBypass {
+				ch = append(ch, setTrue(obj, "skipDangerousModePermissionPrompt")...)
+			}
+			return append(ch, approveMCP(obj, plan.MCPServers)...)
 		})
 		out.Files = append(out.Files, r)
 		if err != nil {
@@ -117,6 +128,36 @@ func approveKey(obj map[string]any, suffix string) []string {
 		}
 		resp["rejected"] = kept
 		ch = append(ch, "removed the API key from customApiKeyResponses.rejected")
+	}
+	return ch
+}
+
+// approveMCP approves project MCP servers where Claude Code 2.1.332 reads
+// its approvals (observed: the dialog's answer lands in
+// enabledMcpjsonServers and disabledMcpjsonServers of a settings file, and
+// the user settings.json is read for them too): each name goes into
+// enabledMcpjsonServers and out of disabledMcpjsonServers; "all" sets
+// enableAllProjectMcpServers.
+func approveMCP(obj map[string]any, names []string) []string {
+	var ch []string
+	for _, n := range names {
+		if n == AllMCPServers {
+			ch = append(ch, setTrue(obj, "enableAllProjectMcpServers")...)
+			continue
+		}
+		enabled, ok := obj["enabledMcpjsonServers"].([]any)
+		if obj["enabledMcpjsonServers"] != nil && !ok {
+			ch = append(ch, "left enabledMcpjsonServers alone: it is not a list, so "+strconv.Quote(n)+" could not be approved")
+			continue
+		}
+		if !containsStr(enabled, n) {
+			obj["enabledMcpjsonServers"] = append(enabled, n)
+			ch = append(ch, "approved the MCP server "+strconv.Quote(n)+" in enabledMcpjsonServers")
+		}
+		if disabled, ok := obj["disabledMcpjsonServers"].([]any); ok && containsStr(disabled, n) {
+			obj["disabledMcpjsonServers"] = slices.DeleteFunc(disabled, func(v any) bool { return v == any(n) })
+			ch = append(ch, "removed "+strconv.Quote(n)+" from disabledMcpjsonServers")
+		}
 	}
 	return ch
 }

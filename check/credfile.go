@@ -299,3 +299,32 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// ReadSeed reads and checks a credentials file that the sleeve's own
+// credentials file is to be seeded from (SLEEVE_CHECK_SEED_CREDENTIALS):
+// the same rules as the file Claude Code reads, its expiry aside (the
+// copy is checked for that as usual). On an error finding nothing may be
+// copied.
+func ReadSeed(path string) ([]byte, OAuthFile, Findings) {
+	var fs Findings
+	data, ok := readSmallFile(&fs, path, "SLEEVE_CHECK_SEED_CREDENTIALS", "seed_credentials")
+	if !ok {
+		return nil, OAuthFile{}, fs
+	}
+	of, pfs := ParseCredentials(path, data)
+	fs = append(fs, pfs...)
+	if !fs.HasError() {
+		fs = append(fs, CheckToken(KindOAuthToken, strconv.Quote(path)+" accessToken", of.AccessToken)...)
+	}
+	return data, of, fs
+}
+
+// CredentialsPath is where Claude Code looks for its /login credentials
+// for in, or "" when there is no home and no CLAUDE_CONFIG_DIR.
+func CredentialsPath(in Input) string {
+	r := &Resolution{}
+	if !r.locate(in) {
+		return ""
+	}
+	return r.CredentialsFile
+}

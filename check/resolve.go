@@ -41,6 +41,9 @@ type Input struct {
 	// PasswdHome is the home directory of the user in /etc/passwd: Claude
 	// Code (node's os.homedir) falls back to it when HOME is unset.
 	PasswdHome string
+	// Seeded, when set, is what the credentials file will hold once seeded
+	// (SLEEVE_CHECK_SEED_CREDENTIALS), for a report that writes nothing.
+	Seeded []byte
 }
 
 // Secrets are the values read from *_FILE variables.
@@ -375,7 +378,7 @@ func (r *Resolution) candidates(in Input) ([]Credential, []string) {
 			out = append(out, Credential{Kind: v.kind, Source: e.source, Var: v.name, Value: NewSecret(trimmed(&r.Findings, e.source, e.v)), SettingsFile: e.settings})
 		}
 	}
-	if _, err := os.Lstat(r.CredentialsFile); err == nil || !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Lstat(r.CredentialsFile); in.Seeded != nil || err == nil || !errors.Is(err, fs.ErrNotExist) {
 		out = append(out, Credential{Kind: KindOAuthFile, Source: r.CredentialsFile})
 	}
 	return out, empties
@@ -472,7 +475,10 @@ func (r *Resolution) checkIssued(in Input) {
 
 func (r *Resolution) checkCredentialsFile(in Input) {
 	path := r.CredentialsFile
-	b, ok := readSmallFile(&r.Findings, path, "", "credentials_file")
+	b, ok := in.Seeded, true
+	if b == nil {
+		b, ok = readSmallFile(&r.Findings, path, "", "credentials_file")
+	}
 	if !ok {
 		r.Status = StatusMissing
 		return
@@ -497,8 +503,8 @@ func (r *Resolution) checkCredentialsFile(in Input) {
 		r.Status = StatusInvalid
 		return
 	}
-	ro := readOnlyMount(path)
-	writable := !ro && in.CanWrite(path)
+	ro := readOnlyMount(existing(path))
+	writable := !ro && (in.CanWrite(path) || in.Seeded != nil)
 	r.Selected.Refreshable = of.HasRefreshToken && writable
 	whyNot := ""
 	switch {
@@ -539,6 +545,15 @@ func firstWord(s string) string {
 }
 
 func canWrite(path string) bool { return syscall.Access(path, 2 /* W_OK */) == nil }
+
+// existing is path, or its nearest ancestor that exists.
+func existing(path string) string {
+	for p := path; ; p = filepath.Dir(p) {
+		if _, err := os.Lstat(p); err == nil || p == filepath.Dir(p) {
+			return p
+		}
+	}
+}
 
 // readOnlyMount reports whether path lives on a file system mounted read-only.
 func readOnlyMount(path string) bool {

@@ -262,5 +262,18 @@ talk c12b
 jq -e '.enabledMcpjsonServers == ["marker"]' "$H/.claude/settings.json" >/dev/null || fail "no approval in settings.json"
 ok "foreseen; approved ahead: no MCP dialog, the CLI started the server, a message round-tripped"
 
+step "13. credentials seeded from a read-only mount: copied where the CLI reads them, and used"
+H=$(fresh_home c13)
+mkdir -p "$H/creds"
+printf '{"claudeAiOauth":{"accessToken":"%s","refreshToken":"sk-ant-ort01-e2eSeed","expiresAt":4102444800000,"scopes":["user:inference","user:profile"]}}' "$FILETOK" >"$H/creds/.credentials.json"
+chmod 0444 "$H/creds/.credentials.json" && chmod 0555 "$H/creds"
+EXTRA_ENV="SLEEVE_CHECK_SEED_CREDENTIALS=$H/creds/.credentials.json SLEEVE_CHECK_TRUST_DIRS=$H/workspace" sleeve c13 "$H" -- claude
+wait_screen c13 "$PROMPT"
+no_screen c13 "Welcome to Claude Code|Not logged in"
+talk c13
+last_request | jq -e '.credential == "bearer ...file"' >/dev/null || fail "the seeded token was not used: $(last_request)"
+[ "$(stat -c %a "$H/.claude/.credentials.json")" = 600 ] || fail "the copy is not mode 0600"
+ok "the seed was copied to ~/.claude/.credentials.json (0600), and the CLI used it"
+
 echo
 echo "e2e-claude: all passed (claude $VERSION)"

@@ -88,6 +88,10 @@ type runner struct {
 	user    *sleeveUser
 	// started is the state the start left, read by a health check.
 	started *StartState
+	// seed is the credentials file to seed from, once read; seeded, the
+	// bytes a report (which writes nothing) judges as the copy.
+	seed   *seedSource
+	seeded []byte
 }
 
 func run(ctx context.Context, args []string, env environ.Env, stdin *os.File, stdout, stderr io.Writer) int {
@@ -211,6 +215,13 @@ func (r *runner) steps() (string, check.Code) {
 			return "", r.lookFailed(err)
 		}
 	}
+	if r.inv.Settings.SeedCredentials != "" {
+		var code check.Code
+		r.step("seed credentials", func() error { code = r.seedCredentials(); return nil })
+		if code != check.OK {
+			return "", code
+		}
+	}
 	var res *check.Resolution
 	r.step("resolve credential", func() error { res = check.Resolve(r.resolveInput()); return nil })
 	r.resolution(res)
@@ -329,7 +340,7 @@ func (r *runner) realTrustDirs() []string {
 func (r *runner) resolveInput() check.Input {
 	s := r.inv.Settings
 	in := check.Input{Env: r.env, Cwd: r.cwd, Now: r.start, ExpiryWarning: s.ExpiryWarning,
-		TokenIssued: s.TokenIssued.Time, ManagedSettings: s.Managed, Secrets: r.secrets}
+		TokenIssued: s.TokenIssued.Time, ManagedSettings: s.Managed, Secrets: r.secrets, Seeded: r.seeded}
 	if r.env.Get("HOME") == "" {
 		in.PasswdHome = passwdHome()
 	}

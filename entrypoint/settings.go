@@ -22,27 +22,28 @@ const EnvPrefix = "SLEEVE_CHECK_"
 // which beats the default. One struct, read by one mechanism, documents
 // them all for --help and the README.
 type Settings struct {
-	Verbose       bool          `env:"VERBOSE" flag:"verbose" state:"-" help:"log the steps with their timings, the settings not at their defaults and where each came from, the credential's fingerprint"`
-	JSON          bool          `env:"JSON" flag:"json" state:"-" help:"print one JSON report on stdout"`
-	LogFormat     string        `env:"LOG_FORMAT" envDefault:"console" flag:"log-format" state:"-" help:"stderr format: console or json (JSON lines)"`
-	ExpiryWarning time.Duration `env:"EXPIRY_WARNING" envDefault:"1h" flag:"expiry-warning" help:"warn when a credential expires within this duration"`
-	TokenIssued   Date          `env:"OAUTH_TOKEN_ISSUED" flag:"oauth-token-issued" help:"date (YYYY-MM-DD) the setup-token was issued; warns in the last 30 days of its year"`
-	TrustDirs     []string      `env:"TRUST_DIRS" envSeparator:":" flag:"trust-dirs" help:"absolute directories (colon-separated) to mark as trusted, skipping the trust dialog"`
-	ApproveAPIKey bool          `env:"APPROVE_API_KEY" flag:"approve-api-key" help:"approve the selected ANTHROPIC_API_KEY so Claude Code does not ask"`
-	AcceptBypass  bool          `env:"ACCEPT_BYPASS_PERMISSIONS" flag:"accept-bypass-permissions" help:"set skipDangerousModePermissionPrompt in settings.json"`
-	ApproveMCP    []string      `env:"APPROVE_MCP_SERVERS" envSeparator:"," flag:"approve-mcp-servers" help:"project MCP servers (.mcp.json) to approve so Claude Code does not ask: all, or comma-separated names (an MCP server runs code: name only the ones you trust)"`
-	Probe         string        `env:"PROBE" envDefault:"http" flag:"probe" help:"how to prove the credential before the start: http (one tiny request to the API), cli (claude -p, the unmodified CLI) or off"`
-	ProbeModel    string        `env:"PROBE_MODEL" envDefault:"claude-haiku-4-5" flag:"probe-model" help:"model named in the probe request (max_tokens 1)"`
-	ProbeTimeout  time.Duration `env:"PROBE_TIMEOUT" envDefault:"20s" flag:"probe-timeout" help:"deadline for the whole probe, retries included"`
-	AttemptTime   time.Duration `env:"PROBE_ATTEMPT_TIMEOUT" envDefault:"10s" flag:"probe-attempt-timeout" help:"deadline for one probe request"`
-	ProbeSplay    time.Duration `env:"PROBE_SPLAY" envDefault:"0s" flag:"probe-splay" help:"wait a random time up to this long before the probe, so sleeves started together do not call the API in the same second"`
-	Strict        bool          `env:"STRICT" flag:"strict" help:"stop (exit 9) when the API is still rate-limiting at the probe's deadline, instead of starting with a warning"`
-	OnUnavailable string        `env:"ON_UNAVAILABLE" envDefault:"fail" flag:"on-unavailable" help:"when the API cannot be reached or fails: fail (exit 8) or warn (start anyway)"`
-	User          string        `env:"USER" flag:"user" help:"NAME|UID[:GID] to drop to (as gosu does) before anything else, when started as root"`
-	StateDir      string        `env:"STATE_DIR" envDefault:"/run/sleeve-check" flag:"state-dir" help:"where the start leaves its state for health checks (falls back to $TMPDIR/sleeve-check-UID)"`
-	HealthTTL     time.Duration `env:"HEALTH_TTL" envDefault:"30m" flag:"health-ttl" help:"health calls the API at most once per this long, reusing the last verdict"`
-	HealthTimeout time.Duration `env:"HEALTH_PROBE_TIMEOUT" envDefault:"5s" flag:"health-probe-timeout" help:"deadline of the probe a health check makes when its verdict is stale"`
-	Managed       string        `env:"MANAGED_SETTINGS" envDefault:"/etc/claude-code/managed-settings.json" flag:"managed-settings" help:"path of Claude Code's managed settings file, read for its env block"`
+	Verbose         bool          `env:"VERBOSE" flag:"verbose" state:"-" help:"log the steps with their timings, the settings not at their defaults and where each came from, the credential's fingerprint"`
+	JSON            bool          `env:"JSON" flag:"json" state:"-" help:"print one JSON report on stdout"`
+	LogFormat       string        `env:"LOG_FORMAT" envDefault:"console" flag:"log-format" state:"-" help:"stderr format: console or json (JSON lines)"`
+	ExpiryWarning   time.Duration `env:"EXPIRY_WARNING" envDefault:"1h" flag:"expiry-warning" help:"warn when a credential expires within this duration"`
+	TokenIssued     Date          `env:"OAUTH_TOKEN_ISSUED" flag:"oauth-token-issued" help:"date (YYYY-MM-DD) the setup-token was issued; warns in the last 30 days of its year"`
+	TrustDirs       []string      `env:"TRUST_DIRS" envSeparator:":" flag:"trust-dirs" help:"absolute directories (colon-separated) to mark as trusted, skipping the trust dialog"`
+	ApproveAPIKey   bool          `env:"APPROVE_API_KEY" flag:"approve-api-key" help:"approve the selected ANTHROPIC_API_KEY so Claude Code does not ask"`
+	AcceptBypass    bool          `env:"ACCEPT_BYPASS_PERMISSIONS" flag:"accept-bypass-permissions" help:"set skipDangerousModePermissionPrompt in settings.json"`
+	ApproveMCP      []string      `env:"APPROVE_MCP_SERVERS" envSeparator:"," flag:"approve-mcp-servers" help:"project MCP servers (.mcp.json) to approve so Claude Code does not ask: all, or comma-separated names (an MCP server runs code: name only the ones you trust)"`
+	Probe           string        `env:"PROBE" envDefault:"http" flag:"probe" help:"how to prove the credential before the start: http (one tiny request to the API), cli (claude -p, the unmodified CLI) or off"`
+	ProbeModel      string        `env:"PROBE_MODEL" envDefault:"claude-haiku-4-5" flag:"probe-model" help:"model named in the probe request (max_tokens 1)"`
+	ProbeTimeout    time.Duration `env:"PROBE_TIMEOUT" envDefault:"20s" flag:"probe-timeout" help:"deadline for the whole probe, retries included"`
+	AttemptTime     time.Duration `env:"PROBE_ATTEMPT_TIMEOUT" envDefault:"10s" flag:"probe-attempt-timeout" help:"deadline for one probe request"`
+	ProbeSplay      time.Duration `env:"PROBE_SPLAY" envDefault:"0s" flag:"probe-splay" help:"wait a random time up to this long before the probe, so sleeves started together do not call the API in the same second"`
+	Strict          bool          `env:"STRICT" flag:"strict" help:"stop (exit 9) when the API is still rate-limiting at the probe's deadline, instead of starting with a warning"`
+	OnUnavailable   string        `env:"ON_UNAVAILABLE" envDefault:"fail" flag:"on-unavailable" help:"when the API cannot be reached or fails: fail (exit 8) or warn (start anyway)"`
+	SeedCredentials string        `env:"SEED_CREDENTIALS" flag:"seed-credentials" help:"a credentials file (a read-only secret or volume) to copy to the one Claude Code reads, before the checks, unless that one holds a later expiresAt (Claude Code refreshed it)"`
+	User            string        `env:"USER" flag:"user" help:"NAME|UID[:GID] to drop to (as gosu does) before anything else, when started as root"`
+	StateDir        string        `env:"STATE_DIR" envDefault:"/run/sleeve-check" flag:"state-dir" help:"where the start leaves its state for health checks (falls back to $TMPDIR/sleeve-check-UID)"`
+	HealthTTL       time.Duration `env:"HEALTH_TTL" envDefault:"30m" flag:"health-ttl" help:"health calls the API at most once per this long, reusing the last verdict"`
+	HealthTimeout   time.Duration `env:"HEALTH_PROBE_TIMEOUT" envDefault:"5s" flag:"health-probe-timeout" help:"deadline of the probe a health check makes when its verdict is stale"`
+	Managed         string        `env:"MANAGED_SETTINGS" envDefault:"/etc/claude-code/managed-settings.json" flag:"managed-settings" help:"path of Claude Code's managed settings file, read for its env block"`
 }
 
 // Date is a calendar date setting.
@@ -260,6 +261,15 @@ func validate(inv *Invocation, fromFlag map[string]bool, perr *ParseError) {
 	if s.HealthTimeout <= 0 {
 		bad("HealthTimeout", "must be positive")
 	}
+	validateLists(s, bad)
+	if inv.Sub == "" && len(inv.Command) == 0 && inv.Command != nil {
+		perr.Usage = append(perr.Usage, "nothing after --")
+		perr.Hint = "give the command to run, e.g. sleeve-check -- claude; or drop -- to only check"
+	}
+}
+
+// validateLists checks the settings that name paths, models and lists.
+func validateLists(s *Settings, bad func(name, msg string)) {
 	if s.StateDir == "" || !filepath.IsAbs(s.StateDir) {
 		bad("StateDir", fmt.Sprintf("must be an absolute directory, not %q", s.StateDir))
 	}
@@ -278,14 +288,13 @@ func validate(inv *Invocation, fromFlag map[string]bool, perr *ParseError) {
 			break
 		}
 	}
+	if s.SeedCredentials != "" && !filepath.IsAbs(s.SeedCredentials) {
+		bad("SeedCredentials", fmt.Sprintf("must be an absolute path, not %q", s.SeedCredentials))
+	}
 	for _, d := range s.TrustDirs {
 		if !filepath.IsAbs(d) {
 			bad("TrustDirs", fmt.Sprintf("must list absolute directories, and %q is not one", d))
 		}
-	}
-	if inv.Sub == "" && len(inv.Command) == 0 && inv.Command != nil {
-		perr.Usage = append(perr.Usage, "nothing after --")
-		perr.Hint = "give the command to run, e.g. sleeve-check -- claude; or drop -- to only check"
 	}
 }
 

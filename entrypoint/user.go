@@ -117,6 +117,7 @@ func (r *runner) switchUser() *check.Finding {
 			Hint:    "start the container as root (the image's USER root, or docker run --user 0), or drop SLEEVE_CHECK_USER and rely on the image's USER"}
 	}
 	r.secrets = check.LoadSecrets(r.env)
+	r.readSeed()
 	if err := u.become(); err != nil {
 		return &check.Finding{Severity: check.Error, Code: check.Config, ID: "user_switch",
 			Message: fmt.Sprintf("cannot switch to %s: %v", spec, err), Hint: "the container may lack CAP_SETUID/CAP_SETGID"}

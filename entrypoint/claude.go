@@ -31,11 +31,24 @@ func (r *runner) commandChecks(res *check.Resolution, trust []string) {
 			Message: "claude will run as root",
 			Hint:    "set SLEEVE_CHECK_USER (--user) to the sleeve user; as root claude refuses --dangerously-skip-permissions"})
 	}
+	r.autoUpdater(res)
 	if !r.claudeInteractive() {
 		r.printModeInput(c)
 		return // print mode shows none of the start-up screens
 	}
 	r.screens(res, trust, c)
+}
+
+// autoUpdater warns that Claude Code will try to update itself inside the
+// sleeve (reported with 2.0.76 and 2.1.86: "Auto-update failed"), which at
+// best fails and at worst changes the release the image pinned.
+func (r *runner) autoUpdater(res *check.Resolution) {
+	if v, _, ok := res.Lookup("DISABLE_AUTOUPDATER"); ok && v != "" {
+		return
+	}
+	r.finding(check.Finding{Severity: check.Warning, ID: "claude_auto_update",
+		Message: "claude will try to update itself inside the sleeve (\"Auto-update failed\"), away from the release the image pinned",
+		Hint:    "set DISABLE_AUTOUPDATER=1 in the image (ENV) or in the env block of settings.json"})
 }
 
 // claudeInteractive reports whether the claude command will start its

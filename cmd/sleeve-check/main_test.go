@@ -66,6 +66,8 @@ func TestScripts(t *testing.T) {
 			e.Setenv("SECRET_OAUTH", fakeOAuth)
 			e.Setenv("SECRET_APIKEY", fakeAPIKey)
 			e.Setenv("NOW_MS", "1")
+			// As Dockerfile.sleeve does; claude_screens.txtar unsets it.
+			e.Setenv("DISABLE_AUTOUPDATER", "1")
 			e.Setenv("SLEEVE_CHECK_MANAGED_SETTINGS", filepath.Join(e.WorkDir, "managed-settings.json"))
 			e.Setenv("SLEEVE_CHECK_STATE_DIR", filepath.Join(e.WorkDir, "state"))
 			// Every script talks to its own fake API on loopback.

@@ -18,7 +18,11 @@ type ConfigPlan struct {
 	TrustDirs []string
 	// APIKeySuffix is the last 20 characters of the API key to approve, or "".
 	APIKeySuffix string
-	// AcceptBypass sets skipDangerousModePermissionPrompt in settings.json.
+	// AcceptBypass accepts the bypass-permissions warning: the key of
+	// Claude Code 2.1.40 and later (skipDangerousModePermissionPrompt in
+	// settings.json), and the key of the releases before it
+	// (bypassPermissionsModeAccepted in the global config), which the later
+	// ones still read and move to settings.json themselves.
 	AcceptBypass bool
 	// MCPServers are the project MCP servers (.mcp.json) to approve in
 	// settings.json: names, or AllMCPServers.
@@ -43,6 +47,9 @@ func Prepare(plan ConfigPlan, opt EditOptions) (PrepareResult, error) {
 	r, err := EditJSON(plan.GlobalConfig, gopt, func(obj map[string]any) []string {
 		var ch []string
 		ch = append(ch, setTrue(obj, "hasCompletedOnboarding")...)
+		if plan.AcceptBypass {
+			ch = append(ch, setTrue(obj, "bypassPermissionsModeAccepted")...)
+		}
 		for _, d := range plan.TrustDirs {
 			ch = append(ch, setTrue(obj, "projects", d, "hasTrustDialogAccepted")...)
 		}

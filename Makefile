@@ -4,7 +4,7 @@ LDFLAGS := -s -w -X sleeve-check/entrypoint.Version=$(VERSION)
 GO      ?= go
 FUZZTIME ?= 5s
 
-.PHONY: build test fuzz demo bench bench-probe clean e2e-container e2e-claude claude-bin
+.PHONY: build test fuzz demo bench bench-probe clean e2e-container e2e-claude e2e-claude-matrix claude-bin
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/sleeve-check ./cmd/sleeve-check
@@ -44,6 +44,11 @@ e2e-container:
 # The real Claude Code CLI (version in e2e/claude-version), in tmux.
 e2e-claude:
 	./e2e/claude.sh
+
+# The unattended-start cases against every release in e2e/claude-releases
+# (MATRIX_RELEASES="2.0.76 2.1.332" picks some), as a table.
+e2e-claude-matrix:
+	./e2e/claude-matrix.sh
 
 # The pinned claude binary, for docker build -f Dockerfile.sleeve.
 claude-bin:

@@ -99,6 +99,11 @@ ok "the file's token was sent; the expired read-only one stopped sleeve-check wi
 step "6. a .claude.json that Claude Code wrote survives sleeve-check with every key"
 jq -e '.numStartups >= 1 and (.projects | length) >= 1' "$C2_HOME/.claude.json" >/dev/null || fail "case 2's CLI wrote no state"
 tmux kill-session -t c2
+# A killed CLI saves its config once more on the way out: wait for that.
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	m=$(stat -c %Y.%s "$C2_HOME/.claude.json"); sleep 1
+	[ "$m" = "$(stat -c %Y.%s "$C2_HOME/.claude.json")" ] && ! pgrep -f "HOME=$C2_HOME" >/dev/null && break
+done
 jq 'del(.hasCompletedOnboarding)' "$C2_HOME/.claude.json" >"$E2E_TMP/written.json"
 cp "$E2E_TMP/written.json" "$C2_HOME/.claude.json"
 (cd "$C2_HOME/workspace" && env -i HOME="$C2_HOME" PATH=/usr/bin:/bin CLAUDE_CODE_OAUTH_TOKEN="$GOOD" ANTHROPIC_BASE_URL="$FAKE_URL" "$ROOT/bin/sleeve-check" -- true)

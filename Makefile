@@ -25,6 +25,7 @@ fuzz:
 	$(GO) test ./check -run '^$$' -fuzz '^FuzzParseCredentials$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./check -run '^$$' -fuzz '^FuzzCheckToken$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./check/probe -run '^$$' -fuzz '^FuzzParseAPIError$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./check/probe -run '^$$' -fuzz '^FuzzParseUsage$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./entrypoint/claudeconfig -run '^$$' -fuzz '^FuzzEditJSON$$' -fuzztime $(FUZZTIME)
 
 demo: build

@@ -22,6 +22,7 @@ const (
 	Unavailable   Code = 8
 	RateLimited   Code = 9
 	Billing       Code = 10
+	UsageLimit    Code = 11
 	Internal      Code = 70
 	NotExecutable Code = 126
 	NotFound      Code = 127
@@ -49,6 +50,7 @@ var Table = []CodeInfo{
 	{Unavailable, "api_unavailable", "the API could not be reached or failed (5xx, 529, timeout, DNS, TLS, proxy)", "check the network, proxy and CA files; retry later"},
 	{RateLimited, "rate_limited", "the API kept answering 429 past the deadline (only with --strict)", "wait, splay the starts, or raise the deadline"},
 	{Billing, "billing", "the credential works but the account cannot pay (402, spend limit)", "fix billing or the spend limit of the organisation"},
+	{UsageLimit, "usage_limit", "the subscription's usage limit (5-hour, 7-day, ...) is used up until its reset", "wait for the reset (--on-usage-limit=wait), or spread the sleeves across subscriptions"},
 	{Internal, "internal", "a bug in sleeve-check", "report it with the output of --verbose"},
 	{NotExecutable, "not_executable", "the command exists but cannot be executed", "fix its mode or choose another command"},
 	{NotFound, "command_not_found", "the command is not in PATH", "install it or fix PATH"},

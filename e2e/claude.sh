@@ -26,9 +26,10 @@ OLD=$(fake_token oat01 old0)
 REVOKED=$(fake_token oat01 rvkd)
 LIMITED=$(fake_token oat01 lmtd)
 APIKEY=$(fake_token api03 apik)
+QUOTA=$(fake_token oat01 qota)
 REPLY="Hello from the fake API"
 start_fake -token "$GOOD=valid,reply=$REPLY" -token "$FILETOK=valid,reply=$REPLY" -token "$APIKEY=valid,reply=$REPLY" \
-	-token "$OLD=expired" -token "$REVOKED=revoked" -token "$LIMITED=rate_limited,retry_after=60"
+	-token "$OLD=expired" -token "$REVOKED=revoked" -token "$LIMITED=rate_limited,retry_after=60" -token "$QUOTA=usage_limit"
 
 . e2e/tmux.sh
 
@@ -233,6 +234,25 @@ talk c13
 last_request | jq -e '.credential == "bearer ...file"' >/dev/null || fail "the seeded token was not used: $(last_request)"
 [ "$(stat -c %a "$H/.claude/.credentials.json")" = 600 ] || fail "the copy is not mode 0600"
 ok "the seed was copied to ~/.claude/.credentials.json (0600), and the CLI used it"
+
+step "14. a used-up subscription window: the real CLI prints its own usage-limit message from the fake; sleeve-check stops with 11, and so does --probe=cli"
+H=$(fresh_home c14)
+OUT=$(cd "$H/workspace" && env -i HOME="$H" PATH="$E2E_TMP/bin:/usr/bin:/bin" ANTHROPIC_BASE_URL="$FAKE_URL" CLAUDE_CODE_OAUTH_TOKEN="$QUOTA" \
+	CLAUDE_CODE_MAX_RETRIES=0 claude -p "say hi" </dev/null 2>&1 || true)
+echo "$OUT" | grep -q "You've hit your 5-hour limit" || fail "the CLI did not read the fake's usage headers: $OUT"
+echo "  the CLI itself: $OUT"
+for probe in http cli; do
+	set +e
+	OUT=$(cd "$H/workspace" && env -i HOME="$H" PATH="$E2E_TMP/bin:/usr/bin:/bin" ANTHROPIC_BASE_URL="$FAKE_URL" CLAUDE_CODE_OAUTH_TOKEN="$QUOTA" \
+		"$ROOT/bin/sleeve-check" --probe=$probe -- claude -p "say hi" 2>&1)
+	rc=$?
+	set -e
+	[ "$rc" = 11 ] || fail "--probe=$probe: exit $rc, want 11: $OUT"
+	echo "$OUT" | grep -q "error: the subscription's .*limit is reached" || fail "--probe=$probe: no message: $OUT"
+	echo "$OUT" | grep -q "$QUOTA" && fail "the token leaked"
+	echo "  --probe=$probe: exit 11: $(echo "$OUT" | grep '^sleeve-check: error' | cut -c1-150)..."
+done
+ok "the CLI says the 5-hour limit is hit; sleeve-check stops with 11 before it, with either probe"
 
 echo
 echo "e2e-claude: all passed (claude $VERSION)"

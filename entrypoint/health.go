@@ -51,22 +51,17 @@ func (r *runner) health() int {
 		h.StartedAt = &t
 		parts = append(parts, "started "+check.Human(r.start.Sub(t))+" ago")
 	}
+	if w := r.waiting(); w != nil {
+		// The start is alive and doing what it was told: not a failure.
+		h.Warning, h.Line = true, healthLine(true, true, fmt.Sprintf("waiting for the %s limit to reset%s", w.Window, probe.ResetWords(&w.Until, r.start)))
+		return r.healthOut()
+	}
 
-	res := check.Resolve(r.resolveInput())
-	r.resolution(res)
-	if e := res.Findings.FirstError(); e != nil {
-		return fail(e.Message)
-	}
-	// Only the one flag is read: a .claude.json can grow to tens of MB.
-	if glob, err := claudeconfig.TopLevel(res.GlobalConfig, "hasCompletedOnboarding"); err != nil {
-		return fail(fmt.Sprintf("cannot read %q: %s", res.GlobalConfig, safefile.ErrText(err)))
-	} else if string(glob["hasCompletedOnboarding"]) != "true" {
-		return fail(fmt.Sprintf("hasCompletedOnboarding is not set in %q, so claude waits at its welcome screen", res.GlobalConfig))
-	}
-	fp := res.Selected.Fingerprint()
-	if msg := r.credentialChanged(fp); msg != "" {
+	res, msg := r.healthLocal()
+	if msg != "" {
 		return fail(msg)
 	}
+	fp := res.Selected.Fingerprint()
 	desc := string(fp.Kind)
 	if fp.Last4 != "" {
 		desc += " ..." + fp.Last4
@@ -95,6 +90,24 @@ func (r *runner) health() int {
 	return r.healthOut()
 }
 
+// healthLocal re-runs the local checks: the credential, the onboarding
+// flag, and that the credential is the one the start was given. It
+// returns why the sleeve is unhealthy, or "".
+func (r *runner) healthLocal() (*check.Resolution, string) {
+	res := check.Resolve(r.resolveInput())
+	r.resolution(res)
+	if e := res.Findings.FirstError(); e != nil {
+		return res, e.Message
+	}
+	// Only the one flag is read: a .claude.json can grow to tens of MB.
+	if glob, err := claudeconfig.TopLevel(res.GlobalConfig, "hasCompletedOnboarding"); err != nil {
+		return res, fmt.Sprintf("cannot read %q: %s", res.GlobalConfig, safefile.ErrText(err))
+	} else if string(glob["hasCompletedOnboarding"]) != "true" {
+		return res, fmt.Sprintf("hasCompletedOnboarding is not set in %q, so claude waits at its welcome screen", res.GlobalConfig)
+	}
+	return res, r.credentialChanged(res.Selected.Fingerprint())
+}
+
 // healthAPI adds what the API says to the health line: a part, or a
 // warning; or it returns why the sleeve is unhealthy.
 func (r *runner) healthAPI(res *check.Resolution, fp check.Fingerprint, parts *[]string, warn *string) string {
@@ -108,8 +121,11 @@ func (r *runner) healthAPI(res *check.Resolution, fp check.Fingerprint, parts *[
 	r.applyVerdict(v)
 	age := check.Human(r.start.Sub(at)) + " ago"
 	switch {
-	case v.Finding.Severity == check.Error && v.Class != probe.Unavailable:
+	case v.Finding.Severity == check.Error && v.Class != probe.Unavailable && v.Class != probe.UsageLimit:
 		return v.Finding.Message
+	case v.Class == probe.UsageLimit:
+		// A restart cannot bring quota back; the running task resumes at the reset.
+		*warn = v.Finding.Message
 	case v.Class == probe.Unavailable:
 		// Restarting the sleeve would not bring the API back.
 		*warn = "API unreachable: " + v.Finding.Message
@@ -119,7 +135,25 @@ func (r *runner) healthAPI(res *check.Resolution, fp check.Fingerprint, parts *[
 	default:
 		*parts = append(*parts, "api ok "+age)
 	}
+	if u := v.Usage.Short(); u != "" {
+		*parts = append(*parts, u)
+	}
+	if high := v.Usage.High(r.inv.Settings.UsageWarning.Fraction, r.start); len(high) > 0 && *warn == "" && !v.Usage.Rejected() {
+		*warn = high[0]
+	}
 	return ""
+}
+
+// waiting is the start's wait for a usage window's reset, while it lasts
+// (and a minute past the reset, for the probe after it).
+func (r *runner) waiting() *Waiting {
+	if r.started == nil || r.started.Start.Waiting == nil {
+		return nil
+	}
+	if w := r.started.Start.Waiting; r.start.Before(w.Until.Add(time.Minute + 30*time.Second)) {
+		return w
+	}
+	return nil
 }
 
 // adoptStartSettings gives a health check the settings the start ran
@@ -188,6 +222,9 @@ func (r *runner) healthVerdict(res *check.Resolution, fp check.Fingerprint) (v p
 		ttl := s.HealthTTL
 		if c.Verdict.Class == probe.Unavailable {
 			ttl = min(ttl, unavailableTTL)
+		}
+		if u := c.Verdict.Usage; u.Rejected() && u.ResetsAt != nil {
+			ttl = min(ttl, u.ResetsAt.Sub(c.CheckedAt))
 		}
 		if age := r.start.Sub(c.CheckedAt); age >= 0 && age < ttl {
 			return c.Verdict, c.CheckedAt, true, true

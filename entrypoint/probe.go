@@ -1,6 +1,7 @@
 package entrypoint
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"strconv"
@@ -23,18 +24,29 @@ func (r *runner) probe(res *check.Resolution) (check.Code, bool) {
 	if s.ProbeSplay > 0 {
 		d := time.Duration(rand.Int64N(int64(s.ProbeSplay)))
 		r.log.Debug().Dur("splay_ms", d).Msg("waiting before the probe")
-		select {
-		case <-time.After(d):
-		case <-r.ctx.Done():
+		if !r.sleep(d) {
 			return r.interrupted()
 		}
 	}
 	var v probe.Verdict
-	pol := probePolicy{deadline: s.ProbeTimeout, strict: s.Strict, warnUnavailable: s.OnUnavailable == "warn"}
+	pol := probePolicy{deadline: s.ProbeTimeout, strict: s.Strict, warnUnavailable: s.OnUnavailable == "warn", warnUsageLimit: s.OnUsageLimit == "warn"}
 	r.step("probe", func() error { v = r.runProbe(res, pol); return nil })
+	if v.Class == probe.UsageLimit && s.OnUsageLimit == "wait" {
+		v = r.waitForReset(res, pol, v)
+	}
 	if v.Class == probe.Interrupted {
 		return r.interrupted()
 	}
+	r.verdict(v)
+	if v.Finding.Severity == check.Error {
+		return v.Finding.Code, true
+	}
+	return check.OK, false
+}
+
+// verdict records the probe's verdict, and warns about usage windows
+// that are nearly used up.
+func (r *runner) verdict(v probe.Verdict) {
 	r.rep.Probe = &v
 	r.applyVerdict(v)
 	how := func(e *zerolog.Event) *zerolog.Event {
@@ -48,10 +60,56 @@ func (r *runner) probe(res *check.Resolution) (check.Code, bool) {
 		how(r.log.Debug()).Msg("probe: " + string(v.Class))
 		r.finding(v.Finding)
 	}
-	if v.Finding.Severity == check.Error {
-		return v.Finding.Code, true
+	if !v.Usage.Rejected() {
+		for _, w := range v.Usage.High(r.inv.Settings.UsageWarning.Fraction, time.Now()) {
+			r.finding(check.Finding{Severity: check.Warning, ID: "usage_high", Message: w,
+				Hint: "when it is used up, every sleeve on this subscription stops until the reset: spread the work across subscriptions, or enable usage credits"})
+		}
 	}
-	return check.OK, false
+}
+
+// waitForReset waits for a used-up usage window to reset (plus a random
+// part of SLEEVE_CHECK_PROBE_SPLAY, so that sleeves waiting together do not
+// all ask in the same second), then probes once more. A reset that is unknown, or further away than
+// SLEEVE_CHECK_USAGE_WAIT_MAX, is not waited for.
+func (r *runner) waitForReset(res *check.Resolution, pol probePolicy, v probe.Verdict) probe.Verdict {
+	s := r.inv.Settings
+	reset := v.Usage.ResetsAt
+	if reset == nil {
+		v.Finding.Message += "; SLEEVE_CHECK_ON_USAGE_LIMIT=wait cannot wait for a reset it does not know"
+		return v
+	}
+	// A second past it: the reset is given in whole seconds.
+	d := time.Until(*reset) + time.Second
+	if s.ProbeSplay > 0 {
+		d += time.Duration(rand.Int64N(int64(s.ProbeSplay)))
+	}
+	if d > s.UsageWaitMax {
+		v.Finding.Message += fmt.Sprintf("; that is further away than SLEEVE_CHECK_USAGE_WAIT_MAX (%s), so the start does not wait", s.UsageWaitMax)
+		return v
+	}
+	r.finding(check.Finding{Severity: check.Warning, ID: "usage_wait",
+		Message: fmt.Sprintf("waiting for the subscription's %s limit to reset%s, then probing again (SLEEVE_CHECK_ON_USAGE_LIMIT=wait)", v.Usage.Words(), probe.ResetWords(reset, time.Now()))})
+	r.saveWaiting(Waiting{Until: *reset, Window: v.Usage.Words()}, v)
+	if !r.sleep(d) {
+		return probe.Verdict{Class: probe.Interrupted}
+	}
+	pol.warnUsageLimit = false
+	var again probe.Verdict
+	r.step("probe after the reset", func() error { again = r.runProbe(res, pol); return nil })
+	return again
+}
+
+// sleep waits d, or until a signal: it reports whether d passed.
+func (r *runner) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.ctx.Done():
+		return false
+	}
 }
 
 // probeSkip says why the selected credential is not probed, or "".
@@ -76,6 +134,7 @@ type probePolicy struct {
 	deadline        time.Duration
 	strict          bool
 	warnUnavailable bool
+	warnUsageLimit  bool
 }
 
 // runProbe asks, by the configured means, whether the credential works.
@@ -94,7 +153,7 @@ func (r *runner) runProbe(res *check.Resolution, pol probePolicy) probe.Verdict 
 	}
 	r.log.Debug().Str("path", path).Strs("args", probe.CLIArgs).Msg("probe: running claude")
 	return probe.CLI(r.ctx, probe.CLIConfig{Path: path, Env: r.childEnv(), Dir: r.cwd, Timeout: pol.deadline, BaseURL: res.BaseURL,
-		Strict: pol.strict, WarnUnavailable: pol.warnUnavailable})
+		Strict: pol.strict, WarnUnavailable: pol.warnUnavailable, WarnUsageLimit: pol.warnUsageLimit})
 }
 
 func (r *runner) probeConfig(res *check.Resolution, pol probePolicy) probe.HTTPConfig {
@@ -104,7 +163,7 @@ func (r *runner) probeConfig(res *check.Resolution, pol probePolicy) probe.HTTPC
 	cfg := probe.HTTPConfig{
 		BaseURL: base, BaseURLSource: baseSrc, Model: s.ProbeModel, Deadline: pol.deadline, AttemptTimeout: min(s.AttemptTime, pol.deadline),
 		CustomHeaders: headers, ExtraCAFile: r.env.Get("NODE_EXTRA_CA_CERTS"), SystemCAFile: r.env.Get("SSL_CERT_FILE"), UserAgent: "sleeve-check/" + Version,
-		Strict: pol.strict, WarnUnavailable: pol.warnUnavailable, RetryWaitMin: 500 * time.Millisecond, RetryWaitMax: 4 * time.Second,
+		Strict: pol.strict, WarnUnavailable: pol.warnUnavailable, WarnUsageLimit: pol.warnUsageLimit, RetryWaitMin: 500 * time.Millisecond, RetryWaitMax: 4 * time.Second,
 		Proxy: r.env.Proxy(), Log: r.log,
 	}
 	if cfg.BaseURL != "" {
@@ -119,4 +178,5 @@ func (r *runner) applyVerdict(v probe.Verdict) {
 	if v.Status != check.StatusUnknown && !(v.Status == check.StatusValid && r.rep.Status == check.StatusExpiringSoon) {
 		r.rep.Status = v.Status
 	}
+	r.rep.Usage = v.Usage
 }

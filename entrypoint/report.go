@@ -25,11 +25,13 @@ type Report struct {
 	Findings   []check.Finding     `json:"findings"`
 	Config     ConfigReport        `json:"config"`
 	Probe      *probe.Verdict      `json:"probe,omitempty"`
-	Command    []string            `json:"command,omitempty"`
-	User       string              `json:"user,omitempty"`
-	UID        int                 `json:"uid"`
-	Health     *HealthReport       `json:"health,omitempty"`
-	DurationMS float64             `json:"duration_ms"`
+	// Usage is the subscription's usage the last probe saw.
+	Usage      *probe.Usage  `json:"usage,omitempty"`
+	Command    []string      `json:"command,omitempty"`
+	User       string        `json:"user,omitempty"`
+	UID        int           `json:"uid"`
+	Health     *HealthReport `json:"health,omitempty"`
+	DurationMS float64       `json:"duration_ms"`
 }
 
 // ConfigReport is what was (or, without a command, would be) written.
@@ -83,6 +85,9 @@ func (r *runner) printText() {
 		if c.ExpiresAt != nil {
 			fmt.Fprintf(w, "expires:      %s (%s)\n", c.ExpiresAt.Format(time.RFC3339), relTime(*c.ExpiresAt, r.start))
 		}
+	}
+	if u := r.rep.Usage.Short(); u != "" {
+		fmt.Fprintf(w, "usage:        %s\n", u)
 	}
 	for _, s := range r.rep.Shadowed {
 		fmt.Fprintf(w, "ignored:      %s\n", s)

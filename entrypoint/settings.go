@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,6 +38,9 @@ type Settings struct {
 	AttemptTime     time.Duration `env:"PROBE_ATTEMPT_TIMEOUT" envDefault:"10s" flag:"probe-attempt-timeout" help:"deadline for one probe request"`
 	ProbeSplay      time.Duration `env:"PROBE_SPLAY" envDefault:"0s" flag:"probe-splay" help:"wait a random time up to this long before the probe, so sleeves started together do not call the API in the same second"`
 	Strict          bool          `env:"STRICT" flag:"strict" help:"stop (exit 9) when the API is still rate-limiting at the probe's deadline, instead of starting with a warning"`
+	OnUsageLimit    string        `env:"ON_USAGE_LIMIT" envDefault:"fail" flag:"on-usage-limit" help:"when the subscription's usage limit is used up: fail (exit 11), warn (start anyway), or wait (until its reset, then probe again)"`
+	UsageWaitMax    time.Duration `env:"USAGE_WAIT_MAX" envDefault:"6h" flag:"usage-wait-max" help:"the longest --on-usage-limit=wait waits; a later reset fails with exit 11"`
+	UsageWarning    Percent       `env:"USAGE_WARNING" envDefault:"90%" flag:"usage-warning" help:"warn when a window of the subscription's usage is this full"`
 	OnUnavailable   string        `env:"ON_UNAVAILABLE" envDefault:"fail" flag:"on-unavailable" help:"when the API cannot be reached or fails: fail (exit 8) or warn (start anyway)"`
 	SeedCredentials string        `env:"SEED_CREDENTIALS" flag:"seed-credentials" help:"a credentials file (a read-only secret or volume) to copy to the one Claude Code reads, before the checks, unless that one holds a later expiresAt (Claude Code refreshed it)"`
 	User            string        `env:"USER" flag:"user" help:"NAME|UID[:GID] to drop to (as gosu does) before anything else, when started as root"`
@@ -60,6 +64,19 @@ func (d *Date) UnmarshalText(b []byte) error {
 		return fmt.Errorf("%q is not a date of the form YYYY-MM-DD", string(b))
 	}
 	d.Time = t
+	return nil
+}
+
+// Percent is a percentage setting: "90%" or "90", kept as a fraction.
+type Percent struct{ Fraction float64 }
+
+// UnmarshalText parses 0 to 100, with or without a % sign.
+func (p *Percent) UnmarshalText(b []byte) error {
+	f, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(string(b)), "%"), 64)
+	if err != nil || f < 0 || f > 100 {
+		return fmt.Errorf("%q is not a percentage from 0 to 100", string(b))
+	}
+	p.Fraction = f / 100
 	return nil
 }
 
@@ -246,6 +263,9 @@ func validate(inv *Invocation, fromFlag map[string]bool, perr *ParseError) {
 	if s.Probe != "http" && s.Probe != "cli" && s.Probe != "off" {
 		bad("Probe", fmt.Sprintf("must be http, cli or off, not %q", s.Probe))
 	}
+	if s.OnUsageLimit != "fail" && s.OnUsageLimit != "warn" && s.OnUsageLimit != "wait" {
+		bad("OnUsageLimit", fmt.Sprintf("must be fail, warn or wait, not %q", s.OnUsageLimit))
+	}
 	if s.OnUnavailable != "fail" && s.OnUnavailable != "warn" {
 		bad("OnUnavailable", fmt.Sprintf("must be fail or warn, not %q", s.OnUnavailable))
 	}
@@ -272,6 +292,9 @@ func validate(inv *Invocation, fromFlag map[string]bool, perr *ParseError) {
 func validateLists(s *Settings, bad func(name, msg string)) {
 	if s.StateDir == "" || !filepath.IsAbs(s.StateDir) {
 		bad("StateDir", fmt.Sprintf("must be an absolute directory, not %q", s.StateDir))
+	}
+	if s.UsageWaitMax < 0 {
+		bad("UsageWaitMax", "must not be negative")
 	}
 	if s.ProbeSplay < 0 {
 		bad("ProbeSplay", "must not be negative")

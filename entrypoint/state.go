@@ -40,9 +40,18 @@ type StartState struct {
 	Start StartContext `json:"start"`
 }
 
+// Waiting is a start that waits for a usage window to reset
+// (--on-usage-limit=wait); health reports it as such.
+type Waiting struct {
+	Until  time.Time `json:"until"`
+	Window string    `json:"window"`
+}
+
 // StartContext is how the start ran, beyond its report.
 type StartContext struct {
-	Home string `json:"home,omitempty"`
+	// Waiting is set while the start waits for a usage limit's reset.
+	Waiting *Waiting `json:"waiting,omitempty"`
+	Home    string   `json:"home,omitempty"`
 	// Settings are the start's settings not at their defaults, by
 	// environment variable name (Invocation.Given).
 	Settings map[string]string `json:"settings,omitempty"`
@@ -202,6 +211,21 @@ func (r *runner) saveState() {
 		return
 	}
 	r.log.Debug().Str("dir", dir).Msg("saved state for health checks")
+}
+
+// saveWaiting leaves a state that says the start is waiting for a usage
+// window's reset, for health checks in the meantime.
+func (r *runner) saveWaiting(w Waiting, v probe.Verdict) {
+	dir, err := r.stateDirs().writable()
+	if err != nil {
+		return
+	}
+	st := StartState{Report: r.rep, Start: StartContext{Settings: r.inv.Given, Waiting: &w}}
+	st.Probe = &v
+	if r.res != nil {
+		st.Start.Home = r.res.Home
+	}
+	writeStateFile(dir, stateFile, st)
 }
 
 // startState finds the state the start left, for a health check. A state

@@ -4,6 +4,11 @@
 // and so on (status, JSON error body, request-id and retry-after headers),
 // and records every request so tests can count attempts and read headers.
 //
+// For subscription usage limits it speaks the dialect Claude Code reads
+// (the anthropic-ratelimit-unified-* headers): a healthy window, one in
+// its warning zone, and one used up until a reset that may be hours or
+// seconds away (usage.go).
+//
 // Tokens are registered with a Behavior; an unknown token gets the 401 the
 // real API gives. An OAuth token (sk-ant-oat...) sent without the
 // oauth-2025-04-20 beta header gets the real "OAuth authentication is
@@ -65,6 +70,9 @@ type Behavior struct {
 	Location string `json:"location,omitempty"`
 	// Reply is the text of a valid answer; "" gives "pong".
 	Reply string `json:"reply,omitempty"`
+	// ResetIn is when a UsageLimit window resets, from when the token is
+	// set; 0 means 2 hours.
+	ResetIn time.Duration `json:"reset_in,omitempty"`
 }
 
 // Request is one recorded request.
@@ -99,6 +107,8 @@ type API struct {
 type tokenState struct {
 	b    Behavior
 	seen int
+	// resetAt is when a UsageLimit window resets.
+	resetAt time.Time
 }
 
 // New returns an empty fake.
@@ -120,7 +130,11 @@ func NewServer() *Server {
 func (a *API) Set(token string, b Behavior) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.tokens[token] = &tokenState{b: b}
+	reset := b.ResetIn
+	if reset <= 0 {
+		reset = 2 * time.Hour
+	}
+	a.tokens[token] = &tokenState{b: b, resetAt: time.Now().Add(reset)}
 }
 
 // Admit makes the fake admit at most n message requests per second across
@@ -190,7 +204,7 @@ func (a *API) answer(w http.ResponseWriter, r *http.Request, body []byte, token,
 	if r.Method != http.MethodPost || (r.URL.Path != "/v1/messages" && r.URL.Path != "/v1/messages/count_tokens") {
 		return a.apiError(w, 404, "not_found_error", "Not Found", 0)
 	}
-	b, refusal := a.behavior(token)
+	b, resetAt, refusal := a.behavior(token)
 	if refusal != nil {
 		return refusal(w)
 	}
@@ -225,6 +239,9 @@ func (a *API) answer(w http.ResponseWriter, r *http.Request, body []byte, token,
 		}
 		return a.apiError(w, e.status, e.typ, msg, ra)
 	}
+	if status, ok := a.usageAnswer(w, r, body, b, resetAt); ok {
+		return status
+	}
 	switch b.Kind {
 	case Valid:
 		return a.ok(w, r, body, b.Reply)
@@ -240,12 +257,12 @@ func (a *API) answer(w http.ResponseWriter, r *http.Request, body []byte, token,
 
 // behavior is how to answer token now: its Behavior, or a refusal the
 // whole API gives first (an overload, the admission rate).
-func (a *API) behavior(token string) (Behavior, func(http.ResponseWriter) int) {
+func (a *API) behavior(token string) (Behavior, time.Time, func(http.ResponseWriter) int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := time.Now()
 	if now.Before(a.overload) {
-		return Behavior{}, func(w http.ResponseWriter) int { return a.apiError(w, 529, "overloaded_error", "Overloaded", 0) }
+		return Behavior{}, time.Time{}, func(w http.ResponseWriter) int { return a.apiError(w, 529, "overloaded_error", "Overloaded", 0) }
 	}
 	if a.admit > 0 {
 		if now.Sub(a.window) >= time.Second {
@@ -253,7 +270,7 @@ func (a *API) behavior(token string) (Behavior, func(http.ResponseWriter) int) {
 		}
 		if a.admitted >= a.admit {
 			wait := time.Second - now.Sub(a.window)
-			return Behavior{}, func(w http.ResponseWriter) int {
+			return Behavior{}, time.Time{}, func(w http.ResponseWriter) int {
 				return a.apiError(w, 429, "rate_limit_error", "Number of requests has exceeded your per-minute rate limit", wait)
 			}
 		}
@@ -261,14 +278,15 @@ func (a *API) behavior(token string) (Behavior, func(http.ResponseWriter) int) {
 	}
 	st := a.tokens[token]
 	b := Behavior{Kind: Invalid}
+	var resetAt time.Time
 	if st != nil {
 		st.seen++
-		b = st.b
+		b, resetAt = st.b, st.resetAt
 		if b.Times > 0 && st.seen > b.Times {
 			b = Behavior{Kind: Valid, Reply: b.Reply}
 		}
 	}
-	return b, nil
+	return b, resetAt, nil
 }
 
 // broken answers the way a broken path to the API does: a redirect, a

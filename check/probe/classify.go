@@ -37,7 +37,7 @@ func classify(a Answer, q question) Verdict {
 		v = classifyStatus(a, e, q, tail)
 		v.HTTPStatus, v.RequestID, v.ErrorType = a.Status, rid, e.Type
 	}
-	v.Attempts = a.Attempts
+	v.Attempts, v.Usage = a.Attempts, a.Usage
 	if a.GaveUp && (v.Class == Unavailable || v.Class == RateLimited) {
 		v.Finding.Message += fmt.Sprintf(" (gave up after %d attempts in %s)", a.Attempts, q.Deadline)
 	}
@@ -149,6 +149,8 @@ func namesModel(msg, model string) bool {
 // Retry-After is a spend cap.
 func tooManyRequests(a Answer, q question, tail string) Verdict {
 	switch {
+	case a.Usage.Rejected():
+		return usageLimit(a, q, tail)
 	case a.TooLong > 0:
 		return rateLimited(q, fmt.Sprintf("the API is rate-limiting this credential and asked to wait %s, longer than the %s the probe may take", a.TooLong.Round(time.Second), q.Deadline)+tail)
 	case a.WaitHelps && a.Once:
@@ -159,6 +161,24 @@ func tooManyRequests(a Answer, q question, tail string) Verdict {
 	return verdict(Billing, check.StatusValid, check.Error, check.Billing, "probe_spend_cap",
 		"the API refused with 429 and no Retry-After: the organisation's spend limit is reached"+tail,
 		"raise the spend limit in the Claude Console, or wait for the next billing period")
+}
+
+// usageLimit: the subscription's binding window is used up. Restarting or
+// retrying before its reset cannot help.
+func usageLimit(a Answer, q question, tail string) Verdict {
+	when := ResetWords(a.Usage.ResetsAt, a.At)
+	if when == "" {
+		when = "; the answer does not say when it resets in a form sleeve-check reads"
+	}
+	msg := fmt.Sprintf("the subscription's %s limit is reached%s", a.Usage.Words(), when)
+	if a.Usage.Words() == "usage" {
+		msg = "the subscription's usage limit is reached" + when
+	}
+	hint := "wait for the reset (SLEEVE_CHECK_ON_USAGE_LIMIT=wait waits for it), spread the sleeves across subscriptions, or enable usage credits for the subscription"
+	if q.WarnUsageLimit {
+		return verdict(UsageLimit, check.StatusValid, check.Warning, check.OK, "probe_usage_limit", msg+tail+"; starting anyway (SLEEVE_CHECK_ON_USAGE_LIMIT=warn)", hint)
+	}
+	return verdict(UsageLimit, check.StatusValid, check.Error, check.UsageLimit, "probe_usage_limit", msg+tail, hint)
 }
 
 func rateLimited(q question, msg string) Verdict {

@@ -20,11 +20,11 @@ import (
 // probe: the sanctioned way to exercise a subscription token.
 type CLIConfig struct {
 	// Strict and WarnUnavailable say how the answer is judged (Judgement).
-	Strict, WarnUnavailable bool
-	Path                    string   // the claude binary
-	Env                     []string // its environment (the one the command will get)
-	Dir                     string
-	Timeout                 time.Duration // hard: the process group is killed after it
+	Strict, WarnUnavailable, WarnUsageLimit bool
+	Path                                    string   // the claude binary
+	Env                                     []string // its environment (the one the command will get)
+	Dir                                     string
+	Timeout                                 time.Duration // hard: the process group is killed after it
 	// BaseURL is ANTHROPIC_BASE_URL, whose secret parts are scrubbed from
 	// what claude prints.
 	BaseURL string
@@ -46,7 +46,7 @@ func CLI(ctx context.Context, cfg CLIConfig) Verdict {
 	case errors.Is(ctx.Err(), context.Canceled):
 		v = interrupted()
 	case ctx.Err() != nil:
-		v = unavailable(question{Judgement: Judgement{cfg.Strict, cfg.WarnUnavailable}}, "probe_cli_timeout",
+		v = unavailable(question{Judgement: Judgement{cfg.Strict, cfg.WarnUnavailable, cfg.WarnUsageLimit}}, "probe_cli_timeout",
 			fmt.Sprintf("claude -p gave no answer within %s and was killed", cfg.Timeout), "check the network; raise SLEEVE_CHECK_PROBE_TIMEOUT on a slow link")
 	case err != nil:
 		v = verdict(NotRun, check.StatusUnknown, check.Error, check.Config, "probe_cli_start", fmt.Sprintf("cannot run %s: %v", strconv.Quote(cfg.Path), err),
@@ -88,19 +88,21 @@ func runClaude(ctx context.Context, cfg CLIConfig) (stdout, stderr []byte, code 
 
 // cliResult is the part of claude -p's JSON result that matters here.
 type cliResult struct {
-	Type           string  `json:"type"`
-	IsError        bool    `json:"is_error"`
-	APIErrorStatus *int    `json:"api_error_status"`
-	APIErrorType   string  `json:"api_error_type"`
-	Result         string  `json:"result"`
-	Subtype        string  `json:"subtype"`
-	Cost           float64 `json:"total_cost_usd"`
+	Type           string `json:"type"`
+	IsError        bool   `json:"is_error"`
+	APIErrorStatus *int   `json:"api_error_status"`
+	APIErrorType   string `json:"api_error_type"`
+	// APIError is claude's own name for the refusal, e.g. usage_limit_reached.
+	APIError string  `json:"api_error"`
+	Result   string  `json:"result"`
+	Subtype  string  `json:"subtype"`
+	Cost     float64 `json:"total_cost_usd"`
 }
 
 // ClassifyCLI maps claude -p's output to a verdict: its result, read
 // into an Answer, goes through the same classifier as an HTTP answer.
 func ClassifyCLI(stdout, stderr []byte, exitCode int, cfg CLIConfig) Verdict {
-	q := question{Judgement: Judgement{cfg.Strict, cfg.WarnUnavailable}, Source: "the API", Model: "the default model"}
+	q := question{Judgement: Judgement{cfg.Strict, cfg.WarnUnavailable, cfg.WarnUsageLimit}, Source: "the API", Model: "the default model"}
 	r, found := lastResult(stdout)
 	if !found {
 		what := excerpt(stderr)
@@ -125,7 +127,12 @@ func ClassifyCLI(stdout, stderr []byte, exitCode int, cfg CLIConfig) Verdict {
 		API: APIError{Type: clean(r.APIErrorType, 64), Message: clean(apiMessage(r.Result), maxShownMessage), Anthropic: true},
 		// claude does not print the headers; its words tell a rate limit
 		// ("not your usage limit") from a spend cap.
-		WaitHelps: !isSpendCap(r.Result)}
+		WaitHelps: !isSpendCap(r.Result), At: time.Now()}
+	if r.APIError == "usage_limit_reached" {
+		// claude -p's JSON names the refusal but not when it ends (2.1.332
+		// prints the reset only in its sentence, which is not parsed).
+		a.Usage = &Usage{Status: "rejected"}
+	}
 	return classify(a, q)
 }
 

@@ -34,6 +34,11 @@ func TestClassifyCLI(t *testing.T) {
 			check.Billing, check.Error, "billing", check.StatusValid, "spend limit"},
 		{"overloaded", `{"type":"result","is_error":true,"api_error_status":529,"api_error_type":"overloaded_error","result":"API Error: Repeated 529 Overloaded errors"}`, 1, CLIConfig{},
 			check.Unavailable, check.Error, "unavailable", check.StatusUnknown, "overloaded"},
+		// Observed: claude 2.1.332 -p --output-format json against the fake's usage_limit token.
+		{"usage limit", `{"type":"result","subtype":"success","is_error":true,"api_error_status":429,"api_error_type":"rate_limit_error","api_error":"usage_limit_reached","result":"You've hit your 5-hour limit · resets 5:33pm (UTC)"}`, 1, CLIConfig{},
+			check.UsageLimit, check.Error, "usage_limit", check.StatusValid, "the subscription's usage limit is reached; the answer does not say when it resets in a form sleeve-check reads (claude -p: You've hit your 5-hour limit · resets 5:33pm (UTC))"},
+		{"usage limit warn", `{"type":"result","is_error":true,"api_error_status":429,"api_error":"usage_limit_reached","result":"You've hit your 5-hour limit"}`, 1, CLIConfig{WarnUsageLimit: true},
+			check.OK, check.Warning, "usage_limit", check.StatusValid, "starting anyway (SLEEVE_CHECK_ON_USAGE_LIMIT=warn)"},
 		{"no json", "Error: unknown option '--tools'\n", 1, CLIConfig{},
 			check.Unavailable, check.Error, "unavailable", check.StatusUnknown, "printed no result (exit 1)"},
 		{"error without status", `{"type":"result","is_error":true,"api_error_status":null,"result":"Connection error."}`, 1, CLIConfig{WarnUnavailable: true},

@@ -33,8 +33,8 @@ const maxResponseBytes = 64 << 10
 // HTTPConfig is how to ask the API, once, whether a credential works.
 type HTTPConfig struct {
 	// Strict and WarnUnavailable say how the answer is judged (Judgement).
-	Strict, WarnUnavailable bool
-	BaseURL                 string // "" means DefaultBaseURL
+	Strict, WarnUnavailable, WarnUsageLimit bool
+	BaseURL                                 string // "" means DefaultBaseURL
 	// BaseURLSource names where BaseURL came from, for messages.
 	BaseURLSource  string
 	Model          string
@@ -58,7 +58,7 @@ type HTTPConfig struct {
 // and never following a redirect.
 func HTTP(ctx context.Context, cred check.Credential, cfg HTTPConfig) Verdict {
 	start := time.Now()
-	q := question{Judgement: Judgement{cfg.Strict, cfg.WarnUnavailable}, BaseURL: cfg.BaseURL, Source: cfg.BaseURLSource, Model: cfg.Model, Deadline: cfg.Deadline}
+	q := question{Judgement: Judgement{cfg.Strict, cfg.WarnUnavailable, cfg.WarnUsageLimit}, BaseURL: cfg.BaseURL, Source: cfg.BaseURLSource, Model: cfg.Model, Deadline: cfg.Deadline}
 	if q.BaseURL == "" {
 		q.Source = "the default base URL"
 	}
@@ -199,8 +199,10 @@ func answerOf(resp *http.Response, err error) Answer {
 	if resp.StatusCode >= 300 {
 		a.API = ParseAPIError(b)
 	}
+	a.At = time.Now()
 	a.WaitHelps = resp.Header.Get("Retry-After") != ""
-	a.RetryAfter, a.RetryAfterSet = retryAfter(resp.StatusCode, resp.Header, time.Now())
+	a.RetryAfter, a.RetryAfterSet = retryAfter(resp.StatusCode, resp.Header, a.At)
+	a.Usage = ParseUsage(resp.Header, a.At)
 	return a
 }
 

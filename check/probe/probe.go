@@ -48,6 +48,8 @@ const (
 	NotRun Class = "not_run"
 	// Interrupted: a signal ended the probe.
 	Interrupted Class = "interrupted"
+	// UsageLimit: the subscription's usage window is used up until its reset.
+	UsageLimit Class = "usage_limit"
 )
 
 // Verdict is what the probe concluded.
@@ -60,6 +62,8 @@ type Verdict struct {
 	Attempts   int           `json:"attempts"`
 	ElapsedMS  int64         `json:"elapsed_ms"`
 	Class      Class         `json:"class"`
+	// Usage is what the answer said of the subscription's usage limits.
+	Usage *Usage `json:"usage,omitempty"`
 }
 
 func verdict(class Class, st check.Status, sev check.Severity, code check.Code, id, msg, hint string) Verdict {
@@ -77,6 +81,8 @@ type Judgement struct {
 	Strict bool
 	// WarnUnavailable: an unreachable or failing API is a warning, not an error.
 	WarnUnavailable bool
+	// WarnUsageLimit: a used-up usage window is a warning, not an error.
+	WarnUsageLimit bool
 }
 
 // question is what was asked, for the words of a verdict, and how the
@@ -117,4 +123,8 @@ type Answer struct {
 	// Detail, when set, replaces the " (HTTP ...)" quote of the answer
 	// (the CLI probe's own words).
 	Detail string
+	// Usage is what the answer said of the subscription's usage limits.
+	Usage *Usage
+	// At is when the answer came.
+	At time.Time
 }

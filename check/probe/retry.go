@@ -25,6 +25,9 @@ type decision struct {
 // cap). The API's Retry-After replaces the backoff; one longer than the
 // time left ends the retries at once. No wait outlasts the deadline.
 func retryPolicy(a Answer, left, backoff time.Duration) decision {
+	if a.Usage.Rejected() {
+		return usageRetry(a, left)
+	}
 	var retry bool
 	switch {
 	case a.Status == 0:
@@ -48,6 +51,20 @@ func retryPolicy(a Answer, left, backoff time.Duration) decision {
 		wait = a.RetryAfter
 	}
 	return decision{Retry: true, Wait: min(wait, left)}
+}
+
+// usageRetry: a used-up usage window passes only at its reset. One that
+// resets within the time left is waited for (a second past it, for the
+// clocks); any other is not retried at all: exactly one request.
+func usageRetry(a Answer, left time.Duration) decision {
+	if a.Usage.ResetsAt == nil || left <= 0 {
+		return decision{}
+	}
+	until := a.Usage.ResetsAt.Sub(a.At) + time.Second
+	if until > left {
+		return decision{TooLong: until}
+	}
+	return decision{Retry: true, Wait: max(until, 0)}
 }
 
 // backoff is exponential with jitter: attempt n waits a random time in

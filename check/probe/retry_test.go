@@ -34,11 +34,21 @@ func TestRetryPolicy(t *testing.T) {
 		{"plain http to an https URL is not", Answer{Err: errors.New("http: server gave HTTP response to HTTPS client")}, left, decision{}},
 		{"no wait outlasts the deadline", Answer{Status: 500}, 100 * time.Millisecond, decision{Retry: true, Wait: 100 * time.Millisecond}},
 		{"no time left, no retry", Answer{Status: 500}, 0, decision{}},
+		{"a used-up window far from its reset: one request", Answer{Status: 429, WaitHelps: true, RetryAfter: 2 * time.Hour, RetryAfterSet: true, Usage: rejectedIn(2 * time.Hour), At: at}, left, decision{TooLong: 2*time.Hour + time.Second}},
+		{"a used-up window that resets within the deadline: waited for", Answer{Status: 429, Usage: rejectedIn(3 * time.Second), At: at}, left, decision{Retry: true, Wait: 4 * time.Second}},
+		{"a used-up window with no reset: one request", Answer{Status: 429, WaitHelps: true, Usage: &Usage{Status: "rejected"}, At: at}, left, decision{}},
 	} {
 		if got := retryPolicy(tt.a, tt.left, back); got != tt.want {
 			t.Errorf("%s: %+v, want %+v", tt.name, got, tt.want)
 		}
 	}
+}
+
+var at = time.Date(2026, 11, 29, 13, 33, 0, 0, time.UTC)
+
+func rejectedIn(d time.Duration) *Usage {
+	t := at.Add(d)
+	return &Usage{Status: "rejected", Claim: "five_hour", ResetsAt: &t}
 }
 
 type syscallErr struct{ errno syscall.Errno }

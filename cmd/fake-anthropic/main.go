@@ -95,15 +95,18 @@ func parseToken(s string) (string, anthropictest.Behavior, error) {
 	for _, p := range parts[1:] {
 		k, v, _ := strings.Cut(p, "=")
 		switch k {
-		case "retry_after", "delay":
+		case "retry_after", "delay", "reset_in":
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil {
 				return "", b, fmt.Errorf("-token: %s=%q is not a number of seconds", k, v)
 			}
 			d := time.Duration(f * float64(time.Second))
-			if k == "delay" {
+			switch k {
+			case "delay":
 				b.Delay = d
-			} else {
+			case "reset_in":
+				b.ResetIn = d
+			default:
 				b.RetryAfter = d
 			}
 		case "times":

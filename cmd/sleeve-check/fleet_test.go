@@ -257,3 +257,65 @@ func TestHealthDuringStarts(t *testing.T) {
 		}
 	}
 }
+
+// Twelve sleeves on one subscription whose 5-hour window is used up: all
+// exit 11 at once, with one request each. Then with its reset a few
+// seconds away and --on-usage-limit=wait: all twelve wait for it, and all
+// start after it.
+func TestFleetUsageLimit(t *testing.T) {
+	bin := buildBinary(t)
+	srv := anthropictest.NewServer()
+	defer srv.Close()
+	const n = 12
+	toks := make([]string, n)
+	for i := range toks {
+		toks[i] = fmt.Sprintf("sk-ant-oat01-quota%02d", i) + strings.Repeat("Q", 80) + fmt.Sprintf("-q%02d", i)
+		srv.Set(toks[i], anthropictest.Behavior{Kind: anthropictest.UsageLimit, ResetIn: 2 * time.Hour})
+	}
+	base := t.TempDir()
+	env := func(i int) []string {
+		home := filepath.Join(base, fmt.Sprint(i))
+		os.MkdirAll(home, 0o755)
+		return []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "CLAUDE_CODE_OAUTH_TOKEN=" + toks[i],
+			"ANTHROPIC_BASE_URL=" + srv.URL, "SLEEVE_CHECK_STATE_DIR=" + filepath.Join(home, "state")}
+	}
+	res := runMany(t, bin, n, env, func(int) []string { return []string{"--", "sh", "-c", "echo child-ran"} })
+	if got := len(srv.Requests()); got != n {
+		t.Errorf("%d requests for %d sleeves at their limit, want %d", got, n, n)
+	}
+	for i, r := range res {
+		if r.code != int(check.UsageLimit) || strings.Contains(r.out, "child-ran") || !strings.Contains(r.out, "the subscription's 5-hour limit is reached") {
+			t.Errorf("sleeve %d: exit %d after %s:\n%s", i, r.code, r.elapsed, r.out)
+		}
+		t.Logf("at the limit, sleeve %2d: exit %d in %s", i, r.code, r.elapsed.Round(time.Millisecond))
+	}
+
+	srv.Reset()
+	const resetIn = 4 * time.Second
+	for _, tok := range toks {
+		srv.Set(tok, anthropictest.Behavior{Kind: anthropictest.UsageLimit, ResetIn: resetIn})
+	}
+	resetAt := time.Now().Add(resetIn)
+	res = runMany(t, bin, n, env, func(int) []string {
+		return []string{"--on-usage-limit=wait", "--probe-timeout=1s", "--", "sh", "-c", "echo child-ran"}
+	})
+	for i, r := range res {
+		if r.code != 0 || !strings.Contains(r.out, "child-ran") || !strings.Contains(r.out, "waiting for the subscription's 5-hour limit to reset") {
+			t.Errorf("sleeve %d: exit %d after %s:\n%s", i, r.code, r.elapsed, r.out)
+		}
+		t.Logf("waiting, sleeve %2d: exit %d in %s", i, r.code, r.elapsed.Round(time.Millisecond))
+	}
+	if now := time.Now(); now.Before(resetAt) {
+		t.Errorf("the sleeves started %s before the reset", resetAt.Sub(now))
+	}
+	if got := len(srv.Requests()); got != 2*n {
+		t.Errorf("%d requests for %d waiting sleeves, want %d (one before the reset, one after)", got, n, 2*n)
+	}
+	for _, tok := range toks {
+		for _, r := range res {
+			if leaktest.LeakedWindow(tok, r.out) != "" {
+				t.Fatal("a token leaked")
+			}
+		}
+	}
+}

@@ -37,6 +37,9 @@ var fakeTokens = map[string]anthropictest.Behavior{
 	"SLOW":        {Kind: anthropictest.Valid, Delay: time.Minute},
 	"CCONLY":      {Kind: anthropictest.ClaudeCodeOnly},
 	"REDIRECT":    {Kind: anthropictest.Redirect, Location: "https://elsewhere.invalid/v1/messages"},
+	"USAGEOK":     {Kind: anthropictest.UsageOK},
+	"USAGEWARN":   {Kind: anthropictest.UsageWarning},
+	"USAGELIMIT":  {Kind: anthropictest.UsageLimit},
 }
 
 // fakeToken makes a setup-token-shaped value unique to name.
@@ -127,9 +130,20 @@ func TestScripts(t *testing.T) {
 					ts.Fatalf("the fake API saw %d requests, want %d", got, n)
 				}
 			},
-			// fakeset TOKEN BEHAVIOR changes how the fake answers a token.
+			// fakereset forgets the requests the fake API has seen.
+			"fakereset": func(ts *testscript.TestScript, neg bool, args []string) {
+				ts.Value("fake").(*anthropictest.Server).Reset()
+			},
+			// fakeset TOKEN BEHAVIOR [RESET_IN] changes how the fake answers a
+			// token (RESET_IN: when a usage_limit window resets).
 			"fakeset": func(ts *testscript.TestScript, neg bool, args []string) {
-				ts.Value("fake").(*anthropictest.Server).Set(args[0], anthropictest.Behavior{Kind: anthropictest.Kind(args[1])})
+				b := anthropictest.Behavior{Kind: anthropictest.Kind(args[1])}
+				if len(args) > 2 {
+					d, err := time.ParseDuration(args[2])
+					ts.Check(err)
+					b.ResetIn = d
+				}
+				ts.Value("fake").(*anthropictest.Server).Set(args[0], b)
 			},
 			// expand SRC DST writes SRC with $VARIABLES replaced, so that
 			// files holding a made-up token need no token literal.
@@ -395,5 +409,55 @@ func TestConfigLockNeverSpins(t *testing.T) {
 	}
 	if leaktest.LeakedWindow(fakeOAuth, out) != "" {
 		t.Fatal("leak")
+	}
+}
+
+// --on-usage-limit=wait: while the start waits for the window's reset,
+// health says so and exits 0; SIGTERM ends the wait at once with 143, and
+// the command never runs. One request in all.
+func TestUsageLimitWait(t *testing.T) {
+	bin := buildBinary(t)
+	srv := anthropictest.NewServer()
+	defer srv.Close()
+	srv.Set(fakeOAuth, anthropictest.Behavior{Kind: anthropictest.UsageLimit, ResetIn: 2 * time.Hour})
+	home := t.TempDir()
+	env := []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth, "ANTHROPIC_BASE_URL=" + srv.URL,
+		"SLEEVE_CHECK_STATE_DIR=" + filepath.Join(home, "state"), "SLEEVE_CHECK_ON_USAGE_LIMIT=wait"}
+	cmd := exec.Command(bin, "--", "sh", "-c", "echo child-ran")
+	cmd.Env = env
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(line, "waiting"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("health never said the start waits: %q\n%s", line, out.String())
+		}
+		h := exec.Command(bin, "health")
+		h.Env = env
+		b, err := h.Output()
+		if err != nil && strings.Contains(string(b), "waiting") {
+			t.Fatalf("health exits %v while the start waits: %s", err, b)
+		}
+		line = string(b)
+	}
+	if !regexp.MustCompile(`^healthy \(warning\): waiting for the 5-hour limit to reset; it resets at \d\d:\d\d UTC \(in (2h0m|1h59m)\)\n$`).MatchString(line) {
+		t.Fatalf("health line %q", line)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 143 || strings.Contains(out.String(), "child-ran") || !strings.Contains(out.String(), "error: stopped by SIGTERM") {
+		t.Fatalf("exit %d:\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "warning: waiting for the subscription's 5-hour limit to reset") {
+		t.Fatalf("no word of the wait:\n%s", out.String())
+	}
+	if n := len(srv.Requests()); n != 1 {
+		t.Fatalf("%d requests, want 1 (health reused the start's verdict)", n)
+	}
+	if w := leaktest.LeakedWindow(fakeOAuth, out.String()+line); w != "" {
+		t.Fatalf("leak %q", w)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -23,8 +24,18 @@ import (
 	"sleeve-check/internal/environ"
 )
 
-// Version is set at build time with -ldflags "-X sleeve-check/entrypoint.Version=...".
-var Version = "dev"
+// Version and Commit are set at build time with -ldflags
+// "-X sleeve-check/entrypoint.Version=... -X sleeve-check/entrypoint.Commit=...".
+var (
+	Version = "dev"
+	Commit  = "unknown"
+)
+
+// versionLine is what --version prints: the version, the commit, the Go
+// release and the platform the binary was built for.
+func versionLine() string {
+	return fmt.Sprintf("sleeve-check %s (commit %s, %s, %s/%s)\n", Version, Commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
 
 // interrupted is the cancel cause a signal leaves on the context.
 type interrupted struct{ sig syscall.Signal }
@@ -109,7 +120,7 @@ func run(ctx context.Context, args []string, env environ.Env, stdin *os.File, st
 		fmt.Fprint(stdout, helpText())
 		return 0
 	case inv.Version:
-		fmt.Fprintf(stdout, "sleeve-check %s\n", Version)
+		fmt.Fprint(stdout, versionLine())
 		return 0
 	}
 	r := &runner{ctx: ctx, inv: inv, env: env, stdin: stdin, stdout: stdout, start: start,

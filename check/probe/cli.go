@@ -19,7 +19,7 @@ import (
 // CLIConfig is how to run the unmodified Claude Code binary as the
 // probe: the sanctioned way to exercise a subscription token.
 type CLIConfig struct {
-	// Strict and WarnUnavailable say how the answer is judged (Judgement).
+	// Strict, WarnUnavailable and WarnUsageLimit say how the answer is judged (Judgement).
 	Strict, WarnUnavailable, WarnUsageLimit bool
 	Path                                    string   // the claude binary
 	Env                                     []string // its environment (the one the command will get)

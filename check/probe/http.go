@@ -32,7 +32,7 @@ const maxResponseBytes = 64 << 10
 
 // HTTPConfig is how to ask the API, once, whether a credential works.
 type HTTPConfig struct {
-	// Strict and WarnUnavailable say how the answer is judged (Judgement).
+	// Strict, WarnUnavailable and WarnUsageLimit say how the answer is judged (Judgement).
 	Strict, WarnUnavailable, WarnUsageLimit bool
 	BaseURL                                 string // "" means DefaultBaseURL
 	// BaseURLSource names where BaseURL came from, for messages.

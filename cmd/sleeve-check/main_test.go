@@ -86,6 +86,12 @@ func TestScripts(t *testing.T) {
 				e.Setenv("SECRET_"+name, tok)
 				srv.Set(tok, b)
 			}
+			if dir, err := wrapperDir(e.WorkDir); err != nil || dir != "" {
+				e.Setenv("PATH", dir+string(os.PathListSeparator)+e.Getenv("PATH"))
+				if err != nil {
+					return err
+				}
+			}
 			return os.MkdirAll(home, 0o755)
 		},
 		Condition: func(cond string) (bool, error) {
@@ -345,6 +351,12 @@ func buildBinary(t *testing.T) string {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o755)
+	if wd, err := wrapperDir(dir); err != nil || wd != "" {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return filepath.Join(wd, "sleeve-check")
+	}
 	bin := filepath.Join(dir, "sleeve-check")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {

@@ -11,7 +11,7 @@ GOBUILD := CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 RELEASE_ARCHES := amd64 arm64
 FUZZTIME ?= 5s
 
-.PHONY: build release test-arm64 test fuzz demo bench bench-probe clean e2e-container e2e-claude e2e-claude-matrix claude-bin
+.PHONY: build release image test-arm64 test fuzz demo bench bench-probe clean e2e-container e2e-claude e2e-claude-matrix
 
 build:
 	GOARCH=$(GOARCH) $(GOBUILD) -o bin/sleeve-check ./cmd/sleeve-check
@@ -25,6 +25,11 @@ release:
 	for a in $(RELEASE_ARCHES); do GOARCH=$$a $(GOBUILD) -o dist/sleeve-check-linux-$$a ./cmd/sleeve-check || exit 1; done
 	cd dist && sha256sum sleeve-check-linux-* >SHA256SUMS && sha256sum -c SHA256SUMS
 	@cat dist/SHA256SUMS
+
+# Dockerfile.sleeve from a clean checkout, with local base images:
+# sleeve:VERSION and sleeve-check:VERSION (FROM scratch).
+image:
+	./scripts/image.sh
 
 # The arm64 release under qemu user emulation (Debian's qemu-user-static;
 # no binfmt_misc needed): every package's tests built for arm64, then the
@@ -71,10 +76,6 @@ e2e-claude:
 # (MATRIX_RELEASES="2.0.76 2.1.332" picks some), as a table.
 e2e-claude-matrix:
 	./e2e/claude-matrix.sh
-
-# The pinned claude binary, for docker build -f Dockerfile.sleeve.
-claude-bin:
-	mkdir -p claude-bin && cp "$$(./e2e/install-claude.sh)" claude-bin/claude
 
 # What sleeve-check costs against the alternatives, in one run: BENCHMARKS.md.
 bench:

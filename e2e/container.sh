@@ -11,17 +11,20 @@ ROOT=$PWD
 . e2e/lib.sh
 
 need_root
-install_packages podman runc debootstrap tini curl
+install_packages podman runc debootstrap tini curl catatonit podman-compose
 make -s build >/dev/null
-./e2e/base-image.sh
 
+step "make image: Dockerfile.sleeve from the checkout, with local base images"
+VERSION=e2e ./scripts/image.sh
 IMAGE=localhost/sleeve:e2e
-step "build Dockerfile.sleeve (base: the local debootstrap image, command: the stand-in)"
-$PODMAN build --format docker -q -f Dockerfile.sleeve \
-	--build-arg BASE_IMAGE=localhost/sleeve-base:bookworm --build-arg INSTALL_PACKAGES=0 \
-	--build-arg CLAUDE_BIN=e2e/stand-in/claude -t "$IMAGE" . >/dev/null
-SIZE=$($PODMAN image inspect "$IMAGE" --format '{{.Size}}')
-echo "image $IMAGE: $((SIZE / 1048576)) MiB (base $(( $($PODMAN image inspect localhost/sleeve-base:bookworm --format '{{.Size}}') / 1048576 )) MiB)"
+$PODMAN run --rm $RUNFLAGS --entrypoint claude "$IMAGE" --version 2>&1 | grep -q "^$(cat e2e/claude-version) (Claude Code)" || fail "claude --version in the image"
+$PODMAN run --rm $RUNFLAGS --entrypoint sleeve-check "$IMAGE" --version 2>&1 | grep -q "^sleeve-check e2e (commit .*, linux/$(go env GOARCH))" || fail "sleeve-check --version in the image"
+c=$($PODMAN create localhost/sleeve-check:e2e)
+$PODMAN cp "$c:/sleeve-check" "$E2E_TMP/sleeve-check-from-scratch" && $PODMAN rm "$c" >/dev/null
+"$E2E_TMP/sleeve-check-from-scratch" --version | grep -q '^sleeve-check e2e ' || fail "/sleeve-check copied out of the scratch image does not run"
+ok "the image runs claude --version and sleeve-check --version; /sleeve-check copied out of sleeve-check:e2e runs"
+# Cases 1-6b run the stand-in in place of the real claude: they are about the container.
+STAND_IN="-v $ROOT/e2e/stand-in/claude:/usr/local/bin/claude:ro"
 
 GOOD=$(fake_token oat01 e2e-good)
 OLD=$(fake_token oat01 e2e-old0)
@@ -31,7 +34,7 @@ cleanup_extra() { $PODMAN rm -f sleeve-e2e sleeve-e2e-root >/dev/null 2>&1 || tr
 cleanup_extra
 
 step "1. a valid token: the container starts; PID 1 is tini, then the command as the sleeve user"
-$PODMAN run -dit --name sleeve-e2e --network host $RUNFLAGS \
+$PODMAN run -dit --name sleeve-e2e --network host $RUNFLAGS $STAND_IN \
 	--health-start-period 0s --health-retries 1 \
 	-e CLAUDE_CODE_OAUTH_TOKEN="$GOOD" -e ANTHROPIC_BASE_URL="$FAKE_URL" \
 	-e SLEEVE_CHECK_PROBE_SPLAY=0s -e SLEEVE_CHECK_HEALTH_TTL=${TTL}s "$IMAGE" >/dev/null
@@ -85,7 +88,7 @@ echo "$OUT" | grep -q "$OLD" && fail "the token appears in the log" || true
 ok "exit 6, one line naming the read-only mount"
 
 step "6. started as root with SLEEVE_CHECK_USER=agent: the command still runs as agent"
-$PODMAN run -dit --name sleeve-e2e-root --network host $RUNFLAGS --user 0 \
+$PODMAN run -dit --name sleeve-e2e-root --network host $RUNFLAGS $STAND_IN --user 0 \
 	-e CLAUDE_CODE_OAUTH_TOKEN="$GOOD" -e ANTHROPIC_BASE_URL="$FAKE_URL" -e SLEEVE_CHECK_USER=agent \
 	-e SLEEVE_CHECK_PROBE=off "$IMAGE" >/dev/null
 wait_log sleeve-e2e-root "claude stand-in: started as uid 1000 (agent)"
@@ -94,7 +97,7 @@ ok "root start, agent command, agent-owned config"
 
 step "6b. started without -it, as Envoy and a plain docker run do: claude would fall into print mode with no prompt; the start stops with 3 and the fix"
 set +e
-OUT=$($PODMAN run --rm --network host $RUNFLAGS -e CLAUDE_CODE_OAUTH_TOKEN="$GOOD" -e ANTHROPIC_BASE_URL="$FAKE_URL" \
+OUT=$($PODMAN run --rm --network host $RUNFLAGS $STAND_IN -e CLAUDE_CODE_OAUTH_TOKEN="$GOOD" -e ANTHROPIC_BASE_URL="$FAKE_URL" \
 	-e SLEEVE_CHECK_PROBE_SPLAY=0s "$IMAGE" 2>&1)
 rc=$?
 set -e
@@ -105,17 +108,83 @@ echo "$OUT" | grep -q 'claude stand-in: started' && fail "the command ran: $OUT"
 ok "without -it: exit 3 before the command, with the fix for each launcher"
 
 step "7. the image with the real Claude Code CLI ($(cat e2e/claude-version)): claude -p through the entrypoint answers from the fake"
-mkdir -p claude-bin && cp "$(./e2e/install-claude.sh)" claude-bin/claude
-$PODMAN build --format docker -q -f Dockerfile.sleeve \
-	--build-arg BASE_IMAGE=localhost/sleeve-base:bookworm --build-arg INSTALL_PACKAGES=0 -t localhost/sleeve:e2e-real . >/dev/null
-SIZE=$($PODMAN image inspect localhost/sleeve:e2e-real --format '{{.Size}}')
+SIZE=$($PODMAN image inspect "$IMAGE" --format '{{.Size}}')
 curl -fsS -X POST "$FAKE_URL/_fake/tokens" -d "{\"token\":\"$GOOD\",\"behavior\":\"valid\",\"reply\":\"Hello from the fake API\"}"
 OUT=$($PODMAN run --rm --network host $RUNFLAGS -e CLAUDE_CODE_OAUTH_TOKEN="$GOOD" -e ANTHROPIC_BASE_URL="$FAKE_URL" \
-	-e SLEEVE_CHECK_PROBE_SPLAY=0s localhost/sleeve:e2e-real claude -p "say hi" 2>&1 | grep -v 'level=error.*systemd')
+	-e SLEEVE_CHECK_PROBE_SPLAY=0s "$IMAGE" claude -p "say hi" 2>&1 | grep -v 'level=error.*systemd')
 echo "$OUT"
 echo "$OUT" | grep -qx "Hello from the fake API" || fail "claude -p in the image did not answer"
 echo "$OUT" | grep -q "$GOOD" && fail "the token appears in the log" || true
 ok "image with the real CLI: $((SIZE / 1048576)) MiB; claude -p answered through tini and sleeve-check"
+
+# kube play and podman-compose run podman themselves: give them this
+# machine's runtime settings.
+CONTAINERS_CONF=$E2E_TMP/containers.conf
+printf '[containers]\ndefault_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\n' >"$CONTAINERS_CONF"
+export CONTAINERS_CONF
+
+step "8. deploy/kubernetes/sleeve.yaml with podman kube play: the pod starts, the exec probes run as health checks, a revoked token turns it unhealthy"
+KUBE=$E2E_TMP/kube
+mkdir -p "$KUBE"
+KTOK=$(fake_token oat01 kube)
+curl -fsS -X POST "$FAKE_URL/_fake/tokens" -d "{\"token\":\"$KTOK\",\"behavior\":\"valid\"}"
+# The manifest as written, with the image built above, the fake API, and a
+# short health TTL. podman 4.3 takes a Secret only as a podman secret whose
+# data is a Secret document, and mounts its data values without decoding
+# them: it gets the token as is.
+awk '/^---$/ { d++; next } d == 1' deploy/kubernetes/sleeve.yaml |
+	sed -e "s|image: sleeve:latest|image: $IMAGE|" \
+		-e "s|^      env:$|      env:\n        - {name: ANTHROPIC_BASE_URL, value: \"$FAKE_URL\"}\n        - {name: SLEEVE_CHECK_HEALTH_TTL, value: \"${TTL}s\"}\n        - {name: SLEEVE_CHECK_PROBE_SPLAY, value: \"0s\"}|" >"$KUBE/pod.yaml"
+grep -q 'kind: Secret' deploy/kubernetes/sleeve.yaml && grep -q 'secretName: claude-token' "$KUBE/pod.yaml" || fail "the manifest has no Secret for the pod"
+printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: claude-token\ndata:\n  token: %s\n' "$KTOK" >"$KUBE/secret.yaml"
+podman secret rm claude-token >/dev/null 2>&1 || true
+podman secret create claude-token "$KUBE/secret.yaml" >/dev/null
+kube_down() { podman kube down "$KUBE/pod.yaml" >/dev/null 2>&1 || true; podman secret rm claude-token >/dev/null 2>&1 || true; }
+compose_down() { :; }
+cleanup_extra() { $PODMAN rm -f sleeve-e2e sleeve-e2e-root >/dev/null 2>&1 || true; kube_down; compose_down; }
+podman kube play --network host "$KUBE/pod.yaml" >"$E2E_TMP/kube.log" 2>&1 || { cat "$E2E_TMP/kube.log" >&2; fail "podman kube play failed"; }
+i=0; until podman logs sleeve-1-sleeve 2>&1 | grep -q 'ok: oauth_token from CLAUDE_CODE_OAUTH_TOKEN_FILE'; do
+	i=$((i + 1)); [ $i -gt 200 ] && { podman logs sleeve-1-sleeve >&2; fail "the pod did not start"; }; sleep 0.1
+done
+podman top sleeve-1-sleeve user args | grep -q '^agent .*claude --dangerously-skip-permissions' || fail "claude is not running as agent in the pod: $(podman top sleeve-1-sleeve user args)"
+health_is sleeve-1-sleeve healthy
+ok "the pod runs claude as agent; its liveness probe, run as a health check: $(health_line sleeve-1-sleeve)"
+curl -fsS -X POST "$FAKE_URL/_fake/tokens" -d "{\"token\":\"$KTOK\",\"behavior\":\"revoked\"}"
+sleep $((TTL + 1))
+health_is sleeve-1-sleeve unhealthy
+ok "revoked: $(health_line sleeve-1-sleeve)"
+echo "  not emulated by podman kube play 4.3: the startupProbe (ignored), restarting on a failed liveness"
+echo "  probe (podman only marks the container unhealthy), probe timing (run by hand here: no systemd timers),"
+echo "  Secret documents and stringData (given as a podman secret, above)"
+kube_down
+
+step "9. deploy/compose.yaml: podman-compose reads it; its plan, run, starts the sleeve with its secret file, a terminal and the health check"
+COMPOSE=$E2E_TMP/compose
+mkdir -p "$COMPOSE/work/1" && cp deploy/compose.yaml "$COMPOSE/compose.yaml"
+chmod 0777 "$COMPOSE/work/1"
+printf '%s\n' "$GOOD" >"$COMPOSE/claude_token.txt" && chmod 0644 "$COMPOSE/claude_token.txt"
+curl -fsS -X POST "$FAKE_URL/_fake/tokens" -d "{\"token\":\"$GOOD\",\"behavior\":\"valid\"}"
+# The file as written, plus the fake API on the host's loopback.
+printf 'services:\n  sleeve-1:\n    network_mode: host\n    environment:\n      ANTHROPIC_BASE_URL: "%s"\n      SLEEVE_CHECK_PROBE_SPLAY: "0s"\n' "$FAKE_URL" >"$COMPOSE/e2e.yaml"
+compose() { (cd "$COMPOSE" && SLEEVE_IMAGE=$IMAGE podman-compose -f compose.yaml -f e2e.yaml "$@"); }
+compose_down() { podman rm -f compose_sleeve-1_1 >/dev/null 2>&1 || true; }
+compose --dry-run up -d >"$E2E_TMP/compose-plan.log" 2>&1 || { cat "$E2E_TMP/compose-plan.log" >&2; fail "podman-compose cannot read deploy/compose.yaml"; }
+grep -q -- '--tty' "$E2E_TMP/compose-plan.log" && grep -q -- '-i ' "$E2E_TMP/compose-plan.log" && grep -q '/run/secrets/claude_token' "$E2E_TMP/compose-plan.log" ||
+	fail "podman-compose does not read a terminal and the secret from deploy/compose.yaml: $(cat "$E2E_TMP/compose-plan.log")"
+# podman-compose 1.0.3 (Debian's) adds its own network to a network_mode:
+# host service, which podman refuses; so the container is started with the
+# podman run that podman-compose itself planned for the file, without that
+# network (a bridge could not reach the fake API on loopback anyway).
+RUN=$(grep '^podman run ' "$E2E_TMP/compose-plan.log" | sed -E 's/ --net [^ ]+ --network-alias [^ ]+//')
+(cd "$COMPOSE" && eval "$RUN") >"$E2E_TMP/compose.log" 2>&1 || { cat "$E2E_TMP/compose.log" >&2; fail "the planned podman run failed: $RUN"; }
+C=compose_sleeve-1_1
+[ -n "$C" ] || { cat "$E2E_TMP/compose.log" >&2; fail "no sleeve-1 container"; }
+i=0; until podman logs "$C" 2>&1 | grep -q 'ok: oauth_token from CLAUDE_CODE_OAUTH_TOKEN_FILE'; do
+	i=$((i + 1)); [ $i -gt 200 ] && { podman logs "$C" >&2; fail "the compose sleeve did not start"; }; sleep 0.1
+done
+health_is "$C" healthy
+ok "compose: $(health_line "$C")"
+compose_down
 
 echo
 echo "e2e-container: all passed"

@@ -23,7 +23,7 @@ const EnvPrefix = "SLEEVE_CHECK_"
 // which beats the default. One struct, read by one mechanism, documents
 // them all for --help and the README.
 type Settings struct {
-	Verbose         bool          `env:"VERBOSE" flag:"verbose" state:"-" help:"log the steps with their timings, the settings not at their defaults and where each came from, the credential's fingerprint"`
+	Verbose         bool          `env:"VERBOSE" flag:"verbose" state:"-" help:"log the steps with timings, the non-default settings and their sources, the credential's fingerprint"`
 	JSON            bool          `env:"JSON" flag:"json" state:"-" help:"print one JSON report on stdout"`
 	LogFormat       string        `env:"LOG_FORMAT" envDefault:"console" flag:"log-format" state:"-" help:"stderr format: console or json (JSON lines)"`
 	ExpiryWarning   time.Duration `env:"EXPIRY_WARNING" envDefault:"1h" flag:"expiry-warning" help:"warn when a credential expires within this duration"`
@@ -31,18 +31,18 @@ type Settings struct {
 	TrustDirs       []string      `env:"TRUST_DIRS" envSeparator:":" flag:"trust-dirs" help:"absolute directories (colon-separated) to mark as trusted, skipping the trust dialog"`
 	ApproveAPIKey   bool          `env:"APPROVE_API_KEY" flag:"approve-api-key" help:"approve the selected ANTHROPIC_API_KEY so Claude Code does not ask"`
 	AcceptBypass    bool          `env:"ACCEPT_BYPASS_PERMISSIONS" flag:"accept-bypass-permissions" help:"set skipDangerousModePermissionPrompt in settings.json"`
-	ApproveMCP      []string      `env:"APPROVE_MCP_SERVERS" envSeparator:"," flag:"approve-mcp-servers" help:"project MCP servers (.mcp.json) to approve so Claude Code does not ask: all, or comma-separated names (an MCP server runs code: name only the ones you trust)"`
-	Probe           string        `env:"PROBE" envDefault:"http" flag:"probe" help:"how to prove the credential before the start: http (one tiny request to the API), cli (claude -p, the unmodified CLI) or off"`
+	ApproveMCP      []string      `env:"APPROVE_MCP_SERVERS" envSeparator:"," flag:"approve-mcp-servers" help:"project MCP servers (.mcp.json) to approve ahead: all, or comma-separated names (they run code: name only trusted ones)"`
+	Probe           string        `env:"PROBE" envDefault:"http" flag:"probe" help:"how to prove the credential: http (one tiny API request), cli (one claude -p) or off"`
 	ProbeModel      string        `env:"PROBE_MODEL" envDefault:"claude-haiku-4-5" flag:"probe-model" help:"model named in the probe request (max_tokens 1)"`
 	ProbeTimeout    time.Duration `env:"PROBE_TIMEOUT" envDefault:"20s" flag:"probe-timeout" help:"deadline for the whole probe, retries included"`
 	AttemptTime     time.Duration `env:"PROBE_ATTEMPT_TIMEOUT" envDefault:"10s" flag:"probe-attempt-timeout" help:"deadline for one probe request"`
-	ProbeSplay      time.Duration `env:"PROBE_SPLAY" envDefault:"0s" flag:"probe-splay" help:"wait a random time up to this long before the probe, so sleeves started together do not call the API in the same second"`
-	Strict          bool          `env:"STRICT" flag:"strict" help:"stop (exit 9) when the API is still rate-limiting at the probe's deadline, instead of starting with a warning"`
-	OnUsageLimit    string        `env:"ON_USAGE_LIMIT" envDefault:"fail" flag:"on-usage-limit" help:"when the subscription's usage limit is used up: fail (exit 11), warn (start anyway), or wait (until its reset, then probe again)"`
+	ProbeSplay      time.Duration `env:"PROBE_SPLAY" envDefault:"0s" flag:"probe-splay" help:"wait a random time up to this long before the probe, to spread sleeves started together"`
+	Strict          bool          `env:"STRICT" flag:"strict" help:"stop (exit 9) when the API still rate-limits at the probe's deadline, instead of warning"`
+	OnUsageLimit    string        `env:"ON_USAGE_LIMIT" envDefault:"fail" flag:"on-usage-limit" help:"when a usage limit is used up: fail (exit 11), warn (start anyway) or wait (for its reset)"`
 	UsageWaitMax    time.Duration `env:"USAGE_WAIT_MAX" envDefault:"6h" flag:"usage-wait-max" help:"the longest --on-usage-limit=wait waits; a later reset fails with exit 11"`
 	UsageWarning    Percent       `env:"USAGE_WARNING" envDefault:"90%" flag:"usage-warning" help:"warn when a window of the subscription's usage is this full"`
 	OnUnavailable   string        `env:"ON_UNAVAILABLE" envDefault:"fail" flag:"on-unavailable" help:"when the API cannot be reached or fails: fail (exit 8) or warn (start anyway)"`
-	SeedCredentials string        `env:"SEED_CREDENTIALS" flag:"seed-credentials" help:"a credentials file (a read-only secret or volume) to copy to the one Claude Code reads, before the checks, unless that one holds a later expiresAt (Claude Code refreshed it)"`
+	SeedCredentials string        `env:"SEED_CREDENTIALS" flag:"seed-credentials" help:"a credentials file (a read-only mount) to copy where Claude Code reads it, unless the copy there has a later expiresAt"`
 	User            string        `env:"USER" flag:"user" help:"NAME|UID[:GID] to drop to (as gosu does) before anything else, when started as root"`
 	StateDir        string        `env:"STATE_DIR" envDefault:"/run/sleeve-check" flag:"state-dir" help:"where the start leaves its state for health checks (falls back to $TMPDIR/sleeve-check-UID)"`
 	HealthTTL       time.Duration `env:"HEALTH_TTL" envDefault:"30m" flag:"health-ttl" help:"health calls the API at most once per this long, reusing the last verdict"`

@@ -7,13 +7,15 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
 // sources calls fn with every production Go file (not tests) of the
-// module, parsed with comments; cmd/ too when withCmd.
+// module, parsed with comments; the programs (cmd/, and the build tools
+// in scripts/) too when withCmd.
 func sources(t *testing.T, withCmd bool, fn func(fset *token.FileSet, path string, f *ast.File)) {
 	t.Helper()
 	root := filepath.Join("..", "..")
@@ -22,7 +24,7 @@ func sources(t *testing.T, withCmd bool, fn func(fset *token.FileSet, path strin
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && p != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || (!withCmd && d.Name() == "cmd")) {
+		if d.IsDir() && p != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || (!withCmd && (d.Name() == "cmd" || d.Name() == "scripts"))) {
 			return filepath.SkipDir
 		}
 		if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
@@ -85,6 +87,28 @@ func TestEveryPackageHasItsManual(t *testing.T) {
 	for dir, n := range docs {
 		if n != 1 {
 			t.Errorf("%s: %d package comments, want 1", dir, n)
+		}
+	}
+}
+
+// TestImagePinsTheTestedRelease: the image installs the Claude Code release
+// the e2e tests prove (scripts/pin-claude.sh changes both).
+func TestImagePinsTheTestedRelease(t *testing.T) {
+	pinned, err := os.ReadFile(filepath.Join("..", "..", "e2e", "claude-version"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	df, err := os.ReadFile(filepath.Join("..", "..", "Dockerfile.sleeve"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "ARG CLAUDE_VERSION=" + strings.TrimSpace(string(pinned)) + "\n"
+	if !strings.Contains(string(df), want) {
+		t.Fatalf("Dockerfile.sleeve lacks %q: run scripts/pin-claude.sh %s", want, strings.TrimSpace(string(pinned)))
+	}
+	for _, arch := range []string{"AMD64", "ARM64"} {
+		if !strings.Contains(string(df), "ARG CLAUDE_INTEGRITY_"+arch+"=sha512-") {
+			t.Errorf("Dockerfile.sleeve pins no integrity for %s", arch)
 		}
 	}
 }

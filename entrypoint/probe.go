@@ -60,6 +60,9 @@ func (r *runner) verdict(v probe.Verdict) {
 		how(r.log.Debug()).Msg("probe: " + string(v.Class))
 		r.finding(v.Finding)
 	}
+	if u := v.Usage; u != nil {
+		r.log.Debug().Str("status", u.Status).Str("claim", u.Claim).Msgf("usage: %s", u.Short())
+	}
 	if !v.Usage.Rejected() {
 		for _, w := range v.Usage.High(r.inv.Settings.UsageWarning.Fraction, time.Now()) {
 			r.finding(check.Finding{Severity: check.Warning, ID: "usage_high", Message: w,

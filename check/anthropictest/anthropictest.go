@@ -12,7 +12,10 @@
 // Tokens are registered with a Behavior; an unknown token gets the 401 the
 // real API gives. An OAuth token (sk-ant-oat...) sent without the
 // oauth-2025-04-20 beta header gets the real "OAuth authentication is
-// currently not supported." 401.
+// currently not supported." 401; one sent by anything but Claude Code gets,
+// after the token's own checks, the 400 "only authorized for use with
+// Claude Code" (fromClaudeCode), so no test passes on a probe the real
+// API would refuse.
 //
 // Control endpoints, for scripts and the cmd/fake-anthropic server:
 // POST /_fake/tokens {"token":"...","behavior":"revoked",...} sets a
@@ -225,6 +228,10 @@ func (a *API) answer(w http.ResponseWriter, r *http.Request, body []byte, token,
 	if r.Header.Get("anthropic-version") == "" {
 		return a.apiError(w, 400, "invalid_request_error", "anthropic-version: header is required", 0)
 	}
+	if oauth && !fromClaudeCode(r) && !beforeTheAPI(b.Kind) {
+		e := errorAnswers[ClaudeCodeOnly]
+		return a.apiError(w, e.status, e.typ, e.msg, 0)
+	}
 	if e, ok := errorAnswers[b.Kind]; ok {
 		msg := e.msg
 		if b.Kind == ModelNotFound {
@@ -253,6 +260,26 @@ func (a *API) answer(w http.ResponseWriter, r *http.Request, body []byte, token,
 		msg = "Invalid bearer token"
 	}
 	return a.apiError(w, 401, "authentication_error", msg, 0)
+}
+
+// fromClaudeCode tells Claude Code's own requests by the headers every
+// release sends (observed from 2.0.76 to 2.1.332: User-Agent
+// "claude-cli/<version> (...)" and "x-app: cli"). The real API serves a
+// subscription token to Claude Code only; other tools' users report this
+// 400 since January 2026.
+func fromClaudeCode(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("User-Agent"), "claude-cli/") && r.Header.Get("x-app") == "cli"
+}
+
+// beforeTheAPI are the answers that come before the subscription check:
+// the token's own refusals (the real API checks expiry and revocation
+// first), and a broken path that never reaches the API.
+func beforeTheAPI(k Kind) bool {
+	switch k {
+	case Expired, Invalid, Revoked, NoScope, Redirect, HTMLError, Drop:
+		return true
+	}
+	return false
 }
 
 // behavior is how to answer token now: its Behavior, or a refusal the

@@ -90,8 +90,12 @@ func unexpected(q question, tail string) Verdict {
 func badRequest(e APIError, q question, tail string) Verdict {
 	switch {
 	case strings.Contains(e.Message, "only authorized for use with Claude Code"):
-		return verdict(Valid, check.StatusValid, check.Info, check.OK, "probe_claude_code_only",
-			"the API accepted the credential; it is only authorized for Claude Code, which is what will use it"+tail, "")
+		// The real API says this after its expiry and revocation checks,
+		// to any request that is not Claude Code's: the token
+		// authenticated, and nothing more is known.
+		return verdict(Authenticated, check.StatusUnknown, check.Warning, check.OK, "probe_claude_code_only",
+			"the token authenticated, but the API serves subscription tokens to Claude Code only, so inference and usage were not checked"+tail,
+			"let Claude Code prove it: SLEEVE_CHECK_PROBE=auto (the default) or cli")
 	case isBillingMessage(e.Message):
 		return verdict(Billing, check.StatusValid, check.Error, check.Billing, "probe_billing", "the credential works but the account cannot pay"+tail,
 			"add credits or raise the spend limit in the Claude Console")

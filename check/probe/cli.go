@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -25,17 +26,37 @@ type CLIConfig struct {
 	Env                                     []string // its environment (the one the command will get)
 	Dir                                     string
 	Timeout                                 time.Duration // hard: the process group is killed after it
+	// Model is the probe model (SLEEVE_CHECK_PROBE_MODEL).
+	Model string
 	// BaseURL is ANTHROPIC_BASE_URL, whose secret parts are scrubbed from
-	// what claude prints.
+	// what claude prints, and which words a 404.
 	BaseURL string
 }
 
-// CLIArgs are the arguments of the probe: one tiny prompt, JSON out, no
-// session kept, no tools, one turn.
-var CLIArgs = []string{"-p", ".", "--max-turns", "1", "--output-format", "json", "--no-session-persistence", "--tools", ""}
+// The cheapest sanctioned run, kept in one place: one turn of a tiny
+// prompt on the probe model, the answer as a stream (the only output that
+// carries the rate_limit_event with the usage windows), no tools, no MCP
+// server started, no session saved. Measured with 2.1.332 against the
+// fake: 0.4-0.6 s and about 200 MB (BENCHMARKS.md).
+func CLIArgs(model string) []string {
+	return []string{"-p", ".", "--max-turns", "1", "--output-format", "stream-json", "--verbose",
+		"--model", model, "--tools", "", "--strict-mcp-config", "--no-session-persistence"}
+}
 
-// CLI runs `claude -p` once and classifies its JSON result into the
-// same verdicts as the HTTP probe.
+// CLIEnv is added to the command's environment for the probe: no retries
+// inside claude (a 429 or 529 is then reported at once instead of being
+// waited out past the deadline; Claude Code retries 10 times by default),
+// and no update check, telemetry or error reports.
+var CLIEnv = []string{"CLAUDE_CODE_MAX_RETRIES=0", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "DISABLE_AUTOUPDATER=1"}
+
+// EventSince is the first Claude Code release that prints the
+// rate_limit_event in its stream (found by bisecting the npm releases
+// against the fake); each window (unifiedWindows) is there from 2.1.242,
+// before it the binding window alone.
+const EventSince = "2.1.45"
+
+// CLI runs `claude -p` once and classifies its stream into the same
+// verdicts as the HTTP probe.
 func CLI(ctx context.Context, cfg CLIConfig) Verdict {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
@@ -64,11 +85,8 @@ func CLI(ctx context.Context, cfg CLIConfig) Verdict {
 // timeout kills claude and whatever it started. err is set only when it
 // could not be run at all.
 func runClaude(ctx context.Context, cfg CLIConfig) (stdout, stderr []byte, code int, err error) {
-	cmd := exec.CommandContext(ctx, cfg.Path, CLIArgs...)
-	// No retries inside claude: a 429 or 529 is then reported at once
-	// instead of being waited out past the deadline (Claude Code honours
-	// retry-after and retries 10 times by default).
-	cmd.Env, cmd.Dir = append(append([]string(nil), cfg.Env...), "CLAUDE_CODE_MAX_RETRIES=0"), cfg.Dir
+	cmd := exec.CommandContext(ctx, cfg.Path, CLIArgs(cfg.Model)...)
+	cmd.Env, cmd.Dir = append(append([]string(nil), cfg.Env...), CLIEnv...), cfg.Dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second
@@ -99,12 +117,20 @@ type cliResult struct {
 	Cost     float64 `json:"total_cost_usd"`
 }
 
-// ClassifyCLI maps claude -p's output to a verdict: its result, read
-// into an Answer, goes through the same classifier as an HTTP answer.
+// ClassifyCLI maps claude -p's stream to a verdict: its result, read
+// into an Answer with the usage of its rate_limit_event, goes through the
+// same classifier as an HTTP answer.
 func ClassifyCLI(stdout, stderr []byte, exitCode int, cfg CLIConfig) Verdict {
-	q := question{Judgement: Judgement{cfg.Strict, cfg.WarnUnavailable, cfg.WarnUsageLimit}, Source: "the API", Model: "the default model"}
-	r, found := lastResult(stdout)
-	if !found {
+	q := question{Judgement: Judgement{cfg.Strict, cfg.WarnUnavailable, cfg.WarnUsageLimit}, Source: "the API", Model: cfg.Model, BaseURL: cfg.BaseURL}
+	if q.Model == "" {
+		q.Model = "the default model"
+	}
+	if cfg.BaseURL != "" {
+		q.Source = "the base URL " + strconv.Quote(RedactURL(cfg.BaseURL))
+	}
+	st := readStream(stdout, time.Now())
+	r := st.result
+	if !st.found {
 		what := excerpt(stderr)
 		if len(bytes.TrimSpace(stderr)) == 0 {
 			what = excerpt(stdout)
@@ -115,7 +141,10 @@ func ClassifyCLI(stdout, stderr []byte, exitCode int, cfg CLIConfig) Verdict {
 	tail := fmt.Sprintf(" (claude -p: %s)", clean(r.Result, maxShownMessage))
 	if !r.IsError {
 		v := verdict(Valid, check.StatusValid, check.Info, check.OK, "probe_valid", "claude -p ran a turn with the credential", "")
-		v.HTTPStatus = 200
+		v.HTTPStatus, v.Usage = 200, st.usage
+		if !st.event {
+			v.UsageUnknown = fmt.Sprintf("claude %s does not report the subscription's usage (releases from %s on do)", st.versionWords(), EventSince)
+		}
 		return v
 	}
 	if r.APIErrorStatus == nil || *r.APIErrorStatus == 0 {
@@ -123,30 +152,138 @@ func ClassifyCLI(stdout, stderr []byte, exitCode int, cfg CLIConfig) Verdict {
 		v.ErrorType = clean(r.APIErrorType, 64)
 		return v
 	}
-	a := Answer{Status: *r.APIErrorStatus, Detail: tail, Once: true,
+	a := Answer{Status: *r.APIErrorStatus, Detail: tail, Once: true, Usage: st.usage,
 		API: APIError{Type: clean(r.APIErrorType, 64), Message: clean(apiMessage(r.Result), maxShownMessage), Anthropic: true},
 		// claude does not print the headers; its words tell a rate limit
 		// ("not your usage limit") from a spend cap.
 		WaitHelps: !isSpendCap(r.Result), At: time.Now()}
-	if r.APIError == "usage_limit_reached" {
-		// claude -p's JSON names the refusal but not when it ends (2.1.332
-		// prints the reset only in its sentence, which is not parsed).
+	if r.APIError == "usage_limit_reached" && !a.Usage.Rejected() {
+		// Releases before the event name the refusal but not its reset.
 		a.Usage = &Usage{Status: "rejected"}
+	}
+	if a.Status == 404 {
+		a.API = notFoundAnswer(r.Result, cfg.BaseURL, q.Model)
 	}
 	return classify(a, q)
 }
 
-// lastResult finds the result: the last JSON object printed.
-func lastResult(stdout []byte) (cliResult, bool) {
-	var r cliResult
-	lines := bytes.Split(bytes.TrimSpace(stdout), []byte("\n"))
-	for i := len(lines) - 1; i >= 0; i-- {
-		if json.Unmarshal(lines[i], &r) == nil && r.Type == "result" {
-			return r, true
-		}
-		r = cliResult{}
+// notFoundAnswer: claude words every 404 as a problem with the model
+// (observed with 2.1.332, for the API's model 404 and for a base URL that
+// ends in /v1 alike, "There's an issue with the selected model"), so the
+// base URL itself tells the /v1 mistake apart, as the HTTP probe words it.
+func notFoundAnswer(result, baseURL, model string) APIError {
+	if strings.HasSuffix(strings.TrimRight(baseURL, "/"), "/v1") || !strings.Contains(strings.ToLower(result), "model") {
+		return APIError{Type: "not_found_error", Message: "Not Found", Anthropic: true}
 	}
-	return r, false
+	return APIError{Type: "not_found_error", Message: "model: " + model, Anthropic: true}
+}
+
+// cliStream is what matters in claude -p's stream-json output.
+type cliStream struct {
+	result  cliResult
+	found   bool
+	event   bool
+	usage   *Usage
+	version string
+}
+
+func (s cliStream) versionWords() string {
+	if s.version == "" {
+		return "(this release)"
+	}
+	return s.version
+}
+
+// streamLine is any line of the stream: the init line names the
+// release, the rate_limit_event carries the usage, the last result ends it.
+type streamLine struct {
+	cliResult
+	Version   string         `json:"claude_code_version"`
+	RateLimit *rateLimitInfo `json:"rate_limit_info"`
+}
+
+// rateLimitInfo is claude's own reading of the unified headers.
+type rateLimitInfo struct {
+	Status      string                 `json:"status"`
+	ResetsAt    json.Number            `json:"resetsAt"`
+	Type        string                 `json:"rateLimitType"`
+	Utilization *float64               `json:"utilization"`
+	Windows     map[string]eventWindow `json:"unifiedWindows"`
+}
+
+type eventWindow struct {
+	Utilization *float64    `json:"utilization"`
+	ResetsAt    json.Number `json:"resetsAt"`
+	Status      string      `json:"status"`
+}
+
+func readStream(stdout []byte, now time.Time) cliStream {
+	var s cliStream
+	for _, line := range bytes.Split(stdout, []byte("\n")) {
+		var l streamLine
+		if json.Unmarshal(bytes.TrimSpace(line), &l) != nil {
+			continue
+		}
+		switch l.Type {
+		case "system":
+			if l.Version != "" {
+				s.version = clean(l.Version, 32)
+			}
+		case "rate_limit_event":
+			s.event = true
+			if l.RateLimit != nil {
+				s.usage = l.RateLimit.usage(now)
+			}
+		case "result":
+			s.result, s.found = l.cliResult, true
+		}
+	}
+	return s
+}
+
+// usage is the event as the same Usage the HTTP probe reads from the
+// headers, within the same bounds; nil when the event carries only a
+// status (what claude says of an answer without the unified headers, such
+// as an ordinary rate limit).
+func (e *rateLimitInfo) usage(now time.Time) *Usage {
+	u := &Usage{Status: oneOf(e.Status, statuses), Claim: oneOfKeys(e.Type, claims), ResetsAt: unixTime(e.ResetsAt.String(), now)}
+	for _, w := range windows {
+		if ew, ok := e.Windows[w.long]; ok {
+			u.addWindow(w.long, Window{Utilization: clamp(ew.Utilization), ResetsAt: unixTime(ew.ResetsAt.String(), now), Status: oneOf(ew.Status, statuses)})
+		}
+	}
+	if u.Claim == "" && u.ResetsAt == nil && u.Windows == nil {
+		return nil
+	}
+	if _, ok := u.Windows[u.Claim]; !ok && e.Utilization != nil && isWindow(u.Claim) {
+		// Releases before unifiedWindows give the binding window alone.
+		u.addWindow(u.Claim, Window{Utilization: clamp(e.Utilization), ResetsAt: u.ResetsAt, Status: u.Status})
+	}
+	return u
+}
+
+func (u *Usage) addWindow(long string, w Window) {
+	if u.Windows == nil {
+		u.Windows = map[string]Window{}
+	}
+	u.Windows[long] = w
+}
+
+func isWindow(long string) bool {
+	for _, w := range windows {
+		if w.long == long {
+			return true
+		}
+	}
+	return false
+}
+
+func clamp(f *float64) *float64 {
+	if f == nil || math.IsNaN(*f) || math.IsInf(*f, 0) {
+		return nil
+	}
+	c := min(max(*f, 0), 1)
+	return &c
 }
 
 // apiMessage takes the API's own words out of claude's result text, e.g.

@@ -1,8 +1,10 @@
 package probe
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"sleeve-check/check"
 )
@@ -51,5 +53,76 @@ func TestClassifyCLI(t *testing.T) {
 				t.Fatalf("got %d %s %s %s %q", f.Code, f.Severity, v.Class, v.Status, f.Message)
 			}
 		})
+	}
+}
+
+// Streams of claude -p --output-format stream-json --verbose, as printed
+// against the fake API by the releases named (lines trimmed to the
+// fields read; the result lines as in TestClassifyCLI).
+func TestClassifyCLIStream(t *testing.T) {
+	const (
+		init332 = `{"type":"system","subtype":"init","claude_code_version":"2.1.332"}`
+		init40  = `{"type":"system","subtype":"init","claude_code_version":"2.1.40"}`
+		ok      = `{"type":"result","subtype":"success","is_error":false,"api_error_status":null,"result":"pong"}`
+	)
+	in := func(d time.Duration) int64 { return time.Now().Add(d).Unix() }
+	usageOK := fmt.Sprintf(`{"type":"rate_limit_event","rate_limit_info":{"status":"allowed","resetsAt":%d,"rateLimitType":"five_hour","overageStatus":"rejected","isUsingOverage":false,"unifiedWindows":{"five_hour":{"utilization":0.12,"resetsAt":%d,"status":"allowed"},"seven_day":{"utilization":0.35,"resetsAt":%d,"status":"allowed"}}}}`,
+		in(3*time.Hour), in(3*time.Hour), in(96*time.Hour))
+	usageWarn := fmt.Sprintf(`{"type":"rate_limit_event","rate_limit_info":{"status":"allowed_warning","resetsAt":%d,"rateLimitType":"seven_day","utilization":0.91,"unifiedWindows":{"five_hour":{"utilization":0.3,"resetsAt":%d,"status":"allowed"},"seven_day":{"utilization":0.91,"resetsAt":%d,"status":"allowed_warning"}}}}`,
+		in(96*time.Hour), in(3*time.Hour), in(96*time.Hour))
+	usageLimit := fmt.Sprintf(`{"type":"rate_limit_event","rate_limit_info":{"status":"rejected","resetsAt":%d,"rateLimitType":"five_hour","unifiedWindows":{"five_hour":{"utilization":1,"resetsAt":%d,"status":"rejected"},"seven_day":{"utilization":0.42,"resetsAt":%d,"status":"allowed"}}}}`,
+		in(2*time.Hour), in(2*time.Hour), in(96*time.Hour))
+	limitResult := `{"type":"result","subtype":"success","is_error":true,"api_error_status":429,"api_error":"usage_limit_reached","api_error_type":"rate_limit_error","result":"You've hit your 5-hour limit · resets 3:33pm (UTC)"}`
+	// 2.1.112: the event names the binding window, without unifiedWindows.
+	warn112 := fmt.Sprintf(`{"type":"rate_limit_event","rate_limit_info":{"status":"allowed_warning","resetsAt":%d,"rateLimitType":"seven_day","utilization":0.91}}`, in(96*time.Hour))
+	notFound := `{"type":"result","is_error":true,"api_error_status":404,"api_error_type":"not_found_error","result":"There's an issue with the selected model (claude-haiku-4-5). It may not exist or you may not have access to it. Run --model to pick a different model."}`
+	for _, c := range []struct {
+		name, out string
+		cfg       CLIConfig
+		code      check.Code
+		class     Class
+		short     string // Usage.Short()
+		high      string // the first of Usage.High(0.9)
+		msg       string
+	}{
+		{"usage ok", init332 + "\n" + usageOK + "\n" + ok, CLIConfig{}, check.OK, Valid, "5h 12%, 7d 35%", "", "claude -p ran a turn"},
+		{"usage warning", init332 + "\n" + usageWarn + "\n" + ok, CLIConfig{}, check.OK, Valid, "5h 30%, 7d 91%", "the subscription's 7-day usage is at 91%; it resets at", "claude -p ran a turn"},
+		{"usage limit with its reset", init332 + "\n" + usageLimit + "\n" + limitResult, CLIConfig{}, check.UsageLimit, UsageLimit, "5h 100%, 7d 42%", "the subscription's 5-hour usage is at 100%", "the subscription's 5-hour limit is reached; it resets at"},
+		{"an ordinary rate limit is no usage", `{"type":"rate_limit_event","rate_limit_info":{"status":"rejected","isUsingOverage":false}}` + "\n" +
+			`{"type":"result","is_error":true,"api_error_status":429,"api_error_type":"rate_limit_error","result":"API Error: Server is temporarily limiting requests (not your usage limit) · Number of request tokens has exceeded your per-minute rate limit."}`,
+			CLIConfig{}, check.OK, RateLimited, "", "", "rate-limiting this credential"},
+		{"2.1.112 binding window only", warn112 + "\n" + ok, CLIConfig{}, check.OK, Valid, "7d 91%", "the subscription's 7-day usage is at 91%", "ran a turn"},
+		{"404 for the model", notFound, CLIConfig{Model: "claude-haiku-4-5"}, check.OK, Valid, "", "", `the probe model "claude-haiku-4-5" is not available`},
+		{"404 for a base URL ending in /v1", notFound, CLIConfig{Model: "claude-haiku-4-5", BaseURL: "http://127.0.0.1:9/v1"}, check.Config, NotAnthropic, "", "", `the base URL "http://127.0.0.1:9/v1" ends in /v1`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := ClassifyCLI([]byte(c.out+"\n"), nil, 0, c.cfg)
+			if v.Finding.Code != c.code || v.Class != c.class || !strings.Contains(v.Finding.Message, c.msg) {
+				t.Fatalf("got %d %s %q", v.Finding.Code, v.Class, v.Finding.Message)
+			}
+			if got := v.Usage.Short(); got != c.short {
+				t.Errorf("usage %q, want %q", got, c.short)
+			}
+			high := v.Usage.High(0.9, time.Now())
+			if (c.high == "") != (len(high) == 0) || (c.high != "" && !strings.HasPrefix(high[0], c.high)) {
+				t.Errorf("high %q, want %q", high, c.high)
+			}
+			if v.UsageUnknown != "" {
+				t.Errorf("usage unknown: %s", v.UsageUnknown)
+			}
+		})
+	}
+	// Before 2.1.45 there is no event: usage is unknown, and says why.
+	v := ClassifyCLI([]byte(init40+"\n"+ok+"\n"), nil, 0, CLIConfig{})
+	if v.Class != Valid || v.Usage != nil || v.UsageUnknown != "claude 2.1.40 does not report the subscription's usage (releases from 2.1.45 on do)" {
+		t.Fatalf("%+v", v)
+	}
+}
+
+func TestCLIArgs(t *testing.T) {
+	got := strings.Join(CLIArgs("claude-haiku-4-5"), " ")
+	want := "-p . --max-turns 1 --output-format stream-json --verbose --model claude-haiku-4-5 --tools  --strict-mcp-config --no-session-persistence"
+	if got != want {
+		t.Fatalf("%q", got)
 	}
 }

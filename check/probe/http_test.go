@@ -35,6 +35,11 @@ func oauthCred(tok string) check.Credential {
 	return check.Credential{Kind: check.KindOAuthToken, Source: "CLAUDE_CODE_OAUTH_TOKEN", Value: check.NewSecret(tok)}
 }
 
+// apiKeyCred is the kind the HTTP probe proves by default: a key any tool may use.
+func apiKeyCred(key string) check.Credential {
+	return check.Credential{Kind: check.KindAPIKey, Source: "ANTHROPIC_API_KEY", Value: check.NewSecret(key)}
+}
+
 func TestProbeVerdicts(t *testing.T) {
 	srv := anthropictest.NewServer()
 	defer srv.Close()
@@ -50,28 +55,31 @@ func TestProbeVerdicts(t *testing.T) {
 		msg      string
 		attempts [2]int // min, max
 	}{
-		{"valid", anthropictest.Behavior{Kind: anthropictest.Valid}, check.KindOAuthToken, nil, check.OK, check.Info, "valid", check.StatusValid, "accepted the credential", [2]int{1, 1}},
+		{"valid", anthropictest.Behavior{Kind: anthropictest.Valid}, check.KindAPIKey, nil, check.OK, check.Info, "valid", check.StatusValid, "accepted the credential", [2]int{1, 1}},
 		{"expired", anthropictest.Behavior{Kind: anthropictest.Expired}, check.KindOAuthToken, nil, check.Rejected, check.Error, "rejected", check.StatusExpired, "has expired (HTTP 401 authentication_error: OAuth token has expired", [2]int{1, 1}},
 		{"invalid", anthropictest.Behavior{Kind: anthropictest.Invalid}, check.KindAPIKey, nil, check.Rejected, check.Error, "rejected", check.StatusInvalid, "rejected the credential as invalid (HTTP 401 authentication_error: invalid x-api-key", [2]int{1, 1}},
 		{"revoked", anthropictest.Behavior{Kind: anthropictest.Revoked}, check.KindOAuthToken, nil, check.Rejected, check.Error, "rejected", check.StatusInvalid, "has been revoked (HTTP 403 permission_error", [2]int{1, 1}},
 		{"no scope", anthropictest.Behavior{Kind: anthropictest.NoScope}, check.KindOAuthToken, nil, check.Rejected, check.Error, "rejected", check.StatusInvalid, "revoked or lacks the scope user:inference (HTTP 403", [2]int{1, 1}},
 		{"oauth as auth token", anthropictest.Behavior{Kind: anthropictest.Valid}, check.KindAuthToken, nil, check.Rejected, check.Error, "rejected", check.StatusInvalid, "without the OAuth beta header", [2]int{1, 1}},
-		{"claude code only", anthropictest.Behavior{Kind: anthropictest.ClaudeCodeOnly}, check.KindOAuthToken, nil, check.OK, check.Info, "valid", check.StatusValid, "only authorized for Claude Code", [2]int{1, 1}},
+		{"claude code only", anthropictest.Behavior{Kind: anthropictest.ClaudeCodeOnly}, check.KindOAuthToken, nil, check.OK, check.Warning, "authenticated", check.StatusUnknown, "the token authenticated, but the API serves subscription tokens to Claude Code only, so inference and usage were not checked", [2]int{1, 1}},
+		// The strict fake, like the real API: a subscription token from
+		// anything but Claude Code authenticates and is refused service.
+		{"subscription token from sleeve-check", anthropictest.Behavior{Kind: anthropictest.Valid}, check.KindOAuthToken, nil, check.OK, check.Warning, "authenticated", check.StatusUnknown, "inference and usage were not checked (HTTP 400 invalid_request_error: This credential is only authorized for use with Claude Code", [2]int{1, 1}},
 		{"low credit", anthropictest.Behavior{Kind: anthropictest.LowCredit}, check.KindAPIKey, nil, check.Billing, check.Error, "billing", check.StatusValid, "cannot pay (HTTP 400", [2]int{1, 1}},
 		{"402", anthropictest.Behavior{Kind: anthropictest.Billing}, check.KindAPIKey, nil, check.Billing, check.Error, "billing", check.StatusValid, "HTTP 402 billing_error", [2]int{1, 1}},
 		{"model not found", anthropictest.Behavior{Kind: anthropictest.ModelNotFound}, check.KindAPIKey, nil, check.OK, check.Warning, "valid", check.StatusValid, `probe model "claude-haiku-4-5" is not available`, [2]int{1, 1}},
 		{"spend cap", anthropictest.Behavior{Kind: anthropictest.SpendCap}, check.KindAPIKey, nil, check.Billing, check.Error, "billing", check.StatusValid, "429 and no Retry-After", [2]int{1, 1}},
-		{"rate limited then ok", anthropictest.Behavior{Kind: anthropictest.RateLimited, Times: 1, RetryAfter: time.Second}, check.KindOAuthToken, nil, check.OK, check.Info, "valid", check.StatusValid, "accepted", [2]int{2, 2}},
-		{"rate limited past deadline warns", anthropictest.Behavior{Kind: anthropictest.RateLimited, RetryAfter: time.Second}, check.KindOAuthToken, func(c *HTTPConfig) { c.Deadline = 2500 * time.Millisecond }, check.OK, check.Warning, "rate_limited", check.StatusValid, "starting anyway", [2]int{2, 3}},
-		{"rate limited strict", anthropictest.Behavior{Kind: anthropictest.RateLimited, RetryAfter: time.Second}, check.KindOAuthToken, func(c *HTTPConfig) { c.Deadline = 1500 * time.Millisecond; c.Strict = true }, check.RateLimited, check.Error, "rate_limited", check.StatusValid, "rate-limiting this credential", [2]int{1, 2}},
-		{"retry-after beyond budget stops at once", anthropictest.Behavior{Kind: anthropictest.RateLimited, RetryAfter: time.Minute}, check.KindOAuthToken, func(c *HTTPConfig) { c.Strict = true }, check.RateLimited, check.Error, "rate_limited", check.StatusValid, "asked to wait 1m0s, longer than the 3s", [2]int{1, 1}},
-		{"overloaded then ok", anthropictest.Behavior{Kind: anthropictest.Overloaded, Times: 2}, check.KindOAuthToken, nil, check.OK, check.Info, "valid", check.StatusValid, "accepted", [2]int{3, 3}},
-		{"overloaded", anthropictest.Behavior{Kind: anthropictest.Overloaded}, check.KindOAuthToken, func(c *HTTPConfig) { c.Deadline = time.Second }, check.Unavailable, check.Error, "unavailable", check.StatusUnknown, "the API is overloaded (HTTP 529 overloaded_error", [2]int{3, 60}},
-		{"overloaded warn", anthropictest.Behavior{Kind: anthropictest.Overloaded}, check.KindOAuthToken, func(c *HTTPConfig) { c.Deadline = 500 * time.Millisecond; c.WarnUnavailable = true }, check.OK, check.Warning, "unavailable", check.StatusUnknown, "starting anyway", [2]int{2, 60}},
+		{"rate limited then ok", anthropictest.Behavior{Kind: anthropictest.RateLimited, Times: 1, RetryAfter: time.Second}, check.KindAPIKey, nil, check.OK, check.Info, "valid", check.StatusValid, "accepted", [2]int{2, 2}},
+		{"rate limited past deadline warns", anthropictest.Behavior{Kind: anthropictest.RateLimited, RetryAfter: time.Second}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = 2500 * time.Millisecond }, check.OK, check.Warning, "rate_limited", check.StatusValid, "starting anyway", [2]int{2, 3}},
+		{"rate limited strict", anthropictest.Behavior{Kind: anthropictest.RateLimited, RetryAfter: time.Second}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = 1500 * time.Millisecond; c.Strict = true }, check.RateLimited, check.Error, "rate_limited", check.StatusValid, "rate-limiting this credential", [2]int{1, 2}},
+		{"retry-after beyond budget stops at once", anthropictest.Behavior{Kind: anthropictest.RateLimited, RetryAfter: time.Minute}, check.KindAPIKey, func(c *HTTPConfig) { c.Strict = true }, check.RateLimited, check.Error, "rate_limited", check.StatusValid, "asked to wait 1m0s, longer than the 3s", [2]int{1, 1}},
+		{"overloaded then ok", anthropictest.Behavior{Kind: anthropictest.Overloaded, Times: 2}, check.KindAPIKey, nil, check.OK, check.Info, "valid", check.StatusValid, "accepted", [2]int{3, 3}},
+		{"overloaded", anthropictest.Behavior{Kind: anthropictest.Overloaded}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = time.Second }, check.Unavailable, check.Error, "unavailable", check.StatusUnknown, "the API is overloaded (HTTP 529 overloaded_error", [2]int{3, 60}},
+		{"overloaded warn", anthropictest.Behavior{Kind: anthropictest.Overloaded}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = 500 * time.Millisecond; c.WarnUnavailable = true }, check.OK, check.Warning, "unavailable", check.StatusUnknown, "starting anyway", [2]int{2, 60}},
 		{"server error", anthropictest.Behavior{Kind: anthropictest.ServerError}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = time.Second }, check.Unavailable, check.Error, "unavailable", check.StatusUnknown, "the API failed (HTTP 500 api_error", [2]int{3, 60}},
 		{"html from a proxy", anthropictest.Behavior{Kind: anthropictest.HTMLError}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = 500 * time.Millisecond }, check.Unavailable, check.Error, "unavailable", check.StatusUnknown, `HTTP 502: HTML page titled "502 Bad Gateway"`, [2]int{2, 60}},
-		{"slow", anthropictest.Behavior{Kind: anthropictest.Valid, Delay: 5 * time.Second}, check.KindOAuthToken, func(c *HTTPConfig) { c.Deadline = 1200 * time.Millisecond; c.AttemptTimeout = 500 * time.Millisecond }, check.Unavailable, check.Error, "unavailable", check.StatusUnknown, "did not answer in time", [2]int{2, 3}},
-		{"dropped", anthropictest.Behavior{Kind: anthropictest.Drop}, check.KindOAuthToken, func(c *HTTPConfig) { c.Deadline = 500 * time.Millisecond }, check.Unavailable, check.Error, "unavailable", check.StatusUnknown, "dropped", [2]int{2, 60}},
+		{"slow", anthropictest.Behavior{Kind: anthropictest.Valid, Delay: 5 * time.Second}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = 1200 * time.Millisecond; c.AttemptTimeout = 500 * time.Millisecond }, check.Unavailable, check.Error, "unavailable", check.StatusUnknown, "did not answer in time", [2]int{2, 3}},
+		{"dropped", anthropictest.Behavior{Kind: anthropictest.Drop}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = 500 * time.Millisecond }, check.Unavailable, check.Error, "unavailable", check.StatusUnknown, "dropped", [2]int{2, 60}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,7 +139,11 @@ func TestProbeHeaders(t *testing.T) {
 		{check.Credential{Kind: check.KindAuthToken, Value: check.NewSecret(gw)}, "Bearer " + gw, "", ""},
 	} {
 		srv.Reset()
-		if v := HTTP(context.Background(), c.cred, cfg); v.Class != "valid" {
+		want := Valid
+		if c.cred.Kind == check.KindOAuthToken || c.cred.Kind == check.KindOAuthFile {
+			want = Authenticated // the strict fake: sleeve-check is not Claude Code
+		}
+		if v := HTTP(context.Background(), c.cred, cfg); v.Class != want {
 			t.Fatalf("%s: %+v", c.cred.Kind, v)
 		}
 		r := srv.Requests()
@@ -208,14 +220,14 @@ func TestProbeTransportFailures(t *testing.T) {
 
 func TestProbeExtraCA(t *testing.T) {
 	api := anthropictest.New()
-	api.Set(testOAuth, anthropictest.Behavior{Kind: anthropictest.Valid})
+	api.Set(testAPIKey, anthropictest.Behavior{Kind: anthropictest.Valid})
 	srv := httptest.NewTLSServer(api)
 	defer srv.Close()
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600)
 	cfg := probeCfg(srv.URL)
 	cfg.ExtraCAFile = ca
-	if v := HTTP(context.Background(), oauthCred(testOAuth), cfg); v.Class != "valid" {
+	if v := HTTP(context.Background(), apiKeyCred(testAPIKey), cfg); v.Class != "valid" {
 		t.Fatalf("%+v", v)
 	}
 }
@@ -261,7 +273,7 @@ func TestProbeProxy(t *testing.T) {
 	cfg := probeCfg("https://api.anthropic.invalid")
 	cfg.Deadline = 400 * time.Millisecond
 	cfg.Proxy = func(*http.Request) (*url.URL, error) { return url.Parse(dead) }
-	v := HTTP(context.Background(), oauthCred(testOAuth), cfg)
+	v := HTTP(context.Background(), apiKeyCred(testAPIKey), cfg)
 	if v.Finding.ID != "probe_proxy" || v.Finding.Code != check.Unavailable || !strings.Contains(v.Finding.Hint, "HTTPS_PROXY") {
 		t.Fatalf("%+v", v)
 	}
@@ -269,7 +281,7 @@ func TestProbeProxy(t *testing.T) {
 	// A working CONNECT proxy carries the probe to a TLS server it trusts
 	// through NODE_EXTRA_CA_CERTS.
 	api := anthropictest.New()
-	api.Set(testOAuth, anthropictest.Behavior{Kind: anthropictest.Valid})
+	api.Set(testAPIKey, anthropictest.Behavior{Kind: anthropictest.Valid})
 	srv := httptest.NewTLSServer(api)
 	defer srv.Close()
 	var tunnels int
@@ -296,7 +308,7 @@ func TestProbeProxy(t *testing.T) {
 	cfg = probeCfg(srv.URL)
 	cfg.ExtraCAFile = ca
 	cfg.Proxy = func(*http.Request) (*url.URL, error) { return url.Parse(proxy.URL) }
-	if v := HTTP(context.Background(), oauthCred(testOAuth), cfg); v.Class != "valid" || tunnels != 1 {
+	if v := HTTP(context.Background(), apiKeyCred(testAPIKey), cfg); v.Class != "valid" || tunnels != 1 {
 		t.Fatalf("through the proxy: %+v, %d tunnels", v, tunnels)
 	}
 }

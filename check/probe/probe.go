@@ -30,6 +30,10 @@ type Class string
 const (
 	// Valid: the API accepted the credential for inference.
 	Valid Class = "valid"
+	// Authenticated: the API accepted the credential but refused to serve
+	// the probe (a subscription token in a request not made by Claude
+	// Code): inference and usage are unknown.
+	Authenticated Class = "authenticated"
 	// Rejected: the credential is invalid, expired or revoked (401, 403).
 	Rejected Class = "rejected"
 	// Billing: the credential works but the account cannot pay.
@@ -64,6 +68,9 @@ type Verdict struct {
 	Class      Class         `json:"class"`
 	// Usage is what the answer said of the subscription's usage limits.
 	Usage *Usage `json:"usage,omitempty"`
+	// UsageUnknown says why a valid answer came without usage: a Claude
+	// Code release too old to report it to the CLI probe.
+	UsageUnknown string `json:"usage_unknown,omitempty"`
 }
 
 func verdict(class Class, st check.Status, sev check.Severity, code check.Code, id, msg, hint string) Verdict {

@@ -42,7 +42,9 @@ test-arm64: release
 test:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	# The real Claude Code CLI proves subscription tokens (--probe=auto),
+	# so the tests run it: the pinned release, installed into .cache/.
+	SLEEVE_CHECK_TEST_CLAUDE=$$(./e2e/install-claude.sh) && export SLEEVE_CHECK_TEST_CLAUDE && $(GO) test -race -count=1 ./...
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
 	$(MAKE) build
 	./scripts/demo-check.sh

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -218,7 +219,8 @@ func (r *runner) credentialChanged(now check.Fingerprint) string {
 func (r *runner) healthVerdict(res *check.Resolution, fp check.Fingerprint) (v probe.Verdict, at time.Time, cached, asked bool) {
 	s := r.inv.Settings
 	var c ProbeCache
-	if _, err := r.stateDirs().read(probeFile, &c); err == nil && sameCredential(c.Credential, fp) {
+	if path, err := r.stateDirs().read(probeFile, &c); err == nil && sameCredential(c.Credential, fp) &&
+		(c.Identity == "" || credentialID(filepath.Dir(path), res.Selected, false) == c.Identity) {
 		ttl := s.HealthTTL
 		if c.Verdict.Class == probe.Unavailable {
 			ttl = min(ttl, unavailableTTL)

@@ -21,6 +21,12 @@ func (r *runner) probe(res *check.Resolution) (check.Code, bool) {
 		r.log.Debug().Msg("not probed: " + skip)
 		return check.OK, false
 	}
+	if v, at, ok := r.freshVerdict(res); ok {
+		r.probedAt = at
+		v.Finding.Message += fmt.Sprintf(" (%s ago; reused: the same credential passed within SLEEVE_CHECK_HEALTH_TTL)", check.Human(r.start.Sub(at)))
+		r.verdict(v)
+		return check.OK, false
+	}
 	if s.ProbeSplay > 0 {
 		d := time.Duration(rand.Int64N(int64(s.ProbeSplay)))
 		r.log.Debug().Dur("splay_ms", d).Msg("waiting before the probe")
@@ -28,14 +34,26 @@ func (r *runner) probe(res *check.Resolution) (check.Code, bool) {
 			return r.interrupted()
 		}
 	}
+	means, why := probeMeans(s.Probe, res.Selected.Kind)
+	r.rep.ProbeMeans = &ProbeChoice{Means: means, Why: why}
+	if means == ByHTTP && isSubscription(res.Selected.Kind) {
+		r.finding(subscriptionOverHTTP)
+	}
 	var v probe.Verdict
 	pol := probePolicy{deadline: s.ProbeTimeout, strict: s.Strict, warnUnavailable: s.OnUnavailable == "warn", warnUsageLimit: s.OnUsageLimit == "warn"}
+	began := time.Now()
 	r.step("probe", func() error { v = r.runProbe(res, pol); return nil })
+	if v.Class == probe.UsageLimit && s.OnUsageLimit != "wait" {
+		v = r.resetWithinDeadline(res, pol, v, began)
+	}
 	if v.Class == probe.UsageLimit && s.OnUsageLimit == "wait" {
 		v = r.waitForReset(res, pol, v)
 	}
 	if v.Class == probe.Interrupted {
 		return r.interrupted()
+	}
+	if sel := res.Selected; sel.SettingsFile != "" && v.Finding.Severity == check.Error && v.Finding.Code == check.Rejected {
+		v.Finding.Message += "; it came from " + sel.Source + ", which overrides the process environment"
 	}
 	r.verdict(v)
 	if v.Finding.Severity == check.Error {
@@ -50,6 +68,9 @@ func (r *runner) verdict(v probe.Verdict) {
 	r.rep.Probe = &v
 	r.applyVerdict(v)
 	how := func(e *zerolog.Event) *zerolog.Event {
+		if m := r.rep.ProbeMeans; m != nil {
+			e = e.Str("probe", string(m.Means)).Str("why", m.Why)
+		}
 		return e.Str("class", string(v.Class)).Int("attempts", v.Attempts).Int("http_status", v.HTTPStatus).Str("request_id", v.RequestID)
 	}
 	if v.Finding.Severity == check.Info {
@@ -59,6 +80,9 @@ func (r *runner) verdict(v probe.Verdict) {
 		// A warning or an error keeps its sentence plain; how is for --verbose.
 		how(r.log.Debug()).Msg("probe: " + string(v.Class))
 		r.finding(v.Finding)
+	}
+	if v.UsageUnknown != "" {
+		r.finding(check.Finding{Severity: check.Info, ID: "usage_unknown", Message: "usage unknown: " + v.UsageUnknown})
 	}
 	if u := v.Usage; u != nil {
 		r.log.Debug().Str("status", u.Status).Str("claim", u.Claim).Msgf("usage: %s", u.Short())
@@ -103,6 +127,47 @@ func (r *runner) waitForReset(res *check.Resolution, pol probePolicy, v probe.Ve
 	return again
 }
 
+// resetWithinDeadline waits for a used-up window that resets within the
+// probe's own deadline, and probes once more: what the HTTP probe does
+// with the API's retry-after, and claude -p (told not to retry) does not.
+func (r *runner) resetWithinDeadline(res *check.Resolution, pol probePolicy, v probe.Verdict, began time.Time) probe.Verdict {
+	reset := v.Usage.ResetsAt
+	if reset == nil {
+		return v
+	}
+	d := time.Until(*reset) + time.Second
+	if d <= 0 || time.Since(began)+d >= pol.deadline {
+		return v
+	}
+	if !r.sleep(d) {
+		return probe.Verdict{Class: probe.Interrupted}
+	}
+	var again probe.Verdict
+	r.step("probe after the reset", func() error { again = r.runProbe(res, pol); return nil })
+	return again
+}
+
+// freshVerdict is the last start's or health check's passing verdict for
+// the same credential, while younger than SLEEVE_CHECK_HEALTH_TTL: a
+// restarted sleeve (or a fleet restarted together) needs no new claude -p
+// to know what it knew a minute ago. Only a start reuses it, and only a pass.
+func (r *runner) freshVerdict(res *check.Resolution) (probe.Verdict, time.Time, bool) {
+	var c ProbeCache
+	if len(r.inv.Command) == 0 || r.inv.Settings.HealthTTL <= 0 {
+		return c.Verdict, c.CheckedAt, false
+	}
+	path, err := r.stateDirs().read(probeFile, &c)
+	if err != nil || !sameCredential(c.Credential, res.Selected.Fingerprint()) {
+		return c.Verdict, c.CheckedAt, false
+	}
+	if means, _ := probeMeans(r.inv.Settings.Probe, res.Selected.Kind); c.Means != means || c.Identity == "" || credentialID(filepath.Dir(path), res.Selected, false) != c.Identity {
+		return c.Verdict, c.CheckedAt, false
+	}
+	age := r.start.Sub(c.CheckedAt)
+	ok := c.Verdict.Class == probe.Valid && c.Verdict.Finding.Severity == check.Info && age >= 0 && age < r.inv.Settings.HealthTTL
+	return c.Verdict, c.CheckedAt, ok
+}
+
 // sleep waits d, or until a signal: it reports whether d passed.
 func (r *runner) sleep(d time.Duration) bool {
 	t := time.NewTimer(d)
@@ -127,6 +192,8 @@ func (r *runner) probeSkip(res *check.Resolution) string {
 		return "Claude Code authenticates through " + string(sel.Kind) + ", which sleeve-check does not probe"
 	case sel.Kind == check.KindOAuthFile && sel.Refreshable && !sel.ExpiresAt.After(r.start):
 		return "the access token has expired and Claude Code refreshes it before its first request"
+	case r.seeded != nil && len(r.inv.Command) == 0 && isSubscription(sel.Kind) && r.inv.Settings.Probe != "http":
+		return "a report copies no seed, and Claude Code, the only one that may send its token, reads the copy: a start proves it"
 	}
 	return ""
 }
@@ -140,9 +207,40 @@ type probePolicy struct {
 	warnUsageLimit  bool
 }
 
-// runProbe asks, by the configured means, whether the credential works.
+// Means is how a credential is proved.
+type Means string
+
+const (
+	ByHTTP Means = "http" // one tiny Messages request from sleeve-check
+	ByCLI  Means = "cli"  // one claude -p, by Claude Code itself
+)
+
+// probeMeans picks how to prove the selected credential, and says why.
+// Anthropic's terms reserve a subscription (OAuth) token for Claude Code:
+// under auto, Claude Code proves it; a key any tool may use is proved by
+// the HTTP probe, which costs a few ms instead of a Claude Code start.
+func probeMeans(setting string, kind check.Kind) (Means, string) {
+	switch {
+	case setting == "http":
+		return ByHTTP, "SLEEVE_CHECK_PROBE=http"
+	case setting == "cli":
+		return ByCLI, "SLEEVE_CHECK_PROBE=cli"
+	case kind == check.KindOAuthToken || kind == check.KindOAuthFile:
+		return ByCLI, "a subscription token is used by Claude Code only (Anthropic's terms), so Claude Code proves it"
+	}
+	return ByHTTP, "an " + string(kind) + " may be used by any tool, so one tiny request proves it"
+}
+
+// subscriptionOverHTTP is the warning for an operator who asked the HTTP
+// probe to send a subscription token.
+var subscriptionOverHTTP = check.Finding{Severity: check.Warning, ID: "probe_http_subscription",
+	Message: "SLEEVE_CHECK_PROBE=http sends the subscription token from sleeve-check, not Claude Code: Anthropic's terms reserve subscription (OAuth) tokens for Claude Code, and the API refuses such requests after checking the token",
+	Hint:    "use SLEEVE_CHECK_PROBE=auto (the default): Claude Code itself proves the token"}
+
+// runProbe asks, by the chosen means, whether the credential works.
 func (r *runner) runProbe(res *check.Resolution, pol probePolicy) probe.Verdict {
-	if r.inv.Settings.Probe != "cli" {
+	means, _ := probeMeans(r.inv.Settings.Probe, res.Selected.Kind)
+	if means == ByHTTP {
 		return probe.HTTP(r.ctx, *res.Selected, r.probeConfig(res, pol))
 	}
 	claude := "claude"
@@ -152,10 +250,10 @@ func (r *runner) runProbe(res *check.Resolution, pol probePolicy) probe.Verdict 
 	path, err := LookPath(claude, r.env.Get("PATH"))
 	if err != nil {
 		return probe.Verdict{Class: probe.NotRun, Status: check.StatusUnknown, Finding: check.Finding{Severity: check.Error, Code: check.Config, ID: "probe_cli_no_claude",
-			Message: "--probe=cli needs the claude binary: " + err.Error(), Hint: "install Claude Code in the image, or use --probe=http"}}
+			Message: "proving a subscription token needs the claude binary, which sends it as Anthropic's terms require: " + err.Error(),
+			Hint:    "install Claude Code in the image (or put it in PATH), or set SLEEVE_CHECK_PROBE=off"}}
 	}
-	r.log.Debug().Str("path", path).Strs("args", probe.CLIArgs).Msg("probe: running claude")
-	return probe.CLI(r.ctx, probe.CLIConfig{Path: path, Env: r.childEnv(), Dir: r.cwd, Timeout: pol.deadline, BaseURL: res.BaseURL,
+	return probe.CLI(r.ctx, probe.CLIConfig{Path: path, Env: r.childEnv(), Dir: r.cwd, Timeout: pol.deadline, BaseURL: res.BaseURL, BaseURLSource: baseURLWords(res), Model: r.inv.Settings.ProbeModel,
 		Strict: pol.strict, WarnUnavailable: pol.warnUnavailable, WarnUsageLimit: pol.warnUsageLimit})
 }
 
@@ -170,9 +268,17 @@ func (r *runner) probeConfig(res *check.Resolution, pol probePolicy) probe.HTTPC
 		Proxy: r.env.Proxy(), Log: r.log,
 	}
 	if cfg.BaseURL != "" {
-		cfg.BaseURLSource = "the base URL " + strconv.Quote(probe.RedactURL(base)) + " (" + baseSrc + ")"
+		cfg.BaseURLSource = baseURLWords(res)
 	}
 	return cfg
+}
+
+// baseURLWords names ANTHROPIC_BASE_URL and where it came from, redacted.
+func baseURLWords(res *check.Resolution) string {
+	if res.BaseURL == "" {
+		return ""
+	}
+	return "the base URL " + strconv.Quote(probe.RedactURL(res.BaseURL)) + " (" + res.BaseURLSource + ")"
 }
 
 // applyVerdict lets the API's word set the status, except that a valid
@@ -181,5 +287,20 @@ func (r *runner) applyVerdict(v probe.Verdict) {
 	if v.Status != check.StatusUnknown && !(v.Status == check.StatusValid && r.rep.Status == check.StatusExpiringSoon) {
 		r.rep.Status = v.Status
 	}
+	if v.Class == probe.Authenticated {
+		// The token passed the API's own checks, but no inference was
+		// served: whether it works for Claude Code is not known.
+		r.rep.Status = check.StatusUnknown
+	}
 	r.rep.Usage = v.Usage
+}
+
+func isSubscription(k check.Kind) bool {
+	return k == check.KindOAuthToken || k == check.KindOAuthFile
+}
+
+// ProbeChoice is which probe ran, and why: in the report and --verbose.
+type ProbeChoice struct {
+	Means Means  `json:"means"`
+	Why   string `json:"why"`
 }

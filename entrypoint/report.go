@@ -25,6 +25,8 @@ type Report struct {
 	Findings   []check.Finding     `json:"findings"`
 	Config     ConfigReport        `json:"config"`
 	Probe      *probe.Verdict      `json:"probe,omitempty"`
+	// ProbeMeans is which probe ran (http or cli), and why.
+	ProbeMeans *ProbeChoice `json:"probe_means,omitempty"`
 	// Usage is the subscription's usage the last probe saw.
 	Usage      *probe.Usage  `json:"usage,omitempty"`
 	Command    []string      `json:"command,omitempty"`
@@ -86,8 +88,13 @@ func (r *runner) printText() {
 			fmt.Fprintf(w, "expires:      %s (%s)\n", c.ExpiresAt.Format(time.RFC3339), relTime(*c.ExpiresAt, r.start))
 		}
 	}
+	if p := r.rep.ProbeMeans; p != nil {
+		fmt.Fprintf(w, "probe:        %s (%s)\n", p.Means, p.Why)
+	}
 	if u := r.rep.Usage.Short(); u != "" {
 		fmt.Fprintf(w, "usage:        %s\n", u)
+	} else if r.rep.Probe != nil && r.rep.Probe.UsageUnknown != "" {
+		fmt.Fprintf(w, "usage:        unknown (%s)\n", r.rep.Probe.UsageUnknown)
 	}
 	for _, s := range r.rep.Shadowed {
 		fmt.Fprintf(w, "ignored:      %s\n", s)

@@ -103,6 +103,8 @@ type runner struct {
 	// bytes a report (which writes nothing) judges as the copy.
 	seed   *seedSource
 	seeded []byte
+	// probedAt is when a reused verdict was reached (zero: this run probed).
+	probedAt time.Time
 }
 
 func run(ctx context.Context, args []string, env environ.Env, stdin *os.File, stdout, stderr io.Writer) int {
@@ -247,10 +249,13 @@ func (r *runner) steps() (string, check.Code) {
 	if f := check.Findings(r.rep.Findings).FirstError(); f != nil {
 		return "", f.Code
 	}
-	if code, stop := r.probe(res); stop {
+	// The config first: the CLI probe is Claude Code, which reads it (and,
+	// at a FIFO or a corrupt file, would hang or move it aside itself), so
+	// the probe runs claude as the command will find the sleeve.
+	if code := r.prepareConfig(res, trust); code != check.OK {
 		return "", code
 	}
-	if code := r.prepareConfig(res, trust); code != check.OK {
+	if code, stop := r.probe(res); stop {
 		return "", code
 	}
 	if c, stop := r.interrupted(); stop {

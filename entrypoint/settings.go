@@ -32,7 +32,7 @@ type Settings struct {
 	ApproveAPIKey   bool          `env:"APPROVE_API_KEY" flag:"approve-api-key" help:"approve the selected ANTHROPIC_API_KEY so Claude Code does not ask"`
 	AcceptBypass    bool          `env:"ACCEPT_BYPASS_PERMISSIONS" flag:"accept-bypass-permissions" help:"set skipDangerousModePermissionPrompt in settings.json"`
 	ApproveMCP      []string      `env:"APPROVE_MCP_SERVERS" envSeparator:"," flag:"approve-mcp-servers" help:"project MCP servers (.mcp.json) to approve ahead: all, or comma-separated names (they run code: name only trusted ones)"`
-	Probe           string        `env:"PROBE" envDefault:"http" flag:"probe" help:"how to prove the credential: http (one tiny API request), cli (one claude -p) or off"`
+	Probe           string        `env:"PROBE" envDefault:"auto" flag:"probe" help:"how to prove the credential: auto (claude -p for a subscription token, http for the rest), http (one tiny API request), cli (one claude -p) or off"`
 	ProbeModel      string        `env:"PROBE_MODEL" envDefault:"claude-haiku-4-5" flag:"probe-model" help:"model named in the probe request (max_tokens 1)"`
 	ProbeTimeout    time.Duration `env:"PROBE_TIMEOUT" envDefault:"20s" flag:"probe-timeout" help:"deadline for the whole probe, retries included"`
 	AttemptTime     time.Duration `env:"PROBE_ATTEMPT_TIMEOUT" envDefault:"10s" flag:"probe-attempt-timeout" help:"deadline for one probe request"`
@@ -260,8 +260,8 @@ func validate(inv *Invocation, fromFlag map[string]bool, perr *ParseError) {
 	if s.LogFormat != "console" && s.LogFormat != "json" {
 		bad("LogFormat", fmt.Sprintf("must be console or json, not %q", s.LogFormat))
 	}
-	if s.Probe != "http" && s.Probe != "cli" && s.Probe != "off" {
-		bad("Probe", fmt.Sprintf("must be http, cli or off, not %q", s.Probe))
+	if s.Probe != "auto" && s.Probe != "http" && s.Probe != "cli" && s.Probe != "off" {
+		bad("Probe", fmt.Sprintf("must be auto, http, cli or off, not %q", s.Probe))
 	}
 	if s.OnUsageLimit != "fail" && s.OnUsageLimit != "warn" && s.OnUsageLimit != "wait" {
 		bad("OnUsageLimit", fmt.Sprintf("must be fail, warn or wait, not %q", s.OnUsageLimit))

@@ -29,7 +29,11 @@ const (
 type ProbeCache struct {
 	CheckedAt  time.Time         `json:"checked_at"`
 	Credential check.Fingerprint `json:"credential"`
-	Verdict    probe.Verdict     `json:"verdict"`
+	// Identity is the credential's keyed hash (credentialID): the
+	// fingerprint is for people, this tells two tokens apart.
+	Identity string        `json:"identity,omitempty"`
+	Means    Means         `json:"means,omitempty"`
+	Verdict  probe.Verdict `json:"verdict"`
 }
 
 // StartState is state.json: the start's report, and what a health check
@@ -201,7 +205,15 @@ func (r *runner) saveState() {
 			}
 		}
 		if err == nil && r.rep.Probe != nil && r.rep.Credential != nil {
-			err = writeStateFile(dir, probeFile, ProbeCache{CheckedAt: r.start.UTC(), Credential: *r.rep.Credential, Verdict: *r.rep.Probe})
+			at := r.start
+			if !r.probedAt.IsZero() {
+				at = r.probedAt // a reused verdict keeps its age
+			}
+			pc := ProbeCache{CheckedAt: at.UTC(), Credential: *r.rep.Credential, Verdict: *r.rep.Probe, Identity: credentialID(dir, r.res.Selected, true)}
+			if m := r.rep.ProbeMeans; m != nil {
+				pc.Means = m.Means
+			}
+			err = writeStateFile(dir, probeFile, pc)
 		}
 	}
 	if err != nil {

@@ -47,7 +47,7 @@ const (
 	Invalid        Kind = "invalid"          // 401 invalid key / bearer token
 	Revoked        Kind = "revoked"          // 403 "OAuth token has been revoked..."
 	NoScope        Kind = "no_scope"         // 403 scope requirement
-	ClaudeCodeOnly Kind = "claude_code_only" // 400 only authorized for Claude Code
+	ClaudeCodeOnly Kind = "claude_code_only" // 400 only authorized for Claude Code, to any credential not sent by Claude Code; Claude Code gets 200
 	LowCredit      Kind = "low_credit"       // 400 credit balance too low
 	Billing        Kind = "billing"          // 402
 	ModelNotFound  Kind = "model_not_found"  // 404 not_found_error for the model
@@ -218,19 +218,8 @@ func (a *API) answer(w http.ResponseWriter, r *http.Request, body []byte, token,
 			return 0
 		}
 	}
-	if token == "" {
-		return a.apiError(w, 401, "authentication_error", "x-api-key header is required", 0)
-	}
-	oauth := strings.HasPrefix(token, "sk-ant-oat")
-	if oauth && how == "bearer" && !strings.Contains(r.Header.Get("anthropic-beta"), "oauth-2025-04-20") {
-		return a.apiError(w, 401, "authentication_error", "OAuth authentication is currently not supported.", 0)
-	}
-	if r.Header.Get("anthropic-version") == "" {
-		return a.apiError(w, 400, "invalid_request_error", "anthropic-version: header is required", 0)
-	}
-	if oauth && !fromClaudeCode(r) && !beforeTheAPI(b.Kind) {
-		e := errorAnswers[ClaudeCodeOnly]
-		return a.apiError(w, e.status, e.typ, e.msg, 0)
+	if status, refused := a.refuseRequest(w, r, token, how, &b); refused {
+		return status
 	}
 	if e, ok := errorAnswers[b.Kind]; ok {
 		msg := e.msg
@@ -260,6 +249,30 @@ func (a *API) answer(w http.ResponseWriter, r *http.Request, body []byte, token,
 		msg = "Invalid bearer token"
 	}
 	return a.apiError(w, 401, "authentication_error", msg, 0)
+}
+
+// refuseRequest gives the answers that depend on the request, not the
+// token's behaviour: no credential, an OAuth token without its beta
+// header, no API version, a subscription token not sent by Claude Code.
+func (a *API) refuseRequest(w http.ResponseWriter, r *http.Request, token, how string, b *Behavior) (int, bool) {
+	if token == "" {
+		return a.apiError(w, 401, "authentication_error", "x-api-key header is required", 0), true
+	}
+	oauth := strings.HasPrefix(token, "sk-ant-oat")
+	if oauth && how == "bearer" && !strings.Contains(r.Header.Get("anthropic-beta"), "oauth-2025-04-20") {
+		return a.apiError(w, 401, "authentication_error", "OAuth authentication is currently not supported.", 0), true
+	}
+	if r.Header.Get("anthropic-version") == "" {
+		return a.apiError(w, 400, "invalid_request_error", "anthropic-version: header is required", 0), true
+	}
+	if b.Kind == ClaudeCodeOnly && fromClaudeCode(r) {
+		b.Kind = Valid
+	}
+	if oauth && !fromClaudeCode(r) && !beforeTheAPI(b.Kind) {
+		e := errorAnswers[ClaudeCodeOnly]
+		return a.apiError(w, e.status, e.typ, e.msg, 0), true
+	}
+	return 0, false
 }
 
 // fromClaudeCode tells Claude Code's own requests by the headers every

@@ -29,8 +29,8 @@ type CLIConfig struct {
 	// Model is the probe model (SLEEVE_CHECK_PROBE_MODEL).
 	Model string
 	// BaseURL is ANTHROPIC_BASE_URL, whose secret parts are scrubbed from
-	// what claude prints, and which words a 404.
-	BaseURL string
+	// what claude prints, and which words a 404; BaseURLSource names it.
+	BaseURL, BaseURLSource string
 }
 
 // The cheapest sanctioned run, kept in one place: one turn of a tiny
@@ -59,6 +59,13 @@ const EventSince = "2.1.45"
 // verdicts as the HTTP probe.
 func CLI(ctx context.Context, cfg CLIConfig) Verdict {
 	start := time.Now()
+	if cfg.BaseURL != "" {
+		// The same refusals as the HTTP probe, before claude is started.
+		if _, bad := checkBaseURL(cfg.BaseURL, question{Source: cfg.BaseURLSource}); bad != nil {
+			bad.scrubURL(cfg.BaseURL)
+			return *bad
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	stdout, stderr, code, err := runClaude(ctx, cfg)
@@ -125,8 +132,8 @@ func ClassifyCLI(stdout, stderr []byte, exitCode int, cfg CLIConfig) Verdict {
 	if q.Model == "" {
 		q.Model = "the default model"
 	}
-	if cfg.BaseURL != "" {
-		q.Source = "the base URL " + strconv.Quote(RedactURL(cfg.BaseURL))
+	if cfg.BaseURLSource != "" {
+		q.Source = cfg.BaseURLSource
 	}
 	st := readStream(stdout, time.Now())
 	r := st.result
@@ -163,6 +170,9 @@ func ClassifyCLI(stdout, stderr []byte, exitCode int, cfg CLIConfig) Verdict {
 	}
 	if a.Status == 404 {
 		a.API = notFoundAnswer(r.Result, cfg.BaseURL, q.Model)
+		if a.API.Message == "Not Found" {
+			a.Detail = " (claude -p got HTTP 404, which it words as a problem with the model)"
+		}
 	}
 	return classify(a, q)
 }

@@ -93,7 +93,7 @@ func TestClassifyCLIStream(t *testing.T) {
 			CLIConfig{}, check.OK, RateLimited, "", "", "rate-limiting this credential"},
 		{"2.1.112 binding window only", warn112 + "\n" + ok, CLIConfig{}, check.OK, Valid, "7d 91%", "the subscription's 7-day usage is at 91%", "ran a turn"},
 		{"404 for the model", notFound, CLIConfig{Model: "claude-haiku-4-5"}, check.OK, Valid, "", "", `the probe model "claude-haiku-4-5" is not available`},
-		{"404 for a base URL ending in /v1", notFound, CLIConfig{Model: "claude-haiku-4-5", BaseURL: "http://127.0.0.1:9/v1"}, check.Config, NotAnthropic, "", "", `the base URL "http://127.0.0.1:9/v1" ends in /v1`},
+		{"404 for a base URL ending in /v1", notFound, CLIConfig{Model: "claude-haiku-4-5", BaseURL: "http://127.0.0.1:9/v1", BaseURLSource: `the base URL "http://127.0.0.1:9/v1" (ANTHROPIC_BASE_URL)`}, check.Config, NotAnthropic, "", "", `the base URL "http://127.0.0.1:9/v1" (ANTHROPIC_BASE_URL) ends in /v1, so requests go to /v1/v1/messages and get 404; Claude Code appends /v1/messages itself, so it would fail every message (claude -p got HTTP 404`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			v := ClassifyCLI([]byte(c.out+"\n"), nil, 0, c.cfg)

@@ -65,9 +65,6 @@ func HTTP(ctx context.Context, cred check.Credential, cfg HTTPConfig) Verdict {
 	v := askHTTP(ctx, cred, cfg, q)
 	v.ElapsedMS = time.Since(start).Milliseconds()
 	v.scrubURL(cfg.BaseURL)
-	if cred.SettingsFile != "" && v.Finding.Severity == check.Error && v.Finding.Code == check.Rejected {
-		v.Finding.Message += "; it came from " + cred.Source + ", which overrides the process environment"
-	}
 	return v
 }
 
@@ -100,6 +97,24 @@ func askHTTP(ctx context.Context, cred check.Credential, cfg HTTPConfig, q quest
 	return classify(a, q)
 }
 
+// checkBaseURL parses the base URL, or says why no credential may be sent
+// to it (whichever probe would send it).
+func checkBaseURL(base string, q question) (*url.URL, *Verdict) {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v := verdict(Insecure, check.StatusUnknown, check.Error, check.Config, "base_url_invalid",
+			fmt.Sprintf("%s (%s) is not an http(s) URL", q.Source, strconv.Quote(RedactURL(base))), "set ANTHROPIC_BASE_URL to a URL such as https://api.anthropic.com")
+		return nil, &v
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		v := verdict(Insecure, check.StatusUnknown, check.Error, check.Config, "base_url_plain_http",
+			fmt.Sprintf("%s is plain http to %s, which is not a loopback address; sleeve-check will not send a credential over it", q.Source, strconv.Quote(u.Host)),
+			"use https, or a proxy on 127.0.0.1")
+		return nil, &v
+	}
+	return u, nil
+}
+
 // newRequest builds the request Claude Code would send, or the verdict
 // that none may be sent. https tells whether the CA settings matter.
 func newRequest(cred check.Credential, cfg HTTPConfig, q question) (req *retryablehttp.Request, https bool, v Verdict) {
@@ -107,19 +122,13 @@ func newRequest(cred check.Credential, cfg HTTPConfig, q question) (req *retryab
 	if base == "" {
 		base = DefaultBaseURL
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, false, verdict(Insecure, check.StatusUnknown, check.Error, check.Config, "base_url_invalid",
-			fmt.Sprintf("%s (%s) is not an http(s) URL", q.Source, strconv.Quote(RedactURL(base))), "set ANTHROPIC_BASE_URL to a URL such as https://api.anthropic.com")
-	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return nil, false, verdict(Insecure, check.StatusUnknown, check.Error, check.Config, "base_url_plain_http",
-			fmt.Sprintf("%s is plain http to %s, which is not a loopback address; sleeve-check will not send a credential over it", q.Source, strconv.Quote(u.Host)),
-			"use https, or a proxy on 127.0.0.1")
+	u, bad := checkBaseURL(base, q)
+	if bad != nil {
+		return nil, false, *bad
 	}
 	endpoint := strings.TrimRight(base, "/") + "/v1/messages"
 	body := fmt.Sprintf(`{"model":%s,"max_tokens":1,"messages":[{"role":"user","content":"ping"}]}`, strconv.Quote(cfg.Model))
-	req, err = retryablehttp.NewRequest(http.MethodPost, endpoint, []byte(body))
+	req, err := retryablehttp.NewRequest(http.MethodPost, endpoint, []byte(body))
 	if err != nil {
 		return nil, false, verdict(Insecure, check.StatusUnknown, check.Error, check.Config, "base_url_invalid", fmt.Sprintf("%s: cannot build a request: %v", q.Source, urlError(err)), "fix ANTHROPIC_BASE_URL")
 	}

@@ -69,7 +69,7 @@ func TestFleetStart(t *testing.T) {
 	env := func(i int) []string {
 		home := filepath.Join(base, fmt.Sprint(i))
 		os.MkdirAll(home, 0o755)
-		return []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "CLAUDE_CODE_OAUTH_TOKEN=" + toks[i],
+		return []string{"HOME=" + home, "PATH=" + pathWithClaude(t), "CLAUDE_CODE_OAUTH_TOKEN=" + toks[i],
 			"ANTHROPIC_BASE_URL=" + srv.URL, "SLEEVE_CHECK_STATE_DIR=" + filepath.Join(home, "state")}
 	}
 	srv.Admit(3)
@@ -89,12 +89,15 @@ func TestFleetStart(t *testing.T) {
 	srv.Admit(0)
 	srv.Reset()
 	srv.OverloadFor(time.Minute)
-	const short = 3 * time.Second
+	base = t.TempDir() // new sleeves: a restarted one would reuse its fresh verdict
+	// Twelve claude -p starting together on two cores take seconds
+	// before their first request (BENCHMARKS.md): the deadline allows it.
+	const short = 15 * time.Second
 	res = runMany(t, bin, n, env, func(int) []string { return []string{"--probe-timeout=" + short.String(), "--", "true"} })
 	requests = len(srv.Requests())
 	t.Logf("overloaded fleet: %d sleeves, %d requests in all", n, requests)
 	for i, r := range res {
-		if r.code != int(check.Unavailable) || r.elapsed > short+2*time.Second || !strings.Contains(r.out, "the API is overloaded (HTTP 529") {
+		if r.code != int(check.Unavailable) || r.elapsed > short+2*time.Second || !strings.Contains(r.out, "the API is overloaded (") {
 			t.Errorf("sleeve %d: exit %d after %s:\n%s", i, r.code, r.elapsed, r.out)
 		}
 	}
@@ -153,7 +156,7 @@ func TestConcurrentConfigMerge(t *testing.T) {
 	}()
 	const n = 50
 	res := runMany(t, bin, n, func(int) []string {
-		return []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth, "SLEEVE_CHECK_STATE_DIR=" + filepath.Join(home, "state")}
+		return []string{"HOME=" + home, "PATH=" + pathWithClaude(t), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth, "SLEEVE_CHECK_STATE_DIR=" + filepath.Join(home, "state")}
 	}, func(i int) []string {
 		return []string{"--probe=off", fmt.Sprintf("--trust-dirs=/w/%02d", i), "--", "true"}
 	})
@@ -232,7 +235,7 @@ func TestHealthDuringStarts(t *testing.T) {
 	defer srv.Close()
 	srv.Set(fakeOAuth, anthropictest.Behavior{Kind: anthropictest.Valid})
 	home := t.TempDir()
-	env := []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth,
+	env := []string{"HOME=" + home, "PATH=" + pathWithClaude(t), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth,
 		"ANTHROPIC_BASE_URL=" + srv.URL, "SLEEVE_CHECK_STATE_DIR=" + filepath.Join(home, "state")}
 	first := exec.Command(bin, "--", "true")
 	first.Env = env
@@ -276,7 +279,7 @@ func TestFleetUsageLimit(t *testing.T) {
 	env := func(i int) []string {
 		home := filepath.Join(base, fmt.Sprint(i))
 		os.MkdirAll(home, 0o755)
-		return []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "CLAUDE_CODE_OAUTH_TOKEN=" + toks[i],
+		return []string{"HOME=" + home, "PATH=" + pathWithClaude(t), "CLAUDE_CODE_OAUTH_TOKEN=" + toks[i],
 			"ANTHROPIC_BASE_URL=" + srv.URL, "SLEEVE_CHECK_STATE_DIR=" + filepath.Join(home, "state")}
 	}
 	res := runMany(t, bin, n, env, func(int) []string { return []string{"--", "sh", "-c", "echo child-ran"} })
@@ -291,13 +294,14 @@ func TestFleetUsageLimit(t *testing.T) {
 	}
 
 	srv.Reset()
-	const resetIn = 4 * time.Second
+	// Past the time twelve claude -p take to start together (about 5 s here).
+	const resetIn = 12 * time.Second
 	for _, tok := range toks {
 		srv.Set(tok, anthropictest.Behavior{Kind: anthropictest.UsageLimit, ResetIn: resetIn})
 	}
 	resetAt := time.Now().Add(resetIn)
 	res = runMany(t, bin, n, env, func(int) []string {
-		return []string{"--on-usage-limit=wait", "--probe-timeout=1s", "--", "sh", "-c", "echo child-ran"}
+		return []string{"--on-usage-limit=wait", "--probe-timeout=8s", "--", "sh", "-c", "echo child-ran"}
 	})
 	for i, r := range res {
 		if r.code != 0 || !strings.Contains(r.out, "child-ran") || !strings.Contains(r.out, "waiting for the subscription's 5-hour limit to reset") {

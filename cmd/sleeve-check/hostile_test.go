@@ -1,6 +1,7 @@
 package main
 
 import (
+	"sleeve-check/check/anthropictest"
 	"sleeve-check/internal/leaktest"
 
 	"bytes"
@@ -31,14 +32,24 @@ type hostileAPI struct {
 	mu      sync.Mutex
 	answers map[string]rawAnswer
 	hosts   map[string]int
+	// plain answers the cases whose answers are not the point, as the
+	// fake API does (claude, which proves fakeOAuth, needs a real message).
+	plain *anthropictest.API
 }
 
 func (h *hostileAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if k := r.Header.Get("x-api-key"); k != "" {
+		tok = k
+	}
 	h.mu.Lock()
 	a, ok := h.answers[tok]
 	h.hosts[r.Host]++
 	h.mu.Unlock()
+	if tok == fakeOAuth {
+		h.plain.ServeHTTP(w, r)
+		return
+	}
 	if !ok {
 		w.WriteHeader(500)
 		return
@@ -59,7 +70,10 @@ func (h *hostileAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // panic, hang (30 s), or print a secret.
 func TestHostileInputs(t *testing.T) {
 	bin := buildBinary(t)
-	api := &hostileAPI{answers: map[string]rawAnswer{fakeOAuth: {status: 200, body: []byte(`{}`)}}, hosts: map[string]int{}}
+	plain := anthropictest.New()
+	plain.Set(fakeOAuth, anthropictest.Behavior{Kind: anthropictest.Valid})
+	plain.Set(fakeAPIKey, anthropictest.Behavior{Kind: anthropictest.Valid})
+	api := &hostileAPI{answers: map[string]rawAnswer{fakeAPIKey: {status: 200, body: []byte(`{}`)}}, hosts: map[string]int{}, plain: plain}
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 
@@ -98,7 +112,7 @@ func TestHostileInputs(t *testing.T) {
 		{name: "bool not a bool", env: map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": fakeOAuth, "SLEEVE_CHECK_STRICT": "yes please"}, code: 3, msg: `SLEEVE_CHECK_STRICT`},
 		{name: "base URL malformed", env: map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": fakeOAuth, "ANTHROPIC_BASE_URL": "http://[::1"}, code: 3, msg: `is not an http\(s\) URL`},
 		{name: "base URL javascript", env: map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": fakeOAuth, "ANTHROPIC_BASE_URL": "javascript:alert(1)"}, code: 3, msg: `is not an http\(s\) URL`},
-		{name: "custom headers garbage", env: map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": fakeOAuth, "ANTHROPIC_CUSTOM_HEADERS": "no colon here"}, code: 3, msg: `ANTHROPIC_CUSTOM_HEADERS has a line`},
+		{name: "custom headers garbage", env: map[string]string{"ANTHROPIC_API_KEY": fakeAPIKey, "ANTHROPIC_CUSTOM_HEADERS": "no colon here"}, code: 3, msg: `ANTHROPIC_CUSTOM_HEADERS has a line`},
 		{name: "config dir is a file", env: map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": fakeOAuth, "CLAUDE_CONFIG_DIR": "HOME/afile"}, files: map[string]string{"afile": "x"}, code: 7, msg: `cannot create the directory of ".*/afile/.claude.json": not a directory`},
 		// Credentials files.
 		{name: "credentials 2 MB", files: map[string]string{".claude/.credentials.json": strings.Repeat(" ", 2<<20)}, code: 5, msg: `is larger than 1048576 bytes`},
@@ -117,7 +131,7 @@ func TestHostileInputs(t *testing.T) {
 		{name: "config NUL bytes", env: map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": fakeOAuth}, files: map[string]string{".claude.json": "\x00\x00\x00"}, code: 0, msg: `was corrupt`},
 		{name: "config null", env: map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": fakeOAuth}, files: map[string]string{".claude.json": "null"}, code: 0, msg: `was corrupt`},
 		{name: "config number out of range kept", env: map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": fakeOAuth}, files: map[string]string{".claude.json": `{"n": 1e999999}`}, code: 0, msg: `^sleeve-check: info: ok`},
-		{name: "config 70 MB", env: map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": fakeOAuth}, files: map[string]string{".claude.json": "{\"a\":\"" + strings.Repeat("x", 70<<20) + "\"}"}, code: 0, msg: `info: ok: oauth_token`}, // Claude Code handles it, so must the start (issue 9)
+		{name: "config 70 MB", env: map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": fakeOAuth, "SLEEVE_CHECK_PROBE_TIMEOUT": "30s"}, files: map[string]string{".claude.json": "{\"a\":\"" + strings.Repeat("x", 70<<20) + "\"}"}, code: 0, msg: `info: ok: oauth_token`}, // Claude Code handles it, so must the start (issue 9)
 		{name: "settings env nested", env: map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": fakeOAuth}, files: map[string]string{".claude/settings.json": `{"env":` + nested(50000) + `}`}, code: 0, msg: `settings file ".*" is not valid JSON`},
 		{name: "managed settings a directory", env: map[string]string{"CLAUDE_CODE_OAUTH_TOKEN": fakeOAuth, "SLEEVE_CHECK_MANAGED_SETTINGS": "HOME/managed"}, files: map[string]string{"managed/x": ""}, code: 0, msg: `settings file ".*/managed" cannot be read: is a directory`},
 		// API answers.
@@ -141,8 +155,10 @@ func TestHostileInputs(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			home := t.TempDir()
-			tok := fmt.Sprintf("sk-ant-oat01-hostile%03d", i) + strings.Repeat("H", 80) + fmt.Sprintf("-h%03d", i)
-			env := map[string]string{"HOME": home, "PATH": os.Getenv("PATH"), "ANTHROPIC_BASE_URL": srv.URL,
+			// An API key: these answers are for sleeve-check's own HTTP
+			// probe (a subscription token is proved by claude instead).
+			tok := fmt.Sprintf("sk-ant-api03-hostile%03d", i) + strings.Repeat("H", 80) + fmt.Sprintf("-h%03d", i)
+			env := map[string]string{"HOME": home, "PATH": pathWithClaude(t), "ANTHROPIC_BASE_URL": srv.URL,
 				"SLEEVE_CHECK_STATE_DIR": filepath.Join(home, "state"), "SLEEVE_CHECK_PROBE_TIMEOUT": "2s", "SLEEVE_CHECK_PROBE_ATTEMPT_TIMEOUT": "1s"}
 			if c.answer != nil {
 				a := *c.answer
@@ -154,7 +170,7 @@ func TestHostileInputs(t *testing.T) {
 				api.mu.Lock()
 				api.answers[tok] = a
 				api.mu.Unlock()
-				env["CLAUDE_CODE_OAUTH_TOKEN"] = tok
+				env["ANTHROPIC_API_KEY"] = tok
 			}
 			for k, v := range c.env {
 				env[k] = strings.ReplaceAll(v, "HOME", home)

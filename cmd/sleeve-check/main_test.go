@@ -42,6 +42,11 @@ var fakeTokens = map[string]anthropictest.Behavior{
 	"USAGELIMIT":  {Kind: anthropictest.UsageLimit},
 }
 
+// fakeKey makes an API-key-shaped value unique to name.
+func fakeKey(name string) string {
+	return "sk-ant-api03-" + fakeToken(name)[len("sk-ant-oat01-"):]
+}
+
 // fakeToken makes a setup-token-shaped value unique to name.
 func fakeToken(name string) string {
 	body := strings.Repeat(strings.ToLower(name)+"X7", 20)
@@ -85,6 +90,21 @@ func TestScripts(t *testing.T) {
 				tok := fakeToken(name)
 				e.Setenv("SECRET_"+name, tok)
 				srv.Set(tok, b)
+				// The same behaviour for an API key, which the HTTP probe proves.
+				key := fakeKey(name)
+				e.Setenv("SECRET_KEY_"+name, key)
+				srv.Set(key, b)
+			}
+			cdir, err := claudeDir(e.WorkDir)
+			if err != nil {
+				return err
+			}
+			e.Setenv("PATH", cdir+string(os.PathListSeparator)+e.Getenv("PATH"))
+			e.Setenv("REAL_CLAUDE", filepath.Join(cdir, "claude"))
+			// TMPDIR, like a container's /tmp, is for every user: claude, run
+			// as the sleeve user by the probe, keeps its temporary files there.
+			if err := os.Chmod(e.Getenv("TMPDIR"), 0o777|os.ModeSticky); err != nil {
+				return err
 			}
 			if dir, err := wrapperDir(e.WorkDir); err != nil || dir != "" {
 				e.Setenv("PATH", dir+string(os.PathListSeparator)+e.Getenv("PATH"))
@@ -136,6 +156,23 @@ func TestScripts(t *testing.T) {
 					ts.Fatalf("the fake API saw %d requests, want %d", got, n)
 				}
 			},
+			// onlyclaudecode fails if the fake API saw a subscription token
+			// in a request that Claude Code did not make (Anthropic's terms).
+			"onlyclaudecode": func(ts *testscript.TestScript, neg bool, args []string) {
+				n := 0
+				for _, r := range ts.Value("fake").(*anthropictest.Server).Requests() {
+					if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer sk-ant-oat") {
+						continue
+					}
+					n++
+					if !strings.HasPrefix(r.UserAgent, "claude-cli/") || r.Header.Get("x-app") != "cli" {
+						ts.Fatalf("a subscription token was sent by %q, not Claude Code", r.UserAgent)
+					}
+				}
+				if n == 0 {
+					ts.Fatalf("the fake API saw no request with a subscription token")
+				}
+			},
 			// fakereset forgets the requests the fake API has seen.
 			"fakereset": func(ts *testscript.TestScript, neg bool, args []string) {
 				ts.Value("fake").(*anthropictest.Server).Reset()
@@ -159,8 +196,10 @@ func TestScripts(t *testing.T) {
 				}
 				ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(os.Expand(ts.ReadFile(args[0]), ts.Getenv)), 0o600))
 			},
-			// noproc TEXT fails if a running process's command line holds
-			// TEXT (read from /proc, so it cannot pass for want of a tool).
+			// noproc TEXT [DIR] fails if a running process's command line
+			// holds TEXT (read from /proc, so it cannot pass for want of a
+			// tool); with DIR, only a process working in DIR counts (scripts
+			// run side by side).
 			"noproc": func(ts *testscript.TestScript, neg bool, args []string) {
 				procs, err := filepath.Glob("/proc/[0-9]*/cmdline")
 				ts.Check(err)
@@ -168,6 +207,11 @@ func TestScripts(t *testing.T) {
 					ts.Fatalf("no /proc to look in")
 				}
 				for _, p := range procs {
+					if len(args) > 1 {
+						if cwd, _ := os.Readlink(filepath.Join(filepath.Dir(p), "cwd")); cwd != args[1] {
+							continue
+						}
+					}
 					b, _ := os.ReadFile(p)
 					if strings.Contains(strings.ReplaceAll(string(b), "\x00", " "), args[0]) {
 						ts.Fatalf("%s is still running: %q", args[0], b)
@@ -192,7 +236,7 @@ func noLeak(ts *testscript.TestScript, files ...string) {
 	}
 	names := []string{"SECRET_OAUTH", "SECRET_APIKEY"}
 	for n := range fakeTokens {
-		names = append(names, "SECRET_"+n)
+		names = append(names, "SECRET_"+n, "SECRET_KEY_"+n)
 	}
 	for _, name := range names {
 		for where, out := range outs {
@@ -209,7 +253,7 @@ func TestExecedCommandGetsSignalsDirectly(t *testing.T) {
 	bin := buildBinary(t)
 	home := t.TempDir()
 	cmd := exec.Command(bin, "--probe=off", "--", "sleep", "30")
-	cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth, "SLEEVE_CHECK_STATE_DIR=" + filepath.Join(home, "state")}
+	cmd.Env = []string{"HOME=" + home, "PATH=" + pathWithClaude(t), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth, "SLEEVE_CHECK_STATE_DIR=" + filepath.Join(home, "state")}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +287,7 @@ func TestSignalDuringProbe(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		home := t.TempDir()
 		cmd := exec.Command(bin, "--", "sh", "-c", "echo child-ran")
-		cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth, "ANTHROPIC_BASE_URL=" + srv.URL, "SLEEVE_CHECK_STATE_DIR=" + filepath.Join(home, "state")}
+		cmd.Env = []string{"HOME=" + home, "PATH=" + pathWithClaude(t), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth, "ANTHROPIC_BASE_URL=" + srv.URL, "SLEEVE_CHECK_STATE_DIR=" + filepath.Join(home, "state")}
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
@@ -268,8 +312,10 @@ func TestSignalDuringProbe(t *testing.T) {
 		if leaktest.LeakedWindow(fakeOAuth, out.String()) != "" {
 			t.Fatal("leak")
 		}
-		if _, err := os.Stat(filepath.Join(home, ".claude.json")); err == nil {
-			t.Fatal("config written although the start was interrupted")
+		// The config is prepared before the probe (claude, the probe,
+		// reads it): what is there is the merge a start writes, no more.
+		if b, err := os.ReadFile(filepath.Join(home, ".claude.json")); err == nil && !strings.Contains(string(b), `"hasCompletedOnboarding": true`) {
+			t.Fatalf("config after an interrupted start: %s", b)
 		}
 		srv.Reset()
 	}
@@ -374,7 +420,7 @@ func TestConfigLockNeverSpins(t *testing.T) {
 	bin := buildBinary(t)
 	run := func(home string, signalAfter time.Duration) (int, string, time.Duration, time.Duration) {
 		cmd := exec.Command(bin, "--probe=off", "--", "sh", "-c", "echo child-ran")
-		cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth, "SLEEVE_CHECK_STATE_DIR=" + filepath.Join(home, "state")}
+		cmd.Env = []string{"HOME=" + home, "PATH=" + pathWithClaude(t), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth, "SLEEVE_CHECK_STATE_DIR=" + filepath.Join(home, "state")}
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out
 		start := time.Now()
@@ -433,7 +479,7 @@ func TestUsageLimitWait(t *testing.T) {
 	defer srv.Close()
 	srv.Set(fakeOAuth, anthropictest.Behavior{Kind: anthropictest.UsageLimit, ResetIn: 2 * time.Hour})
 	home := t.TempDir()
-	env := []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth, "ANTHROPIC_BASE_URL=" + srv.URL,
+	env := []string{"HOME=" + home, "PATH=" + pathWithClaude(t), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth, "ANTHROPIC_BASE_URL=" + srv.URL,
 		"SLEEVE_CHECK_STATE_DIR=" + filepath.Join(home, "state"), "SLEEVE_CHECK_ON_USAGE_LIMIT=wait"}
 	cmd := exec.Command(bin, "--", "sh", "-c", "echo child-ran")
 	cmd.Env = env
@@ -441,6 +487,16 @@ func TestUsageLimitWait(t *testing.T) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
+	}
+	// Health once the start waits (before that, a health check finds no
+	// verdict yet and probes itself).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if b, _ := os.ReadFile(filepath.Join(home, "state", "state.json")); strings.Contains(string(b), `"waiting"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the start never said it waits")
+		}
 	}
 	var line string
 	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(line, "waiting"); time.Sleep(20 * time.Millisecond) {
@@ -467,7 +523,7 @@ func TestUsageLimitWait(t *testing.T) {
 		t.Fatalf("no word of the wait:\n%s", out.String())
 	}
 	if n := len(srv.Requests()); n != 1 {
-		t.Fatalf("%d requests, want 1 (health reused the start's verdict)", n)
+		t.Fatalf("%d requests, want 1 (health reused the start's verdict): %+v", n, srv.Requests())
 	}
 	if w := leaktest.LeakedWindow(fakeOAuth, out.String()+line); w != "" {
 		t.Fatalf("leak %q", w)

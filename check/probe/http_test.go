@@ -210,7 +210,9 @@ func TestProbeTransportFailures(t *testing.T) {
 		{strings.Replace(plain.URL, "http://", "https://", 1), "probe_tls", "https://", 1},
 	} {
 		cfg := probeCfg(c.base)
-		cfg.Deadline = 400 * time.Millisecond
+		// Long enough for a TLS handshake on a loaded machine (the race
+		// detector, a fleet of claude -p beside it).
+		cfg.Deadline = 2 * time.Second
 		v := HTTP(context.Background(), oauthCred(testOAuth), cfg)
 		if v.Finding.Code != check.Unavailable || v.Finding.ID != c.id || !strings.Contains(v.Finding.Hint, c.hint) || v.Attempts > c.maxAttempts {
 			t.Errorf("%s: %+v", c.base, v)

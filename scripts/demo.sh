@@ -18,6 +18,11 @@ FAKE_PID=$!
 i=0; while [ ! -s "$WORK/url" ]; do i=$((i+1)); [ $i -gt 100 ] && { echo "fake API did not start"; exit 1; }; sleep 0.05; done
 URL=$(cat "$WORK/url")
 mkdir -p "$WORK/home/workspace"
+# A subscription token is proved by Claude Code itself: the real CLI, the
+# pinned release, installed into .cache/ the first time.
+mkdir -p "$WORK/claude-bin"
+ln -s "$(./e2e/install-claude.sh)" "$WORK/claude-bin/claude"
+PATH=$WORK/claude-bin:$PATH
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 # run DESCRIPTION ARGS...: DESCRIPTION is what is shown (tokens by name, never by value).

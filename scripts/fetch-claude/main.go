@@ -6,7 +6,9 @@
 //
 //	go run ./scripts/fetch-claude -version 2.1.332 -arch arm64 -integrity sha512-... -o /out/claude
 //
-// The registry is $NPM_CONFIG_REGISTRY, or npm's default.
+// The registry is $NPM_CONFIG_REGISTRY, or, where npm is installed, the
+// one npm is configured with (npm config get registry): npm owns that
+// default, and no registry's address is written here.
 package main
 
 import (
@@ -21,6 +23,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
 	"time"
 )
@@ -47,9 +50,9 @@ func fetch(version, arch, integrity, out string) error {
 	case !strings.HasPrefix(integrity, "sha512-"):
 		return errors.New("-integrity must be the pinned sha512-... value: a release is never installed unchecked")
 	}
-	registry := strings.TrimRight(os.Getenv("NPM_CONFIG_REGISTRY"), "/")
-	if registry == "" {
-		registry = "https://registry.npmjs.org"
+	registry, err := npmRegistry()
+	if err != nil {
+		return err
 	}
 	pkg := "claude-code-linux-" + npmArch
 	url := fmt.Sprintf("%s/@anthropic-ai/%s/-/%s-%s.tgz", registry, pkg, pkg, version)
@@ -62,6 +65,20 @@ func fetch(version, arch, integrity, out string) error {
 		return fmt.Errorf("@anthropic-ai/%s@%s has integrity %s, not the pinned %s", pkg, version, got, integrity)
 	}
 	return extract(body, "package/claude", out)
+}
+
+// npmRegistry is $NPM_CONFIG_REGISTRY, else npm's own setting.
+func npmRegistry() (string, error) {
+	r := os.Getenv("NPM_CONFIG_REGISTRY")
+	if r == "" {
+		if out, err := exec.Command("npm", "config", "get", "registry").Output(); err == nil {
+			r = strings.TrimSpace(string(out))
+		}
+	}
+	if r == "" {
+		return "", errors.New("no npm registry: set NPM_CONFIG_REGISTRY (docker build --build-arg NPM_CONFIG_REGISTRY=\"$(npm config get registry)\"), or install npm")
+	}
+	return strings.TrimRight(r, "/"), nil
 }
 
 func download(url string) ([]byte, error) {

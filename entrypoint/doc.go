@@ -11,8 +11,8 @@
 // A start runs its steps in order, and the first error ends them:
 //
 //	find command -> drop to --user -> resolve credential (check) ->
-//	foresee claude's screens -> probe (check/probe) ->
-//	prepare config (entrypoint/claudeconfig) -> save state -> exec
+//	foresee claude's screens -> prepare config (entrypoint/claudeconfig) ->
+//	probe (check/probe; claude -p reads the config) -> save state -> exec
 //
 // Each step that fails leaves one Finding whose Code is the exit status,
 // and one sentence on stderr with a hint. Without a command it only

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -75,7 +74,7 @@ func (r *runner) health() int {
 	}
 
 	if r.probeSkip(res) == "" {
-		if msg := r.healthAPI(res, fp, &parts, &warn); msg != "" {
+		if msg := r.healthAPI(res, &parts, &warn); msg != "" {
 			return fail(msg)
 		}
 	}
@@ -111,8 +110,8 @@ func (r *runner) healthLocal() (*check.Resolution, string) {
 
 // healthAPI adds what the API says to the health line: a part, or a
 // warning; or it returns why the sleeve is unhealthy.
-func (r *runner) healthAPI(res *check.Resolution, fp check.Fingerprint, parts *[]string, warn *string) string {
-	v, at, cached, asked := r.healthVerdict(res, fp)
+func (r *runner) healthAPI(res *check.Resolution, parts *[]string, warn *string) string {
+	v, at, cached, asked := r.healthVerdict(res)
 	if !asked {
 		*parts = append(*parts, fmt.Sprintf("api not checked (no writable state directory to remember it; asked in the first minute of every %s)", r.inv.Settings.HealthTTL))
 		return ""
@@ -216,11 +215,9 @@ func (r *runner) credentialChanged(now check.Fingerprint) string {
 // be cached (no writable state directory), it asks the API only in the
 // first minute of every TTL, so that health checks every 30 s still make
 // about two requests per TTL; asked is false when it did not ask.
-func (r *runner) healthVerdict(res *check.Resolution, fp check.Fingerprint) (v probe.Verdict, at time.Time, cached, asked bool) {
+func (r *runner) healthVerdict(res *check.Resolution) (v probe.Verdict, at time.Time, cached, asked bool) {
 	s := r.inv.Settings
-	var c ProbeCache
-	if path, err := r.stateDirs().read(probeFile, &c); err == nil && sameCredential(c.Credential, fp) &&
-		(c.Identity == "" || credentialID(filepath.Dir(path), res.Selected, false) == c.Identity) {
+	if c, ok := r.cachedVerdict(res.Selected, r.probeChoice(res)); ok {
 		ttl := s.HealthTTL
 		if c.Verdict.Class == probe.Unavailable {
 			ttl = min(ttl, unavailableTTL)
@@ -241,7 +238,7 @@ func (r *runner) healthVerdict(res *check.Resolution, fp check.Fingerprint) (v p
 	v = r.runProbe(res, probePolicy{deadline: s.HealthTimeout})
 	now := time.Now().UTC()
 	if v.Class != probe.Interrupted && derr == nil {
-		writeStateFile(dir, probeFile, ProbeCache{CheckedAt: now, Credential: fp, Verdict: v})
+		r.saveVerdict(dir, res.Selected, now, v)
 	}
 	return v, now, false, true
 }

@@ -21,10 +21,11 @@ func (r *runner) probe(res *check.Resolution) (check.Code, bool) {
 		r.log.Debug().Msg("not probed: " + skip)
 		return check.OK, false
 	}
-	if v, at, ok := r.freshVerdict(res); ok {
-		r.probedAt = at
-		v.Finding.Message += fmt.Sprintf(" (%s ago; reused: the same credential passed within SLEEVE_CHECK_HEALTH_TTL)", check.Human(r.start.Sub(at)))
-		r.verdict(v)
+	means := r.probeChoice(res)
+	if c, ok := r.freshVerdict(res, means); ok {
+		r.probedAt = c.CheckedAt
+		r.log.Debug().Msgf("probe: reusing the pass of %s ago for the same credential (within SLEEVE_CHECK_HEALTH_TTL)", check.Human(r.start.Sub(c.CheckedAt)))
+		r.verdict(c.Verdict)
 		return check.OK, false
 	}
 	if s.ProbeSplay > 0 {
@@ -34,8 +35,6 @@ func (r *runner) probe(res *check.Resolution) (check.Code, bool) {
 			return r.interrupted()
 		}
 	}
-	means, why := probeMeans(s.Probe, res.Selected.Kind)
-	r.rep.ProbeMeans = &ProbeChoice{Means: means, Why: why}
 	if means == ByHTTP && isSubscription(res.Selected.Kind) {
 		r.finding(subscriptionOverHTTP)
 	}
@@ -43,8 +42,13 @@ func (r *runner) probe(res *check.Resolution) (check.Code, bool) {
 	pol := probePolicy{deadline: s.ProbeTimeout, strict: s.Strict, warnUnavailable: s.OnUnavailable == "warn", warnUsageLimit: s.OnUsageLimit == "warn"}
 	began := time.Now()
 	r.step("probe", func() error { v = r.runProbe(res, pol); return nil })
-	if v.Class == probe.UsageLimit && s.OnUsageLimit != "wait" {
-		v = r.resetWithinDeadline(res, pol, v, began)
+	if reset := v.Usage.ResetsAtIfRejected(); reset != nil && s.OnUsageLimit != "wait" {
+		// What the HTTP probe does with the API's retry-after, and claude
+		// -p (told not to retry) does not: a reset within the deadline is
+		// waited for.
+		if d := time.Until(*reset) + time.Second; d > 0 && time.Since(began)+d < pol.deadline {
+			v = r.probeAfter(d, res, pol)
+		}
 	}
 	if v.Class == probe.UsageLimit && s.OnUsageLimit == "wait" {
 		v = r.waitForReset(res, pol, v)
@@ -118,27 +122,12 @@ func (r *runner) waitForReset(res *check.Resolution, pol probePolicy, v probe.Ve
 	r.finding(check.Finding{Severity: check.Warning, ID: "usage_wait",
 		Message: fmt.Sprintf("waiting for the subscription's %s limit to reset%s, then probing again (SLEEVE_CHECK_ON_USAGE_LIMIT=wait)", v.Usage.Words(), probe.ResetWords(reset, time.Now()))})
 	r.saveWaiting(Waiting{Until: *reset, Window: v.Usage.Words()}, v)
-	if !r.sleep(d) {
-		return probe.Verdict{Class: probe.Interrupted}
-	}
 	pol.warnUsageLimit = false
-	var again probe.Verdict
-	r.step("probe after the reset", func() error { again = r.runProbe(res, pol); return nil })
-	return again
+	return r.probeAfter(d, res, pol)
 }
 
-// resetWithinDeadline waits for a used-up window that resets within the
-// probe's own deadline, and probes once more: what the HTTP probe does
-// with the API's retry-after, and claude -p (told not to retry) does not.
-func (r *runner) resetWithinDeadline(res *check.Resolution, pol probePolicy, v probe.Verdict, began time.Time) probe.Verdict {
-	reset := v.Usage.ResetsAt
-	if reset == nil {
-		return v
-	}
-	d := time.Until(*reset) + time.Second
-	if d <= 0 || time.Since(began)+d >= pol.deadline {
-		return v
-	}
+// probeAfter waits d (a signal ends the wait), then probes once more.
+func (r *runner) probeAfter(d time.Duration, res *check.Resolution, pol probePolicy) probe.Verdict {
 	if !r.sleep(d) {
 		return probe.Verdict{Class: probe.Interrupted}
 	}
@@ -147,25 +136,17 @@ func (r *runner) resetWithinDeadline(res *check.Resolution, pol probePolicy, v p
 	return again
 }
 
-// freshVerdict is the last start's or health check's passing verdict for
-// the same credential, while younger than SLEEVE_CHECK_HEALTH_TTL: a
+// freshVerdict is the last start's or health check's pass for the same
+// credential and probe, while younger than SLEEVE_CHECK_HEALTH_TTL: a
 // restarted sleeve (or a fleet restarted together) needs no new claude -p
 // to know what it knew a minute ago. Only a start reuses it, and only a pass.
-func (r *runner) freshVerdict(res *check.Resolution) (probe.Verdict, time.Time, bool) {
-	var c ProbeCache
+func (r *runner) freshVerdict(res *check.Resolution, means Means) (ProbeCache, bool) {
 	if len(r.inv.Command) == 0 || r.inv.Settings.HealthTTL <= 0 {
-		return c.Verdict, c.CheckedAt, false
+		return ProbeCache{}, false
 	}
-	path, err := r.stateDirs().read(probeFile, &c)
-	if err != nil || !sameCredential(c.Credential, res.Selected.Fingerprint()) {
-		return c.Verdict, c.CheckedAt, false
-	}
-	if means, _ := probeMeans(r.inv.Settings.Probe, res.Selected.Kind); c.Means != means || c.Identity == "" || credentialID(filepath.Dir(path), res.Selected, false) != c.Identity {
-		return c.Verdict, c.CheckedAt, false
-	}
+	c, ok := r.cachedVerdict(res.Selected, means)
 	age := r.start.Sub(c.CheckedAt)
-	ok := c.Verdict.Class == probe.Valid && c.Verdict.Finding.Severity == check.Info && age >= 0 && age < r.inv.Settings.HealthTTL
-	return c.Verdict, c.CheckedAt, ok
+	return c, ok && c.Verdict.Class == probe.Valid && c.Verdict.Finding.Severity == check.Info && age >= 0 && age < r.inv.Settings.HealthTTL
 }
 
 // sleep waits d, or until a signal: it reports whether d passed.
@@ -192,7 +173,7 @@ func (r *runner) probeSkip(res *check.Resolution) string {
 		return "Claude Code authenticates through " + string(sel.Kind) + ", which sleeve-check does not probe"
 	case sel.Kind == check.KindOAuthFile && sel.Refreshable && !sel.ExpiresAt.After(r.start):
 		return "the access token has expired and Claude Code refreshes it before its first request"
-	case r.seeded != nil && len(r.inv.Command) == 0 && isSubscription(sel.Kind) && r.inv.Settings.Probe != "http":
+	case r.seeded != nil && len(r.inv.Command) == 0 && r.probeChoice(res) == ByCLI:
 		return "a report copies no seed, and Claude Code, the only one that may send its token, reads the copy: a start proves it"
 	}
 	return ""
@@ -225,7 +206,7 @@ func probeMeans(setting string, kind check.Kind) (Means, string) {
 		return ByHTTP, "SLEEVE_CHECK_PROBE=http"
 	case setting == "cli":
 		return ByCLI, "SLEEVE_CHECK_PROBE=cli"
-	case kind == check.KindOAuthToken || kind == check.KindOAuthFile:
+	case isSubscription(kind):
 		return ByCLI, "a subscription token is used by Claude Code only (Anthropic's terms), so Claude Code proves it"
 	}
 	return ByHTTP, "an " + string(kind) + " may be used by any tool, so one tiny request proves it"
@@ -237,10 +218,17 @@ var subscriptionOverHTTP = check.Finding{Severity: check.Warning, ID: "probe_htt
 	Message: "SLEEVE_CHECK_PROBE=http sends the subscription token from sleeve-check, not Claude Code: Anthropic's terms reserve subscription (OAuth) tokens for Claude Code, and the API refuses such requests after checking the token",
 	Hint:    "use SLEEVE_CHECK_PROBE=auto (the default): Claude Code itself proves the token"}
 
+// probeChoice records in the report which probe proves the selected
+// credential, and returns it.
+func (r *runner) probeChoice(res *check.Resolution) Means {
+	means, why := probeMeans(r.inv.Settings.Probe, res.Selected.Kind)
+	r.rep.ProbeMeans = &ProbeChoice{Means: means, Why: why}
+	return means
+}
+
 // runProbe asks, by the chosen means, whether the credential works.
 func (r *runner) runProbe(res *check.Resolution, pol probePolicy) probe.Verdict {
-	means, _ := probeMeans(r.inv.Settings.Probe, res.Selected.Kind)
-	if means == ByHTTP {
+	if r.probeChoice(res) == ByHTTP {
 		return probe.HTTP(r.ctx, *res.Selected, r.probeConfig(res, pol))
 	}
 	claude := "claude"

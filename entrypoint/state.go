@@ -185,6 +185,26 @@ func sameCredential(a, b check.Fingerprint) bool {
 	return a.Kind == b.Kind && a.Source == b.Source && a.Length == b.Length && a.Last4 == b.Last4
 }
 
+// saveVerdict writes probe.json: the verdict, when it was reached, and
+// for which credential (its keyed identity) by which probe.
+func (r *runner) saveVerdict(dir string, cred *check.Credential, at time.Time, v probe.Verdict) error {
+	pc := ProbeCache{CheckedAt: at.UTC(), Credential: cred.Fingerprint(), Identity: credentialID(dir, cred, true), Verdict: v}
+	if m := r.rep.ProbeMeans; m != nil {
+		pc.Means = m.Means
+	}
+	return writeStateFile(dir, probeFile, pc)
+}
+
+// cachedVerdict is probe.json when it is for this very credential (the
+// same keyed identity, not only the same fingerprint), proved by means.
+func (r *runner) cachedVerdict(cred *check.Credential, means Means) (ProbeCache, bool) {
+	var c ProbeCache
+	path, err := r.stateDirs().read(probeFile, &c)
+	ok := err == nil && c.Means == means && c.Identity != "" && sameCredential(c.Credential, cred.Fingerprint()) &&
+		credentialID(filepath.Dir(path), cred, false) == c.Identity
+	return c, ok
+}
+
 // saveState leaves the start's report, how it ran, and its probe verdict
 // for health checks. Failing to is a warning: the start itself is sound.
 func (r *runner) saveState() {
@@ -209,11 +229,7 @@ func (r *runner) saveState() {
 			if !r.probedAt.IsZero() {
 				at = r.probedAt // a reused verdict keeps its age
 			}
-			pc := ProbeCache{CheckedAt: at.UTC(), Credential: *r.rep.Credential, Verdict: *r.rep.Probe, Identity: credentialID(dir, r.res.Selected, true)}
-			if m := r.rep.ProbeMeans; m != nil {
-				pc.Means = m.Means
-			}
-			err = writeStateFile(dir, probeFile, pc)
+			err = r.saveVerdict(dir, r.res.Selected, at, *r.rep.Probe)
 		}
 	}
 	if err != nil {

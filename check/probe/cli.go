@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -169,10 +168,7 @@ func ClassifyCLI(stdout, stderr []byte, exitCode int, cfg CLIConfig) Verdict {
 		a.Usage = &Usage{Status: "rejected"}
 	}
 	if a.Status == 404 {
-		a.API = notFoundAnswer(r.Result, cfg.BaseURL, q.Model)
-		if a.API.Message == "Not Found" {
-			a.Detail = " (claude -p got HTTP 404, which it words as a problem with the model)"
-		}
+		a.API, a.Detail = notFoundAnswer(r.Result, cfg.BaseURL, q.Model, a.Detail)
 	}
 	return classify(a, q)
 }
@@ -181,11 +177,11 @@ func ClassifyCLI(stdout, stderr []byte, exitCode int, cfg CLIConfig) Verdict {
 // (observed with 2.1.332, for the API's model 404 and for a base URL that
 // ends in /v1 alike, "There's an issue with the selected model"), so the
 // base URL itself tells the /v1 mistake apart, as the HTTP probe words it.
-func notFoundAnswer(result, baseURL, model string) APIError {
+func notFoundAnswer(result, baseURL, model, detail string) (APIError, string) {
 	if strings.HasSuffix(strings.TrimRight(baseURL, "/"), "/v1") || !strings.Contains(strings.ToLower(result), "model") {
-		return APIError{Type: "not_found_error", Message: "Not Found", Anthropic: true}
+		return APIError{Type: "not_found_error", Message: "Not Found", Anthropic: true}, " (claude -p got HTTP 404, which it words as a problem with the model)"
 	}
-	return APIError{Type: "not_found_error", Message: "model: " + model, Anthropic: true}
+	return APIError{Type: "not_found_error", Message: "model: " + model, Anthropic: true}, detail
 }
 
 // cliStream is what matters in claude -p's stream-json output.
@@ -286,14 +282,6 @@ func isWindow(long string) bool {
 		}
 	}
 	return false
-}
-
-func clamp(f *float64) *float64 {
-	if f == nil || math.IsNaN(*f) || math.IsInf(*f, 0) {
-		return nil
-	}
-	c := min(max(*f, 0), 1)
-	return &c
 }
 
 // apiMessage takes the API's own words out of claude's result text, e.g.

@@ -101,11 +101,19 @@ func oneOfKeys(v string, m map[string]string) string {
 
 func fraction(v string) *float64 {
 	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+	if err != nil {
 		return nil
 	}
-	f = min(max(f, 0), 1)
-	return &f
+	return clamp(&f)
+}
+
+// clamp keeps a fraction within 0 and 1; nil for NaN and infinities.
+func clamp(f *float64) *float64 {
+	if f == nil || math.IsNaN(*f) || math.IsInf(*f, 0) {
+		return nil
+	}
+	c := min(max(*f, 0), 1)
+	return &c
 }
 
 func unixTime(v string, now time.Time) *time.Time {
@@ -115,6 +123,14 @@ func unixTime(v string, now time.Time) *time.Time {
 	}
 	t := time.Unix(s, 0).UTC()
 	return &t
+}
+
+// ResetsAtIfRejected is when a used-up window resets, or nil.
+func (u *Usage) ResetsAtIfRejected() *time.Time {
+	if !u.Rejected() {
+		return nil
+	}
+	return u.ResetsAt
 }
 
 // Rejected reports whether the binding window is used up.

@@ -39,14 +39,14 @@ run() {
 
 say "1. The fake Anthropic API listens on $URL (loopback only)"
 
-say "2. Manual debugging: sleeve-check --verbose, no command: checks, probes, writes nothing"
+say "2. Manual debugging: sleeve-check --verbose, no command: checks and probes (a subscription token through claude -p, as only Claude Code may send it); writes none of its own keys"
 cd "$WORK/home/workspace"
 run 'CLAUDE_CODE_OAUTH_TOKEN=$GOOD sleeve-check --verbose' CLAUDE_CODE_OAUTH_TOKEN="$GOOD" "$BIN/sleeve-check" --verbose
 
 say "3. The entrypoint: checks pass, the onboarding flag is written, the command is exec'd"
 run 'CLAUDE_CODE_OAUTH_TOKEN=$GOOD SLEEVE_CHECK_TRUST_DIRS=$PWD sleeve-check -- sh -c ...' \
 	CLAUDE_CODE_OAUTH_TOKEN="$GOOD" SLEEVE_CHECK_TRUST_DIRS="$WORK/home/workspace" "$BIN/sleeve-check" -- \
-	sh -c 'echo "exec ok: this shell replaced sleeve-check (pid $$); claude would start here"; echo "~/.claude.json:"; cat "$HOME/.claude.json"'
+	sh -c 'echo "exec ok: this shell replaced sleeve-check (pid $$); claude would start here"; echo "~/.claude.json (beside the keys the probe's claude keeps there):"; grep hasCompletedOnboarding "$HOME/.claude.json"'
 
 say "4. An expired token: the API answers 401, sleeve-check stops before the command"
 run 'CLAUDE_CODE_OAUTH_TOKEN=$OLD sleeve-check -- sh -c ...' CLAUDE_CODE_OAUTH_TOKEN="$OLD" "$BIN/sleeve-check" -- sh -c 'echo "never printed"'

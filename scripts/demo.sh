@@ -46,7 +46,7 @@ run 'CLAUDE_CODE_OAUTH_TOKEN=$GOOD sleeve-check --verbose' CLAUDE_CODE_OAUTH_TOK
 say "3. The entrypoint: checks pass, the onboarding flag is written, the command is exec'd"
 run 'CLAUDE_CODE_OAUTH_TOKEN=$GOOD SLEEVE_CHECK_TRUST_DIRS=$PWD sleeve-check -- sh -c ...' \
 	CLAUDE_CODE_OAUTH_TOKEN="$GOOD" SLEEVE_CHECK_TRUST_DIRS="$WORK/home/workspace" "$BIN/sleeve-check" -- \
-	sh -c 'echo "exec ok: this shell replaced sleeve-check (pid $$); claude would start here"; echo "~/.claude.json (beside the keys the probe's claude keeps there):"; grep hasCompletedOnboarding "$HOME/.claude.json"'
+	sh -c 'echo "exec ok: this shell replaced sleeve-check (pid $$); claude would start here"; echo "~/.claude.json (beside the keys claude -p, the probe, keeps there):"; grep hasCompletedOnboarding "$HOME/.claude.json"'
 
 say "4. An expired token: the API answers 401, sleeve-check stops before the command"
 run 'CLAUDE_CODE_OAUTH_TOKEN=$OLD sleeve-check -- sh -c ...' CLAUDE_CODE_OAUTH_TOKEN="$OLD" "$BIN/sleeve-check" -- sh -c 'echo "never printed"'

@@ -19,7 +19,8 @@ make -s build >/dev/null
 RELEASES=${MATRIX_RELEASES:-$(grep -v '^#' e2e/claude-releases | awk 'NF {print $1}')}
 GOOD=$(fake_token oat01 good)
 REPLY="Hello from the fake API"
-start_fake -token "$GOOD=valid,reply=$REPLY"
+USAGEOK=$(fake_token oat01 usok)
+start_fake -token "$GOOD=valid,reply=$REPLY" -token "$USAGEOK=usage_ok"
 . e2e/tmux.sh
 chmod 0755 "$E2E_TMP"
 
@@ -74,7 +75,23 @@ case_notty() {
 	echo "$OUT" | grep -q "$REPLY" || fail "a piped prompt got no answer: $OUT"
 }
 
-CASES="prompt bypass mcp notty"
+# usage: what the probe (claude -p of this release) tells of the
+# subscription's windows: each window from 2.1.242, the binding one from
+# 2.1.45 (its rate_limit_event), nothing before ("unknown").
+case_usage() {
+	H=$(fresh_home "$1-usage")
+	want='^usage: +unknown \(claude [0-9.]+ does not report'
+	if at_least "$v" 2.1.242; then want='^usage: +5h 12%, 7d 35%$'; elif at_least "$v" 2.1.45; then want='^usage: +5h 12%$'; fi
+	OUT=$(cd "$H/workspace" && env -i HOME="$H" PATH="$E2E_TMP/bin:/usr/bin:/bin" ANTHROPIC_BASE_URL="$FAKE_URL" CLAUDE_CODE_OAUTH_TOKEN="$USAGEOK" \
+		DISABLE_AUTOUPDATER=1 SLEEVE_CHECK_STATE_DIR="$H/state" "$ROOT/bin/sleeve-check" 2>&1)
+	echo "$OUT" | grep -qE "$want" || fail "claude $v: no /$want/ in: $OUT"
+	echo "$OUT" | grep -E '^(probe|usage):'
+}
+
+# at_least A B: release A is B or later.
+at_least() { [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -1)" = "$2" ]; }
+
+CASES="prompt bypass mcp notty usage"
 TABLE="| release | $(echo $CASES | sed 's/ / | /g') |"
 TABLE="$TABLE
 |---|$(for _ in $CASES; do printf -- '---|'; done)"

@@ -27,9 +27,12 @@ REVOKED=$(fake_token oat01 rvkd)
 LIMITED=$(fake_token oat01 lmtd)
 APIKEY=$(fake_token api03 apik)
 QUOTA=$(fake_token oat01 qota)
+USAGEOK=$(fake_token oat01 usok)
+USAGEWARN=$(fake_token oat01 uwrn)
 REPLY="Hello from the fake API"
 start_fake -token "$GOOD=valid,reply=$REPLY" -token "$FILETOK=valid,reply=$REPLY" -token "$APIKEY=valid,reply=$REPLY" \
-	-token "$OLD=expired" -token "$REVOKED=revoked" -token "$LIMITED=rate_limited,retry_after=60" -token "$QUOTA=usage_limit"
+	-token "$OLD=expired" -token "$REVOKED=revoked" -token "$LIMITED=rate_limited,retry_after=60" -token "$QUOTA=usage_limit" \
+	-token "$USAGEOK=usage_ok,reply=$REPLY" -token "$USAGEWARN=usage_warning,reply=$REPLY"
 
 . e2e/tmux.sh
 
@@ -107,7 +110,8 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do
 done
 jq 'del(.hasCompletedOnboarding)' "$C2_HOME/.claude.json" >"$E2E_TMP/written.json"
 cp "$E2E_TMP/written.json" "$C2_HOME/.claude.json"
-(cd "$C2_HOME/workspace" && env -i HOME="$C2_HOME" PATH=/usr/bin:/bin CLAUDE_CODE_OAUTH_TOKEN="$GOOD" ANTHROPIC_BASE_URL="$FAKE_URL" "$ROOT/bin/sleeve-check" -- true)
+# (No probe: it is claude -p, whose own writes to the file are not the point here.)
+(cd "$C2_HOME/workspace" && env -i HOME="$C2_HOME" PATH=/usr/bin:/bin CLAUDE_CODE_OAUTH_TOKEN="$GOOD" ANTHROPIC_BASE_URL="$FAKE_URL" "$ROOT/bin/sleeve-check" --probe=off -- true)
 jq -S '. + {hasCompletedOnboarding: true}' "$E2E_TMP/written.json" >"$E2E_TMP/want.json"
 jq -S . "$C2_HOME/.claude.json" >"$E2E_TMP/got.json"
 cmp -s "$E2E_TMP/want.json" "$E2E_TMP/got.json" || { diff "$E2E_TMP/want.json" "$E2E_TMP/got.json" >&2; fail "keys changed"; }
@@ -235,24 +239,56 @@ last_request | jq -e '.credential == "bearer ...file"' >/dev/null || fail "the s
 [ "$(stat -c %a "$H/.claude/.credentials.json")" = 600 ] || fail "the copy is not mode 0600"
 ok "the seed was copied to ~/.claude/.credentials.json (0600), and the CLI used it"
 
-step "14. a used-up subscription window: the real CLI prints its own usage-limit message from the fake; sleeve-check stops with 11, and so does --probe=cli"
+step "14. a used-up subscription window: the real CLI prints its own usage-limit message from the fake; sleeve-check stops with 11 and the reset time (auto runs claude -p for a subscription token)"
 H=$(fresh_home c14)
 OUT=$(cd "$H/workspace" && env -i HOME="$H" PATH="$E2E_TMP/bin:/usr/bin:/bin" ANTHROPIC_BASE_URL="$FAKE_URL" CLAUDE_CODE_OAUTH_TOKEN="$QUOTA" \
 	CLAUDE_CODE_MAX_RETRIES=0 claude -p "say hi" </dev/null 2>&1 || true)
 echo "$OUT" | grep -q "You've hit your 5-hour limit" || fail "the CLI did not read the fake's usage headers: $OUT"
 echo "  the CLI itself: $OUT"
-for probe in http cli; do
+for probe in auto cli; do
 	set +e
 	OUT=$(cd "$H/workspace" && env -i HOME="$H" PATH="$E2E_TMP/bin:/usr/bin:/bin" ANTHROPIC_BASE_URL="$FAKE_URL" CLAUDE_CODE_OAUTH_TOKEN="$QUOTA" \
 		"$ROOT/bin/sleeve-check" --probe=$probe -- claude -p "say hi" 2>&1)
 	rc=$?
 	set -e
 	[ "$rc" = 11 ] || fail "--probe=$probe: exit $rc, want 11: $OUT"
-	echo "$OUT" | grep -q "error: the subscription's .*limit is reached" || fail "--probe=$probe: no message: $OUT"
+	echo "$OUT" | grep -q "error: the subscription's 5-hour limit is reached; it resets at [0-9:]* UTC" || fail "--probe=$probe: no message with the reset: $OUT"
 	echo "$OUT" | grep -q "$QUOTA" && fail "the token leaked"
 	echo "  --probe=$probe: exit 11: $(echo "$OUT" | grep '^sleeve-check: error' | cut -c1-150)..."
 done
-ok "the CLI says the 5-hour limit is hit; sleeve-check stops with 11 before it, with either probe"
+ok "the CLI says the 5-hour limit is hit; sleeve-check stops with 11 and the reset before it"
+
+step "15. the sanctioned probe: a subscription token reaches the API only in Claude Code's own requests; the usage windows come through claude -p"
+H=$(fresh_home c15)
+EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$USAGEOK SLEEVE_CHECK_TRUST_DIRS=$H/workspace SLEEVE_CHECK_STATE_DIR=$H/state" sleeve c15 "$H" -- claude
+wait_screen c15 "$PROMPT"
+talk c15
+N=$(requests | jq '[.[] | select(.credential == "bearer ...usok")] | length')
+OTHER=$(requests | jq -c '[.[] | select(.credential == "bearer ...usok" and (.user_agent | startswith("claude-cli/") | not))]')
+[ "$N" -ge 2 ] && [ "$OTHER" = "[]" ] || fail "the token reached the API other than in Claude Code's requests ($N in all): $OTHER"
+LINE=$(cd "$H/workspace" && env -i HOME="$H" PATH="$E2E_TMP/bin:/usr/bin:/bin" ANTHROPIC_BASE_URL="$FAKE_URL" CLAUDE_CODE_OAUTH_TOKEN="$USAGEOK" \
+	SLEEVE_CHECK_STATE_DIR="$H/state" "$ROOT/bin/sleeve-check" health)
+echo "$LINE" | grep -q '^healthy: started .*, api ok .*, 5h 12%, 7d 35%$' || fail "no usage in the health line: $LINE"
+echo "  $N requests with the token, every one from claude-cli/; health: $LINE"
+H=$(fresh_home c15b)
+OUT=$(cd "$H/workspace" && env -i HOME="$H" PATH="$E2E_TMP/bin:/usr/bin:/bin" ANTHROPIC_BASE_URL="$FAKE_URL" CLAUDE_CODE_OAUTH_TOKEN="$USAGEWARN" \
+	SLEEVE_CHECK_STATE_DIR="$H/state" "$ROOT/bin/sleeve-check" -- true 2>&1)
+echo "$OUT" | grep -q "warning: the subscription's 7-day usage is at 91%; it resets at" || fail "no warning at 91%: $OUT"
+# What the probe leaves: Claude Code's own start-up files, nothing of a
+# session (no transcript, history, todos, telemetry), the rest untouched.
+H=$(fresh_home c15c)
+mkdir -p "$H/.claude"
+echo '{"operatorKey": 42, "projects": {}}' >"$H/.claude.json"
+echo '{"env": {"DISABLE_AUTOUPDATER": "1"}}' >"$H/.claude/settings.json"
+cp "$H/.claude/settings.json" "$E2E_TMP/settings.before"
+(cd "$H" && find . -type f | sort) >"$E2E_TMP/files.before"
+(cd "$H/workspace" && env -i HOME="$H" PATH="$E2E_TMP/bin:/usr/bin:/bin" ANTHROPIC_BASE_URL="$FAKE_URL" CLAUDE_CODE_OAUTH_TOKEN="$USAGEOK" \
+	SLEEVE_CHECK_STATE_DIR="$H/state" "$ROOT/bin/sleeve-check" --probe=cli >/dev/null)
+NEW=$(cd "$H" && find . -type f | sort | comm -13 "$E2E_TMP/files.before" - | grep -vE '^\./\.claude/(backups|plugins)/' || true)
+[ -z "$NEW" ] || fail "the probe left files behind: $NEW"
+cmp -s "$H/.claude/settings.json" "$E2E_TMP/settings.before" || fail "the probe changed settings.json"
+jq -e '.operatorKey == 42 and (.hasCompletedOnboarding | not)' "$H/.claude.json" >/dev/null || fail "keys lost or written: $(cat "$H/.claude.json")"
+ok "only claude-cli/ sent the token; usage in the health line; the 91% warning; the probe left only Claude Code's backups/ and plugins/ and its own .claude.json keys"
 
 echo
 echo "e2e-claude: all passed (claude $VERSION)"

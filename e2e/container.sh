@@ -23,8 +23,9 @@ c=$($PODMAN create localhost/sleeve-check:e2e)
 $PODMAN cp "$c:/sleeve-check" "$E2E_TMP/sleeve-check-from-scratch" && $PODMAN rm "$c" >/dev/null
 "$E2E_TMP/sleeve-check-from-scratch" --version | grep -q '^sleeve-check e2e ' || fail "/sleeve-check copied out of the scratch image does not run"
 ok "the image runs claude --version and sleeve-check --version; /sleeve-check copied out of sleeve-check:e2e runs"
-# Cases 1-6b run the stand-in in place of the real claude: they are about the container.
-STAND_IN="-v $ROOT/e2e/stand-in/claude:/usr/local/bin/claude:ro"
+# Cases 1-6b run the stand-in in place of the real claude: they are about
+# the container. The probe it hands to the real CLI, the pinned release.
+STAND_IN="-v $ROOT/e2e/stand-in/claude:/usr/local/bin/claude:ro -v $(./e2e/install-claude.sh):/opt/claude-real:ro"
 
 GOOD=$(fake_token oat01 e2e-good)
 OLD=$(fake_token oat01 e2e-old0)

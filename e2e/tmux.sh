@@ -9,12 +9,13 @@ cleanup_extra() { for s in $SESSIONS; do tmux kill-session -t "$s" 2>/dev/null |
 fresh_home() { h=$E2E_TMP/$1; mkdir -p "$h/workspace"; echo "$h"; }
 
 # run_tmux SESSION HOME CMD...: CMD in a 120x40 tmux pane, in HOME/workspace,
-# with a clean environment plus the variables in $EXTRA_ENV.
+# with a clean environment plus the variables in $EXTRA_ENV. Each session
+# keeps its own state, so that no start reuses another's verdict.
 run_tmux() {
 	s=$1 h=$2; shift 2
 	SESSIONS="$SESSIONS $s"
 	tmux new-session -d -s "$s" -x 120 -y 40 -c "$h/workspace" \
-		"env -i HOME=$h TERM=xterm-256color LANG=C.UTF-8 PATH=$E2E_TMP/bin:/usr/bin:/bin ANTHROPIC_BASE_URL=$FAKE_URL ${EXTRA_ENV:-} $*; echo \"[exited \$?]\"; sleep 600"
+		"env -i HOME=$h TERM=xterm-256color LANG=C.UTF-8 PATH=$E2E_TMP/bin:/usr/bin:/bin ANTHROPIC_BASE_URL=$FAKE_URL SLEEVE_CHECK_STATE_DIR=$h/state ${EXTRA_ENV:-} $*; echo \"[exited \$?]\"; sleep 600"
 }
 
 screen() { tmux capture-pane -p -t "$1"; }

@@ -11,7 +11,7 @@ GOBUILD := CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 RELEASE_ARCHES := amd64 arm64
 FUZZTIME ?= 5s
 
-.PHONY: build release image test-arm64 test fuzz demo bench bench-probe clean e2e-container e2e-claude e2e-claude-matrix
+.PHONY: build release image test-arm64 test fuzz demo bench bench-probe bench-fleet clean e2e-container e2e-claude e2e-claude-matrix
 
 build:
 	GOARCH=$(GOARCH) $(GOBUILD) -o bin/sleeve-check ./cmd/sleeve-check
@@ -82,3 +82,8 @@ e2e-claude-matrix:
 # What sleeve-check costs against the alternatives, in one run: BENCHMARKS.md.
 bench:
 	./e2e/bench.sh
+
+# The probe by credential, twelve sleeves starting together, and (with the
+# image from make image or make e2e-container) the time to claude's prompt.
+bench-fleet:
+	./e2e/bench-fleet.sh

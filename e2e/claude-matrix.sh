@@ -23,6 +23,11 @@ USAGEOK=$(fake_token oat01 usok)
 start_fake -token "$GOOD=valid,reply=$REPLY" -token "$USAGEOK=usage_ok"
 . e2e/tmux.sh
 chmod 0755 "$E2E_TMP"
+# One session for the whole run keeps the tmux server up: when a case's
+# last session ends, the server exits, and the next case's new session
+# could reach it while it shuts down (seen once: "no server running").
+tmux new-session -d -s matrix-keeper "sleep 100000"
+SESSIONS=matrix-keeper
 
 # use_release V: puts release V's claude first in PATH ($E2E_TMP/bin).
 use_release() {
@@ -76,12 +81,13 @@ case_notty() {
 }
 
 # usage: what the probe (claude -p of this release) tells of the
-# subscription's windows: each window from 2.1.242, the binding one from
-# 2.1.45 (its rate_limit_event), nothing before ("unknown").
+# subscription's windows: each window with its utilization from 2.1.242;
+# from 2.1.45 (the first rate_limit_event) the binding window's state; before
+# it, nothing ("unknown").
 case_usage() {
 	H=$(fresh_home "$1-usage")
 	want='^usage: +unknown \(claude [0-9.]+ does not report'
-	if at_least "$v" 2.1.242; then want='^usage: +5h 12%, 7d 35%$'; elif at_least "$v" 2.1.45; then want='^usage: +5h 12%$'; fi
+	if at_least "$v" 2.1.242; then want='^usage: +5h 12%, 7d 35%$'; elif at_least "$v" 2.1.45; then want='^usage: +5-hour allowed$'; fi
 	OUT=$(cd "$H/workspace" && env -i HOME="$H" PATH="$E2E_TMP/bin:/usr/bin:/bin" ANTHROPIC_BASE_URL="$FAKE_URL" CLAUDE_CODE_OAUTH_TOKEN="$USAGEOK" \
 		DISABLE_AUTOUPDATER=1 SLEEVE_CHECK_STATE_DIR="$H/state" "$ROOT/bin/sleeve-check" 2>&1)
 	echo "$OUT" | grep -qE "$want" || fail "claude $v: no /$want/ in: $OUT"

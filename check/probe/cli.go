@@ -51,7 +51,8 @@ var CLIEnv = []string{"CLAUDE_CODE_MAX_RETRIES=0", "CLAUDE_CODE_DISABLE_NONESSEN
 // EventSince is the first Claude Code release that prints the
 // rate_limit_event in its stream (found by bisecting the npm releases
 // against the fake); each window (unifiedWindows) is there from 2.1.242,
-// before it the binding window alone.
+// before it the binding window alone, with its utilization only in the
+// warning zone.
 const EventSince = "2.1.45"
 
 // CLI runs `claude -p` once and classifies its stream into the same

@@ -92,6 +92,9 @@ func TestClassifyCLIStream(t *testing.T) {
 			`{"type":"result","is_error":true,"api_error_status":429,"api_error_type":"rate_limit_error","result":"API Error: Server is temporarily limiting requests (not your usage limit) · Number of request tokens has exceeded your per-minute rate limit."}`,
 			CLIConfig{}, check.OK, RateLimited, "", "", "rate-limiting this credential"},
 		{"2.1.112 binding window only", warn112 + "\n" + ok, CLIConfig{}, check.OK, Valid, "7d 91%", "the subscription's 7-day usage is at 91%", "ran a turn"},
+		// 2.1.112 below the warning zone: the binding window, no utilization (observed).
+		{"2.1.112 allowed", fmt.Sprintf(`{"type":"rate_limit_event","rate_limit_info":{"status":"allowed","resetsAt":%d,"rateLimitType":"five_hour","overageStatus":"rejected","isUsingOverage":false}}`, in(3*time.Hour)) + "\n" + ok,
+			CLIConfig{}, check.OK, Valid, "5-hour allowed", "", "ran a turn"},
 		{"404 for the model", notFound, CLIConfig{Model: "claude-haiku-4-5"}, check.OK, Valid, "", "", `the probe model "claude-haiku-4-5" is not available`},
 		{"404 for a base URL ending in /v1", notFound, CLIConfig{Model: "claude-haiku-4-5", BaseURL: "http://127.0.0.1:9/v1", BaseURLSource: `the base URL "http://127.0.0.1:9/v1" (ANTHROPIC_BASE_URL)`}, check.Config, NotAnthropic, "", "", `the base URL "http://127.0.0.1:9/v1" (ANTHROPIC_BASE_URL) ends in /v1, so requests go to /v1/v1/messages and get 404; Claude Code appends /v1/messages itself, so it would fail every message (claude -p got HTTP 404`},
 	} {

@@ -144,7 +144,8 @@ func (u *Usage) Words() string {
 	return "usage"
 }
 
-// Short is the usage in a few words for the health line: "5h 12%, 7d 35%".
+// Short is the usage in a few words for the health line: "5h 12%, 7d 35%",
+// or "5-hour allowed" when no window's utilization is known.
 func (u *Usage) Short() string {
 	if u == nil {
 		return ""
@@ -154,6 +155,11 @@ func (u *Usage) Short() string {
 		if win, ok := u.Windows[w.long]; ok && win.Utilization != nil {
 			parts = append(parts, fmt.Sprintf("%s %.0f%%", w.short, *win.Utilization*100))
 		}
+	}
+	if len(parts) == 0 && u.Status != "" && u.Claim != "" {
+		// Only the binding window's state is known (Claude Code before
+		// 2.1.242 gives its utilization only in the warning zone).
+		return u.Words() + " " + u.Status
 	}
 	return strings.Join(parts, ", ")
 }

@@ -34,9 +34,10 @@ H=$E2E_TMP/h
 start() {
 	env -i HOME="$H" PATH="$E2E_TMP/bin:/usr/bin:/bin" ANTHROPIC_BASE_URL="$FAKE_URL" SLEEVE_CHECK_STATE_DIR="$H/state" "$@" "$SC" -- true
 }
+# (Through sh, for the --prepare that empties the home: about 1 ms more.)
 median_ms() {
 	name=$1; shift
-	hyperfine -N --warmup 1 --runs "$RUNS" --export-json "$E2E_TMP/$name.json" "$@" >/dev/null 2>&1
+	hyperfine --warmup 1 --runs "$RUNS" --export-json "$E2E_TMP/$name.json" "$@" >/dev/null 2>&1
 	jq -r '.results[0].median * 1000' "$E2E_TMP/$name.json"
 }
 peak_mib() {
@@ -65,6 +66,7 @@ M_HTTP=$(peak_mib "$ENV ANTHROPIC_API_KEY=$KEY $SC -- true")
 # 50 ms from /proc/meminfo).
 fleet() {
 	used() { awk '/^MemTotal/ {t=$2} /^MemAvailable/ {a=$2} END {print t-a}' /proc/meminfo; }
+	sleep 5 # what the last run freed is given back first
 	base=$(used)
 	: >"$E2E_TMP/mem"
 	(while :; do used >>"$E2E_TMP/mem"; sleep 0.05; done) &

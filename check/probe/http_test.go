@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -286,21 +287,25 @@ func TestProbeProxy(t *testing.T) {
 	api.Set(testAPIKey, anthropictest.Behavior{Kind: anthropictest.Valid})
 	srv := httptest.NewTLSServer(api)
 	defer srv.Close()
-	var tunnels int
+	var tunnels atomic.Int32
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodConnect {
 			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
 			return
 		}
-		tunnels++
+		tunnels.Add(1)
 		up, err := net.Dial("tcp", srv.Listener.Addr().String())
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
 		w.WriteHeader(http.StatusOK)
-		down, _, _ := w.(http.Hijacker).Hijack()
-		go func() { io.Copy(up, down); up.Close() }()
+		down, buf, _ := w.(http.Hijacker).Hijack()
+		// From buf, not down: the server may have read the first byte of
+		// the client's TLS hello already (the 200 goes out before the
+		// hijack stops its background read). Reading down lost it now and
+		// then: a failed handshake, a retry, a second tunnel.
+		go func() { io.Copy(up, buf); up.Close() }()
 		io.Copy(down, up)
 		down.Close()
 	}))
@@ -310,8 +315,8 @@ func TestProbeProxy(t *testing.T) {
 	cfg = probeCfg(srv.URL)
 	cfg.ExtraCAFile = ca
 	cfg.Proxy = func(*http.Request) (*url.URL, error) { return url.Parse(proxy.URL) }
-	if v := HTTP(context.Background(), apiKeyCred(testAPIKey), cfg); v.Class != "valid" || tunnels != 1 {
-		t.Fatalf("through the proxy: %+v, %d tunnels", v, tunnels)
+	if v := HTTP(context.Background(), apiKeyCred(testAPIKey), cfg); v.Class != "valid" || tunnels.Load() != 1 {
+		t.Fatalf("through the proxy: %+v, %d tunnels", v, tunnels.Load())
 	}
 }
 

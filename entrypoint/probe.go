@@ -56,6 +56,7 @@ func (r *runner) probe(res *check.Resolution) (check.Code, bool) {
 	if v.Class == probe.Interrupted {
 		return r.interrupted()
 	}
+	r.probedAt = time.Now()
 	if sel := res.Selected; sel.SettingsFile != "" && v.Finding.Severity == check.Error && v.Finding.Code == check.Rejected {
 		v.Finding.Message += "; it came from " + sel.Source + ", which overrides the process environment"
 	}

@@ -103,7 +103,8 @@ type runner struct {
 	// bytes a report (which writes nothing) judges as the copy.
 	seed   *seedSource
 	seeded []byte
-	// probedAt is when a reused verdict was reached (zero: this run probed).
+	// probedAt is when the verdict was reached: the probe's answer, or
+	// the pass a restart reused.
 	probedAt time.Time
 }
 

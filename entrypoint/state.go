@@ -225,9 +225,9 @@ func (r *runner) saveState() {
 			}
 		}
 		if err == nil && r.rep.Probe != nil && r.rep.Credential != nil {
-			at := r.start
-			if !r.probedAt.IsZero() {
-				at = r.probedAt // a reused verdict keeps its age
+			at := r.probedAt
+			if at.IsZero() {
+				at = r.start
 			}
 			err = r.saveVerdict(dir, r.res.Selected, at, *r.rep.Probe)
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sleeve-check/internal/outcome"
 	"strconv"
 	"strings"
 	"time"
@@ -34,9 +35,9 @@ const (
 
 // ParseCredentials reads the bytes of a .credentials.json named path. On
 // an error finding the OAuthFile is incomplete and must not be used.
-func ParseCredentials(path string, data []byte) (OAuthFile, Findings) {
+func ParseCredentials(path string, data []byte) (OAuthFile, outcome.Findings) {
 	var out OAuthFile
-	var fs Findings
+	var fs outcome.Findings
 	q := strconv.Quote(path)
 	o, f := oauthObject(q, data)
 	if f == nil {
@@ -55,12 +56,12 @@ func ParseCredentials(path string, data []byte) (OAuthFile, Findings) {
 }
 
 // bad is a Malformed finding: the credentials file needs a new login.
-func bad(id, msg, hint string) *Finding {
-	return &Finding{Severity: Error, Code: Malformed, ID: id, Message: msg, Hint: hint}
+func bad(id, msg, hint string) *outcome.Finding {
+	return &outcome.Finding{Severity: outcome.Error, Code: outcome.Malformed, ID: id, Message: msg, Hint: hint}
 }
 
 // oauthObject is the claudeAiOauth object of a credentials file.
-func oauthObject(q string, data []byte) (map[string]json.RawMessage, *Finding) {
+func oauthObject(q string, data []byte) (map[string]json.RawMessage, *outcome.Finding) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, bad("credentials_empty", fmt.Sprintf("%s is empty", q),
 			"log in again with `claude /login`, or copy a working .credentials.json")
@@ -84,7 +85,7 @@ func oauthObject(q string, data []byte) (map[string]json.RawMessage, *Finding) {
 }
 
 // tokens reads the access token and whether there is a refresh token.
-func (out *OAuthFile) tokens(q string, o map[string]json.RawMessage) *Finding {
+func (out *OAuthFile) tokens(q string, o map[string]json.RawMessage) *outcome.Finding {
 	access, accessErr := stringField(o, "accessToken")
 	refresh, refreshErr := stringField(o, "refreshToken")
 	exp, expState := numberField(o, "expiresAt")
@@ -92,7 +93,7 @@ func (out *OAuthFile) tokens(q string, o map[string]json.RawMessage) *Finding {
 	case accessErr != "":
 		return bad("credentials_access_token", fmt.Sprintf("%s: accessToken %s", q, accessErr), "log in again with `claude /login`")
 	case access == "" && refresh == "" && refreshErr == "" && (expState == numOK && exp == 0):
-		return &Finding{Severity: Error, Code: Rejected, ID: "credentials_blanked",
+		return &outcome.Finding{Severity: outcome.Error, Code: outcome.Rejected, ID: "credentials_blanked",
 			Message: fmt.Sprintf("%s is a blanked stub: accessToken, refreshToken and expiresAt are empty, which is what a lost race between two processes refreshing the same file leaves behind", q),
 			Hint:    "log in again with `claude /login`, and give each sleeve its own credentials file or a CLAUDE_CODE_OAUTH_TOKEN so that no two processes refresh one file"}
 	case access == "":
@@ -104,7 +105,7 @@ func (out *OAuthFile) tokens(q string, o map[string]json.RawMessage) *Finding {
 }
 
 // expiry reads expiresAt: milliseconds since 1970, as Claude Code writes it.
-func (out *OAuthFile) expiry(q string, o map[string]json.RawMessage) *Finding {
+func (out *OAuthFile) expiry(q string, o map[string]json.RawMessage) *outcome.Finding {
 	exp, expState := numberField(o, "expiresAt")
 	switch {
 	case expState == numMissing:
@@ -128,7 +129,7 @@ func (out *OAuthFile) expiry(q string, o map[string]json.RawMessage) *Finding {
 }
 
 // scopes reads the scopes, which must include user:inference.
-func (out *OAuthFile) scopes(q string, o map[string]json.RawMessage) *Finding {
+func (out *OAuthFile) scopes(q string, o map[string]json.RawMessage) *outcome.Finding {
 	rawScopes, ok := o["scopes"]
 	if !ok || isNull(rawScopes) {
 		// Observed with Claude Code 2.1.332: a login without scopes is "Not
@@ -162,26 +163,26 @@ type ExpiryInput struct {
 
 // CheckExpiry decides on an expiry time: an error with status expired, a
 // warning with expiring_soon, or nothing with valid.
-func CheckExpiry(in ExpiryInput) (Findings, Status) {
-	var fs Findings
+func CheckExpiry(in ExpiryInput) (outcome.Findings, Status) {
+	var fs outcome.Findings
 	left := in.ExpiresAt.Sub(in.Now)
 	switch {
 	case left <= 0 && in.Refreshable:
-		fs.Warn("credential_expired_refreshable", fmt.Sprintf("%s expired %s ago (%s); Claude Code will refresh it at start", in.Name, Human(-left), in.ExpiresAt.Format(time.RFC3339)),
+		fs.Warn("credential_expired_refreshable", fmt.Sprintf("%s expired %s ago (%s); Claude Code will refresh it at start", in.Name, outcome.Human(-left), in.ExpiresAt.Format(time.RFC3339)),
 			"nothing to do unless the refresh fails; if several sleeves share this file, give each its own")
 		return fs, StatusExpired
 	case left <= 0:
-		msg := fmt.Sprintf("%s expired %s ago (%s)", in.Name, Human(-left), in.ExpiresAt.Format(time.RFC3339))
+		msg := fmt.Sprintf("%s expired %s ago (%s)", in.Name, outcome.Human(-left), in.ExpiresAt.Format(time.RFC3339))
 		if in.WhyNot != "" {
 			msg += " and " + in.WhyNot
 		}
-		fs.Errf(Rejected, "credential_expired", msg, in.Hint)
+		fs.Errf(outcome.Rejected, "credential_expired", msg, in.Hint)
 		return fs, StatusExpired
 	case left < in.Window && in.Refreshable:
-		fs.Warn("credential_expiring_soon", fmt.Sprintf("%s expires in %s (%s); Claude Code will refresh it", in.Name, Human(left), in.ExpiresAt.Format(time.RFC3339)), "")
+		fs.Warn("credential_expiring_soon", fmt.Sprintf("%s expires in %s (%s); Claude Code will refresh it", in.Name, outcome.Human(left), in.ExpiresAt.Format(time.RFC3339)), "")
 		return fs, StatusExpiringSoon
 	case left < in.Window:
-		msg := fmt.Sprintf("%s expires in %s (%s)", in.Name, Human(left), in.ExpiresAt.Format(time.RFC3339))
+		msg := fmt.Sprintf("%s expires in %s (%s)", in.Name, outcome.Human(left), in.ExpiresAt.Format(time.RFC3339))
 		if in.WhyNot != "" {
 			msg += " and " + in.WhyNot
 		}
@@ -189,22 +190,6 @@ func CheckExpiry(in ExpiryInput) (Findings, Status) {
 		return fs, StatusExpiringSoon
 	}
 	return fs, StatusValid
-}
-
-// Human renders a duration the way an operator reads it: 3d4h, 5h12m, 40s.
-func Human(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	switch {
-	case d >= 48*time.Hour:
-		return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
-	case d >= time.Hour:
-		return fmt.Sprintf("%dh%dm", int(d.Hours()), int(d.Minutes())%60)
-	case d >= time.Minute:
-		return fmt.Sprintf("%dm%ds", int(d.Minutes()), int(d.Seconds())%60)
-	}
-	return fmt.Sprintf("%ds", int(d.Seconds()))
 }
 
 type numState int
@@ -305,8 +290,8 @@ func contains(list []string, s string) bool {
 // the same rules as the file Claude Code reads, its expiry aside (the
 // copy is checked for that as usual). On an error finding nothing may be
 // copied.
-func ReadSeed(path string) ([]byte, OAuthFile, Findings) {
-	var fs Findings
+func ReadSeed(path string) ([]byte, OAuthFile, outcome.Findings) {
+	var fs outcome.Findings
 	data, ok := readSmallFile(&fs, path, "SLEEVE_CHECK_SEED_CREDENTIALS", "seed_credentials")
 	if !ok {
 		return nil, OAuthFile{}, fs

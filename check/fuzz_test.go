@@ -1,6 +1,7 @@
 package check
 
 import (
+	"sleeve-check/internal/outcome"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ func FuzzParseCredentials(f *testing.F) {
 			if of.HasScopes && !contains(of.Scopes, "user:inference") {
 				t.Fatal("accepted scopes without user:inference")
 			}
-		} else if e.Message == "" || e.Hint == "" || e.Code == OK {
+		} else if e.Message == "" || e.Hint == "" || e.Code == outcome.OK {
 			t.Fatalf("error without message, hint or code: %+v", *e)
 		}
 		if tok := of.AccessToken.Reveal(); len(tok) >= 16 {

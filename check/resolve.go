@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sleeve-check/internal/outcome"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,7 +51,7 @@ type Input struct {
 type Secrets struct {
 	// Values maps the plain variable to its value and source.
 	Values   map[string]envVal
-	Findings Findings
+	Findings outcome.Findings
 }
 
 // LoadSecrets reads the *_FILE secrets named in env. sleeve-check calls it
@@ -65,7 +66,7 @@ func LoadSecrets(env environ.Env) *Secrets {
 			continue
 		}
 		if env.Get(name) != "" {
-			s.Findings.Errf(Config, "secret_file_conflict", fmt.Sprintf("%s and %s are both set", name, fileVar),
+			s.Findings.Errf(outcome.Config, "secret_file_conflict", fmt.Sprintf("%s and %s are both set", name, fileVar),
 				fmt.Sprintf("set only one: unset %s to use the file, or unset %s to use the variable", name, fileVar))
 			continue
 		}
@@ -78,7 +79,7 @@ func LoadSecrets(env environ.Env) *Secrets {
 		// a warning, and the command gets the trimmed value.
 		v := trimmed(&s.Findings, fmt.Sprintf("%s (%s)", fileVar, path), strings.TrimSuffix(string(b), "\n"))
 		if v == "" {
-			s.Findings.Errf(Malformed, "secret_file_empty", fmt.Sprintf("%s names %s, which is empty", fileVar, strconv.Quote(path)),
+			s.Findings.Errf(outcome.Malformed, "secret_file_empty", fmt.Sprintf("%s names %s, which is empty", fileVar, strconv.Quote(path)),
 				"write the token into the file, or mount the right secret")
 			continue
 		}
@@ -92,7 +93,7 @@ func LoadSecrets(env environ.Env) *Secrets {
 type Resolution struct {
 	Selected *Credential
 	Shadowed []Credential
-	Findings Findings
+	Findings outcome.Findings
 	Status   Status
 	// ChildEnv holds variables to add to the command's environment: the
 	// plain variables read from *_FILE secrets.
@@ -215,7 +216,7 @@ func (r *Resolution) locate(in Input) bool {
 	} else if r.Home != "" {
 		r.ConfigDir = filepath.Join(r.Home, ".claude")
 	} else {
-		r.Findings.Errf(Config, "home_unset", "HOME is not set, the user has no home in /etc/passwd, and CLAUDE_CONFIG_DIR is not set, so Claude Code's config cannot be found",
+		r.Findings.Errf(outcome.Config, "home_unset", "HOME is not set, the user has no home in /etc/passwd, and CLAUDE_CONFIG_DIR is not set, so Claude Code's config cannot be found",
 			"set HOME to the sleeve user's home directory, or set CLAUDE_CONFIG_DIR")
 		return false
 	}
@@ -256,7 +257,7 @@ func globalConfig(current, legacy string) (use, unused string) {
 
 // readSmallFile reads a credential-bearing file, turning each way it can
 // be missing into a finding of class NoCredential.
-func readSmallFile(out *Findings, path, what, id string) ([]byte, bool) {
+func readSmallFile(out *outcome.Findings, path, what, id string) ([]byte, bool) {
 	q := strconv.Quote(path)
 	label := q + ", which"
 	if what != "" {
@@ -269,24 +270,24 @@ func readSmallFile(out *Findings, path, what, id string) ([]byte, bool) {
 	case err == nil:
 		return b, true
 	case errors.Is(err, fs.ErrNotExist):
-		out.Errf(NoCredential, id+"_missing", fmt.Sprintf("%s does not exist", label),
+		out.Errf(outcome.NoCredential, id+"_missing", fmt.Sprintf("%s does not exist", label),
 			"mount the file at that path, or fix the path")
 	case errors.Is(err, fs.ErrPermission):
-		out.Errf(NoCredential, id+"_unreadable", fmt.Sprintf("%s cannot be read: permission denied (running as uid %d)", label, os.Getuid()),
+		out.Errf(outcome.NoCredential, id+"_unreadable", fmt.Sprintf("%s cannot be read: permission denied (running as uid %d)", label, os.Getuid()),
 			"make it readable by the sleeve user (chown or chmod the file on the host, or the secret's defaultMode)")
 	case errors.As(err, &nr) && nr.IsDir():
-		out.Errf(NoCredential, id+"_is_directory", fmt.Sprintf("%s is a directory, not a file: docker -v creates a directory when the host file does not exist", label),
+		out.Errf(outcome.NoCredential, id+"_is_directory", fmt.Sprintf("%s is a directory, not a file: docker -v creates a directory when the host file does not exist", label),
 			"create the file on the host first and mount it again, or mount the directory that holds it")
 	case errors.As(err, &nr):
-		out.Errf(NoCredential, id+"_not_regular", fmt.Sprintf("%s is not a regular file (%s)", label, nr.Mode.Type()),
+		out.Errf(outcome.NoCredential, id+"_not_regular", fmt.Sprintf("%s is not a regular file (%s)", label, nr.Mode.Type()),
 			"mount a regular file")
 	case errors.As(err, &tl):
-		out.Errf(Malformed, id+"_too_large", fmt.Sprintf("%s is larger than %d bytes, far too large for a credential", label, maxCredentialsSize),
+		out.Errf(outcome.Malformed, id+"_too_large", fmt.Sprintf("%s is larger than %d bytes, far too large for a credential", label, maxCredentialsSize),
 			"mount the right file")
 	case isOpenErr(err):
-		out.Errf(NoCredential, id+"_unreadable", fmt.Sprintf("%s cannot be opened: %s", label, safefile.ErrText(err)), "check the mount")
+		out.Errf(outcome.NoCredential, id+"_unreadable", fmt.Sprintf("%s cannot be opened: %s", label, safefile.ErrText(err)), "check the mount")
 	default:
-		out.Errf(NoCredential, id+"_unreadable", fmt.Sprintf("%s cannot be read: %s", label, safefile.ErrText(err)), "check the mount")
+		out.Errf(outcome.NoCredential, id+"_unreadable", fmt.Sprintf("%s cannot be read: %s", label, safefile.ErrText(err)), "check the mount")
 	}
 	return nil, false
 }
@@ -354,7 +355,7 @@ func (r *Resolution) candidates(in Input) ([]Credential, []string) {
 	var out []Credential
 	var empties []string
 	for _, c := range cloudSwitches {
-		if v, src, ok := r.Lookup(c.env); ok && Truthy(v) {
+		if v, src, ok := r.Lookup(c.env); ok && outcome.Truthy(v) {
 			out = append(out, Credential{Kind: KindCloud, Source: src, Var: c.env, Detail: c.name})
 			break
 		}
@@ -389,17 +390,17 @@ func (r *Resolution) noCredential(empties []string) {
 	hint := fmt.Sprintf("set CLAUDE_CODE_OAUTH_TOKEN (a token from `claude setup-token`) or CLAUDE_CODE_OAUTH_TOKEN_FILE, or mount a .credentials.json at %s", strconv.Quote(r.CredentialsFile))
 	for _, name := range credentialVars {
 		if _, _, ok := r.Lookup("export " + name); ok {
-			r.Findings.Errf(NoCredential, "credential_var_export", fmt.Sprintf("a variable named \"export %s\" is set, but %s itself is not: an env file line kept its shell \"export \"", name, name),
+			r.Findings.Errf(outcome.NoCredential, "credential_var_export", fmt.Sprintf("a variable named \"export %s\" is set, but %s itself is not: an env file line kept its shell \"export \"", name, name),
 				"remove \"export \" from the line in the env file (docker --env-file and compose read NAME=value lines only)")
 			return
 		}
 	}
 	if len(empties) > 0 {
-		r.Findings.Errf(NoCredential, "credential_var_empty", fmt.Sprintf("%s is set but empty, and no other credential was found", strings.Join(empties, " and ")),
+		r.Findings.Errf(outcome.NoCredential, "credential_var_empty", fmt.Sprintf("%s is set but empty, and no other credential was found", strings.Join(empties, " and ")),
 			"a variable that is unset where compose or `docker run -e` reads it arrives empty: export it there, or use "+empties[0]+"_FILE")
 		return
 	}
-	r.Findings.Errf(NoCredential, "no_credential", fmt.Sprintf("no credential found: ANTHROPIC_AUTH_TOKEN, ANTHROPIC_API_KEY and CLAUDE_CODE_OAUTH_TOKEN are unset and %s does not exist", strconv.Quote(r.CredentialsFile)), hint)
+	r.Findings.Errf(outcome.NoCredential, "no_credential", fmt.Sprintf("no credential found: ANTHROPIC_AUTH_TOKEN, ANTHROPIC_API_KEY and CLAUDE_CODE_OAUTH_TOKEN are unset and %s does not exist", strconv.Quote(r.CredentialsFile)), hint)
 }
 
 // shadowWarning tells the operator that a credential they set is ignored
@@ -487,7 +488,7 @@ func (r *Resolution) checkCredentialsFile(in Input) {
 	r.Findings = append(r.Findings, fs...)
 	if e := fs.FirstError(); e != nil {
 		r.Status = StatusInvalid
-		if e.Code == Rejected {
+		if e.Code == outcome.Rejected {
 			r.Status = StatusExpired
 		}
 		return
@@ -526,15 +527,6 @@ func (r *Resolution) checkCredentialsFile(in Input) {
 		r.Findings.Warn("credentials_read_only", fmt.Sprintf("%s: %s; this sleeve stops authenticating at %s", strconv.Quote(path), whyNot, of.ExpiresAt.Format(time.RFC3339)),
 			"mount it read-write for a single sleeve, or use CLAUDE_CODE_OAUTH_TOKEN for long-running sleeves")
 	}
-}
-
-// Truthy is how Claude Code reads a switch variable: 1, true, yes, on.
-func Truthy(v string) bool {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "1", "true", "yes", "on":
-		return true
-	}
-	return false
 }
 
 func firstWord(s string) string {

@@ -2,6 +2,7 @@ package check
 
 import (
 	"sleeve-check/internal/environ"
+	"sleeve-check/internal/outcome"
 
 	"fmt"
 	"os"
@@ -38,39 +39,39 @@ func TestCredentialsFile(t *testing.T) {
 		content  *string // nil: no file
 		dir      bool
 		canWrite bool
-		wantCode Code // OK: no error
+		wantCode outcome.Code // OK: no error
 		wantID   string
 		wantMsg  string
 		status   Status
 	}{
-		{name: "missing", wantCode: NoCredential, wantID: "no_credential", wantMsg: "does not exist", status: StatusMissing},
-		{name: "directory", dir: true, wantCode: NoCredential, wantID: "credentials_file_is_directory", wantMsg: "is a directory, not a file: docker -v", status: StatusMissing},
-		{name: "empty file", content: ptr(""), wantCode: Malformed, wantID: "credentials_empty", wantMsg: "is empty", status: StatusInvalid},
-		{name: "not json", content: ptr(`{"claudeAiOauth": {`), wantCode: Malformed, wantID: "credentials_not_json", wantMsg: "is not valid JSON", status: StatusInvalid},
-		{name: "json array", content: ptr(`[1,2]`), wantCode: Malformed, wantID: "credentials_not_json", wantMsg: "expected an object", status: StatusInvalid},
-		{name: "trailing garbage", content: ptr(credJSON(testOAuth, "r", future, inference) + "}"), wantCode: Malformed, wantID: "credentials_not_json", status: StatusInvalid},
-		{name: "no claudeAiOauth", content: ptr(`{"other":{}}`), wantCode: Malformed, wantID: "credentials_no_oauth", wantMsg: `no "claudeAiOauth"`, status: StatusInvalid},
-		{name: "claudeAiOauth not object", content: ptr(`{"claudeAiOauth":"x"}`), wantCode: Malformed, wantID: "credentials_no_oauth", status: StatusInvalid},
-		{name: "access token not string", content: ptr(`{"claudeAiOauth":{"accessToken":5,"expiresAt":1}}`), wantCode: Malformed, wantID: "credentials_access_token", wantMsg: "not a string", status: StatusInvalid},
-		{name: "empty access token", content: ptr(credJSON("", "sk-ant-ort01-x", future, inference)), wantCode: Malformed, wantID: "credentials_access_token", wantMsg: "accessToken is empty", status: StatusInvalid},
-		{name: "blanked stub", content: ptr(credJSON("", "", 0, inference)), wantCode: Rejected, wantID: "credentials_blanked", wantMsg: "blanked stub", status: StatusExpired},
-		{name: "expiresAt missing", content: ptr(`{"claudeAiOauth":{"accessToken":"` + testOAuth + `","scopes":["user:inference"]}}`), wantCode: Malformed, wantID: "credentials_expires_missing", status: StatusInvalid},
+		{name: "missing", wantCode: outcome.NoCredential, wantID: "no_credential", wantMsg: "does not exist", status: StatusMissing},
+		{name: "directory", dir: true, wantCode: outcome.NoCredential, wantID: "credentials_file_is_directory", wantMsg: "is a directory, not a file: docker -v", status: StatusMissing},
+		{name: "empty file", content: ptr(""), wantCode: outcome.Malformed, wantID: "credentials_empty", wantMsg: "is empty", status: StatusInvalid},
+		{name: "not json", content: ptr(`{"claudeAiOauth": {`), wantCode: outcome.Malformed, wantID: "credentials_not_json", wantMsg: "is not valid JSON", status: StatusInvalid},
+		{name: "json array", content: ptr(`[1,2]`), wantCode: outcome.Malformed, wantID: "credentials_not_json", wantMsg: "expected an object", status: StatusInvalid},
+		{name: "trailing garbage", content: ptr(credJSON(testOAuth, "r", future, inference) + "}"), wantCode: outcome.Malformed, wantID: "credentials_not_json", status: StatusInvalid},
+		{name: "no claudeAiOauth", content: ptr(`{"other":{}}`), wantCode: outcome.Malformed, wantID: "credentials_no_oauth", wantMsg: `no "claudeAiOauth"`, status: StatusInvalid},
+		{name: "claudeAiOauth not object", content: ptr(`{"claudeAiOauth":"x"}`), wantCode: outcome.Malformed, wantID: "credentials_no_oauth", status: StatusInvalid},
+		{name: "access token not string", content: ptr(`{"claudeAiOauth":{"accessToken":5,"expiresAt":1}}`), wantCode: outcome.Malformed, wantID: "credentials_access_token", wantMsg: "not a string", status: StatusInvalid},
+		{name: "empty access token", content: ptr(credJSON("", "sk-ant-ort01-x", future, inference)), wantCode: outcome.Malformed, wantID: "credentials_access_token", wantMsg: "accessToken is empty", status: StatusInvalid},
+		{name: "blanked stub", content: ptr(credJSON("", "", 0, inference)), wantCode: outcome.Rejected, wantID: "credentials_blanked", wantMsg: "blanked stub", status: StatusExpired},
+		{name: "expiresAt missing", content: ptr(`{"claudeAiOauth":{"accessToken":"` + testOAuth + `","scopes":["user:inference"]}}`), wantCode: outcome.Malformed, wantID: "credentials_expires_missing", status: StatusInvalid},
 		// Claude Code 2.1.332 accepts a string of digits (observed), so it is no stop.
 		{name: "expiresAt string of digits", content: ptr(credJSON(testOAuth, "sk-ant-ort01-abc", fmt.Sprintf(`"%d"`, future), inference)), canWrite: true, status: StatusValid},
-		{name: "expiresAt other string", content: ptr(credJSON(testOAuth, "r", `"tomorrow"`, inference)), wantCode: Malformed, wantID: "credentials_expires_type", wantMsg: "not a number", status: StatusInvalid},
-		{name: "expiresAt seconds", content: ptr(credJSON(testOAuth, "r", testNow.Add(time.Hour).Unix(), inference)), wantCode: Malformed, wantID: "credentials_expires_seconds", wantMsg: "looks like seconds", status: StatusInvalid},
-		{name: "expiresAt negative", content: ptr(credJSON(testOAuth, "r", -5, inference)), wantCode: Malformed, wantID: "credentials_expires_range", status: StatusInvalid},
-		{name: "expiresAt huge", content: ptr(credJSON(testOAuth, "r", "1e400", inference)), wantCode: Malformed, wantID: "credentials_expires_range", status: StatusInvalid},
-		{name: "scopes without inference", content: ptr(credJSON(testOAuth, "r", future, `["user:profile"]`)), wantCode: Malformed, wantID: "credentials_scope_inference", wantMsg: "lack user:inference", status: StatusInvalid},
-		{name: "scopes wrong type", content: ptr(credJSON(testOAuth, "r", future, `"user:inference"`)), wantCode: Malformed, wantID: "credentials_scopes", status: StatusInvalid},
-		{name: "access token with newline", content: ptr(credJSON(testOAuth+"\n", "r", future, inference)), wantCode: Malformed, wantID: "token_bad_char", status: StatusInvalid},
+		{name: "expiresAt other string", content: ptr(credJSON(testOAuth, "r", `"tomorrow"`, inference)), wantCode: outcome.Malformed, wantID: "credentials_expires_type", wantMsg: "not a number", status: StatusInvalid},
+		{name: "expiresAt seconds", content: ptr(credJSON(testOAuth, "r", testNow.Add(time.Hour).Unix(), inference)), wantCode: outcome.Malformed, wantID: "credentials_expires_seconds", wantMsg: "looks like seconds", status: StatusInvalid},
+		{name: "expiresAt negative", content: ptr(credJSON(testOAuth, "r", -5, inference)), wantCode: outcome.Malformed, wantID: "credentials_expires_range", status: StatusInvalid},
+		{name: "expiresAt huge", content: ptr(credJSON(testOAuth, "r", "1e400", inference)), wantCode: outcome.Malformed, wantID: "credentials_expires_range", status: StatusInvalid},
+		{name: "scopes without inference", content: ptr(credJSON(testOAuth, "r", future, `["user:profile"]`)), wantCode: outcome.Malformed, wantID: "credentials_scope_inference", wantMsg: "lack user:inference", status: StatusInvalid},
+		{name: "scopes wrong type", content: ptr(credJSON(testOAuth, "r", future, `"user:inference"`)), wantCode: outcome.Malformed, wantID: "credentials_scopes", status: StatusInvalid},
+		{name: "access token with newline", content: ptr(credJSON(testOAuth+"\n", "r", future, inference)), wantCode: outcome.Malformed, wantID: "token_bad_char", status: StatusInvalid},
 		{name: "valid", content: ptr(credJSON(testOAuth, "sk-ant-ort01-abc", future, inference)), canWrite: true, status: StatusValid},
 		// Claude Code 2.1.332 says "Not logged in" for a file without scopes (observed).
-		{name: "no scopes key", content: ptr(credJSON(testOAuth, "sk-ant-ort01-abc", future, "")), canWrite: true, wantCode: Malformed, wantID: "credentials_no_scopes", wantMsg: "treats it as not logged in", status: StatusInvalid},
+		{name: "no scopes key", content: ptr(credJSON(testOAuth, "sk-ant-ort01-abc", future, "")), canWrite: true, wantCode: outcome.Malformed, wantID: "credentials_no_scopes", wantMsg: "treats it as not logged in", status: StatusInvalid},
 		{name: "valid read-only warns", content: ptr(credJSON(testOAuth, "sk-ant-ort01-abc", future, inference)), wantID: "credentials_read_only", wantMsg: "cannot store a refreshed token", status: StatusValid},
 		{name: "expired refreshable warns", content: ptr(credJSON(testOAuth, "sk-ant-ort01-abc", past, inference)), canWrite: true, wantID: "credential_expired_refreshable", wantMsg: "will refresh it", status: StatusExpired},
-		{name: "expired not writable", content: ptr(credJSON(testOAuth, "sk-ant-ort01-abc", past, inference)), wantCode: Rejected, wantID: "credential_expired", wantMsg: "cannot store a refreshed token", status: StatusExpired},
-		{name: "expired no refresh token", content: ptr(credJSON(testOAuth, "", past, inference)), canWrite: true, wantCode: Rejected, wantID: "credential_expired", wantMsg: "has no refresh token", status: StatusExpired},
+		{name: "expired not writable", content: ptr(credJSON(testOAuth, "sk-ant-ort01-abc", past, inference)), wantCode: outcome.Rejected, wantID: "credential_expired", wantMsg: "cannot store a refreshed token", status: StatusExpired},
+		{name: "expired no refresh token", content: ptr(credJSON(testOAuth, "", past, inference)), canWrite: true, wantCode: outcome.Rejected, wantID: "credential_expired", wantMsg: "has no refresh token", status: StatusExpired},
 		{name: "near expiry not refreshable", content: ptr(credJSON(testOAuth, "", soon, inference)), canWrite: true, wantID: "credential_expiring_soon", wantMsg: "expires in 20m0s", status: StatusExpiringSoon},
 		{name: "near expiry refreshable", content: ptr(credJSON(testOAuth, "sk-ant-ort01-abc", soon, inference)), canWrite: true, wantID: "credential_expiring_soon", wantMsg: "will refresh it", status: StatusExpiringSoon},
 	}
@@ -89,14 +90,14 @@ func TestCredentialsFile(t *testing.T) {
 				CanWrite: func(string) bool { return tt.canWrite }})
 			e := r.Findings.FirstError()
 			switch {
-			case tt.wantCode == OK && e != nil:
+			case tt.wantCode == outcome.OK && e != nil:
 				t.Fatalf("unexpected error %+v", *e)
-			case tt.wantCode != OK && e == nil:
+			case tt.wantCode != outcome.OK && e == nil:
 				t.Fatalf("want %s, got %+v", tt.wantID, r.Findings)
 			case e != nil && (e.Code != tt.wantCode || e.ID != tt.wantID || !strings.Contains(e.Message, tt.wantMsg) || e.Hint == ""):
 				t.Fatalf("got %+v; want code %d id %s msg ~%q and a hint", *e, tt.wantCode, tt.wantID, tt.wantMsg)
 			case e == nil && tt.wantID != "":
-				if !hasFinding(r.Findings, Warning, tt.wantID, tt.wantMsg) {
+				if !hasFinding(r.Findings, outcome.Warning, tt.wantID, tt.wantMsg) {
 					t.Fatalf("want warning %s ~%q, got %+v", tt.wantID, tt.wantMsg, r.Findings)
 				}
 			}
@@ -148,7 +149,7 @@ func TestPrecedenceAndShadowing(t *testing.T) {
 				t.Fatalf("selected %s from %s, want %s from %s", r.Selected.Kind, r.Selected.Source, tt.kind, tt.source)
 			}
 			for _, m := range tt.shadowMsgs {
-				if !hasFinding(r.Findings, Warning, "credential_shadowed", m) {
+				if !hasFinding(r.Findings, outcome.Warning, "credential_shadowed", m) {
 					t.Errorf("no shadow warning ~%q in %+v", m, r.Findings)
 				}
 			}
@@ -174,7 +175,7 @@ func TestSettingsEnvBlocks(t *testing.T) {
 	if r.Selected.Value.Reveal() != other || !strings.Contains(r.Selected.Source, "env block of "+filepath.Join(home, ".claude", "settings.json")) {
 		t.Fatalf("user settings env block must override the process env: got %s", r.Selected.Source)
 	}
-	if !hasFinding(r.Findings, Warning, "settings_env_value", "env.N is not a string") {
+	if !hasFinding(r.Findings, outcome.Warning, "settings_env_value", "env.N is not a string") {
 		t.Errorf("non-string env value not reported: %+v", r.Findings)
 	}
 	managed := filepath.Join(etc, "managed-settings.json")
@@ -185,7 +186,7 @@ func TestSettingsEnvBlocks(t *testing.T) {
 	if r.Selected.Kind != KindAPIKeyHelper || !strings.Contains(r.Selected.Detail, "/bin/get-key") {
 		t.Fatalf("apiKeyHelper must win over the OAuth token: %+v", r.Selected)
 	}
-	if r.Status != StatusUnknown || !hasFinding(r.Findings, Warning, "credential_shadowed", "billed to the API organisation") {
+	if r.Status != StatusUnknown || !hasFinding(r.Findings, outcome.Warning, "credential_shadowed", "billed to the API organisation") {
 		t.Errorf("status %s findings %+v", r.Status, r.Findings)
 	}
 	if len(r.Shadowed) != 1 || r.Shadowed[0].Value.Reveal() != managedTok {
@@ -193,7 +194,7 @@ func TestSettingsEnvBlocks(t *testing.T) {
 	}
 	must(t, os.WriteFile(managed, []byte(`{"env":`), 0o600))
 	r = Resolve(Input{Env: environ.FromMap(map[string]string{"HOME": home}), Now: testNow, ManagedSettings: managed})
-	if !hasFinding(r.Findings, Warning, "settings_invalid", "is not valid JSON") {
+	if !hasFinding(r.Findings, outcome.Warning, "settings_invalid", "is not valid JSON") {
 		t.Errorf("broken settings file not reported: %+v", r.Findings)
 	}
 }
@@ -215,15 +216,15 @@ func TestSecretFiles(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		env  map[string]string
-		code Code
+		code outcome.Code
 		id   string
 		msg  string
 	}{
-		{"both set", map[string]string{"ANTHROPIC_API_KEY": testAPIKey, "ANTHROPIC_API_KEY_FILE": secret}, Config, "secret_file_conflict", "ANTHROPIC_API_KEY and ANTHROPIC_API_KEY_FILE are both set"},
-		{"missing file", map[string]string{"CLAUDE_CODE_OAUTH_TOKEN_FILE": filepath.Join(dir, "nope")}, NoCredential, "secret_file_missing", "CLAUDE_CODE_OAUTH_TOKEN_FILE names"},
-		{"directory", map[string]string{"CLAUDE_CODE_OAUTH_TOKEN_FILE": filepath.Join(dir, "adir")}, NoCredential, "secret_file_is_directory", "is a directory"},
-		{"empty file", map[string]string{"CLAUDE_CODE_OAUTH_TOKEN_FILE": empty}, Malformed, "secret_file_empty", "which is empty"},
-		{"wrong kind in file", map[string]string{"ANTHROPIC_API_KEY_FILE": secret}, Malformed, "token_wrong_variable", "ANTHROPIC_API_KEY_FILE ("},
+		{"both set", map[string]string{"ANTHROPIC_API_KEY": testAPIKey, "ANTHROPIC_API_KEY_FILE": secret}, outcome.Config, "secret_file_conflict", "ANTHROPIC_API_KEY and ANTHROPIC_API_KEY_FILE are both set"},
+		{"missing file", map[string]string{"CLAUDE_CODE_OAUTH_TOKEN_FILE": filepath.Join(dir, "nope")}, outcome.NoCredential, "secret_file_missing", "CLAUDE_CODE_OAUTH_TOKEN_FILE names"},
+		{"directory", map[string]string{"CLAUDE_CODE_OAUTH_TOKEN_FILE": filepath.Join(dir, "adir")}, outcome.NoCredential, "secret_file_is_directory", "is a directory"},
+		{"empty file", map[string]string{"CLAUDE_CODE_OAUTH_TOKEN_FILE": empty}, outcome.Malformed, "secret_file_empty", "which is empty"},
+		{"wrong kind in file", map[string]string{"ANTHROPIC_API_KEY_FILE": secret}, outcome.Malformed, "token_wrong_variable", "ANTHROPIC_API_KEY_FILE ("},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			env := map[string]string{"HOME": dir}
@@ -243,11 +244,11 @@ func TestSecretFiles(t *testing.T) {
 func TestNoCredential(t *testing.T) {
 	dir := t.TempDir()
 	r := Resolve(Input{Env: environ.FromMap(map[string]string{"HOME": dir, "CLAUDE_CODE_OAUTH_TOKEN": ""}), Now: testNow})
-	if e := r.Findings.FirstError(); e == nil || e.Code != NoCredential || !strings.Contains(e.Message, "CLAUDE_CODE_OAUTH_TOKEN is set but empty") || r.Status != StatusMissing {
+	if e := r.Findings.FirstError(); e == nil || e.Code != outcome.NoCredential || !strings.Contains(e.Message, "CLAUDE_CODE_OAUTH_TOKEN is set but empty") || r.Status != StatusMissing {
 		t.Fatalf("%+v", r.Findings)
 	}
 	r = Resolve(Input{Env: environ.FromMap(map[string]string{}), Now: testNow})
-	if e := r.Findings.FirstError(); e == nil || e.Code != Config || e.ID != "home_unset" {
+	if e := r.Findings.FirstError(); e == nil || e.Code != outcome.Config || e.ID != "home_unset" {
 		t.Fatalf("%+v", r.Findings)
 	}
 	r = Resolve(Input{Env: environ.FromMap(map[string]string{"CLAUDE_CONFIG_DIR": "cfg"}), Cwd: dir, Now: testNow})
@@ -273,12 +274,12 @@ func TestTokenIssued(t *testing.T) {
 		issued time.Time
 		status Status
 		id     string
-		sev    Severity
+		sev    outcome.Severity
 	}{
-		{testNow.AddDate(0, -6, 0), StatusValid, "", Info},
-		{testNow.AddDate(-1, 0, 20), StatusExpiringSoon, "credential_expiring_soon", Warning},
-		{testNow.AddDate(-1, 0, -1), StatusExpired, "credential_expired", Error},
-		{testNow.AddDate(0, 0, 3), StatusValid, "token_issued_future", Warning},
+		{testNow.AddDate(0, -6, 0), StatusValid, "", outcome.Info},
+		{testNow.AddDate(-1, 0, 20), StatusExpiringSoon, "credential_expiring_soon", outcome.Warning},
+		{testNow.AddDate(-1, 0, -1), StatusExpired, "credential_expired", outcome.Error},
+		{testNow.AddDate(0, 0, 3), StatusValid, "token_issued_future", outcome.Warning},
 	} {
 		r := Resolve(Input{Env: environ.FromMap(map[string]string{"HOME": t.TempDir(), "CLAUDE_CODE_OAUTH_TOKEN": testOAuth}), Now: testNow, TokenIssued: tt.issued})
 		if r.Status != tt.status {
@@ -287,7 +288,7 @@ func TestTokenIssued(t *testing.T) {
 		if tt.id != "" && !hasFinding(r.Findings, tt.sev, tt.id, "") {
 			t.Errorf("issued %s: want %s %s in %+v", tt.issued.Format(time.DateOnly), tt.sev, tt.id, r.Findings)
 		}
-		if e := r.Findings.FirstError(); e != nil && e.Code != Rejected {
+		if e := r.Findings.FirstError(); e != nil && e.Code != outcome.Rejected {
 			t.Errorf("expired setup-token must be Rejected, got %d", e.Code)
 		}
 	}
@@ -308,7 +309,7 @@ func writeCreds(t *testing.T, home, content string) {
 	must(t, os.WriteFile(filepath.Join(home, ".claude", ".credentials.json"), []byte(content), 0o600))
 }
 
-func hasFinding(fs Findings, sev Severity, id, msg string) bool {
+func hasFinding(fs outcome.Findings, sev outcome.Severity, id, msg string) bool {
 	for _, f := range fs {
 		if f.Severity == sev && f.ID == id && strings.Contains(f.Message, msg) {
 			return true
@@ -317,7 +318,7 @@ func hasFinding(fs Findings, sev Severity, id, msg string) bool {
 	return false
 }
 
-func countID(fs Findings, id string) int {
+func countID(fs outcome.Findings, id string) int {
 	n := 0
 	for _, f := range fs {
 		if f.ID == id {
@@ -349,10 +350,10 @@ func TestTrimmedLikeClaudeCode(t *testing.T) {
 			if r.Selected.Value.Reveal() != testOAuth {
 				t.Fatal("the credential was not trimmed")
 			}
-			if !hasFinding(r.Findings, Warning, "value_trimmed", "CLAUDE_CODE_OAUTH_TOKEN has "+tt.what+"; Claude Code trims it") {
+			if !hasFinding(r.Findings, outcome.Warning, "value_trimmed", "CLAUDE_CODE_OAUTH_TOKEN has "+tt.what+"; Claude Code trims it") {
 				t.Fatalf("no warning naming %q: %+v", tt.what, r.Findings)
 			}
-			if r.BaseURL != "https://gw.example/" || !hasFinding(r.Findings, Warning, "value_trimmed", "ANTHROPIC_BASE_URL has a space and a newline at the end") && !hasFinding(r.Findings, Warning, "value_trimmed", "ANTHROPIC_BASE_URL has whitespace (2 characters) at the end") {
+			if r.BaseURL != "https://gw.example/" || !hasFinding(r.Findings, outcome.Warning, "value_trimmed", "ANTHROPIC_BASE_URL has a space and a newline at the end") && !hasFinding(r.Findings, outcome.Warning, "value_trimmed", "ANTHROPIC_BASE_URL has whitespace (2 characters) at the end") {
 				t.Fatalf("base URL %q, findings %+v", r.BaseURL, r.Findings)
 			}
 			assertNoSecret(t, testOAuth, r.Findings)
@@ -444,7 +445,7 @@ func TestLegacyGlobalConfig(t *testing.T) {
 			if tt.unused != "" {
 				wantUnused = filepath.Join(home, tt.unused)
 			}
-			if r.UnusedConfig != wantUnused || (wantUnused != "") != hasFinding(r.Findings, Warning, "config_duplicate", "two Claude Code config files exist") {
+			if r.UnusedConfig != wantUnused || (wantUnused != "") != hasFinding(r.Findings, outcome.Warning, "config_duplicate", "two Claude Code config files exist") {
 				t.Fatalf("unused %q, findings %+v", r.UnusedConfig, r.Findings)
 			}
 		})

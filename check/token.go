@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"sleeve-check/internal/outcome"
 	"strings"
 	"unicode/utf8"
 )
@@ -29,10 +30,10 @@ const (
 // credential of the given kind. It returns at most one error, first in the
 // order an operator would fix them, plus any warnings. The value itself
 // never appears in a finding.
-func CheckToken(kind Kind, name string, v Secret) Findings {
-	var fs Findings
+func CheckToken(kind Kind, name string, v Secret) outcome.Findings {
+	var fs outcome.Findings
 	s := v.Reveal()
-	for _, rule := range []func(Kind, string, string) *Finding{wrapping, wrongKind, tokenLength} {
+	for _, rule := range []func(Kind, string, string) *outcome.Finding{wrapping, wrongKind, tokenLength} {
 		if f := rule(kind, name, s); f != nil {
 			return append(fs, *f)
 		}
@@ -50,7 +51,7 @@ func CheckToken(kind Kind, name string, v Secret) Findings {
 
 // wrapping finds what was copied along with the token: quotes, "Bearer ",
 // a whole env-file line, whitespace or control characters inside.
-func wrapping(_ Kind, name, s string) *Finding {
+func wrapping(_ Kind, name, s string) *outcome.Finding {
 	switch {
 	case strings.TrimSpace(s) == "":
 		return bad("token_blank", fmt.Sprintf("%s is blank (only whitespace)", name), "set it to the token, or unset it")
@@ -72,7 +73,7 @@ func wrapping(_ Kind, name, s string) *Finding {
 }
 
 // wrongKind finds a token of another kind than its variable takes.
-func wrongKind(kind Kind, name, s string) *Finding {
+func wrongKind(kind Kind, name, s string) *outcome.Finding {
 	switch {
 	case kind == KindOAuthToken && (strings.HasPrefix(s, prefixAPIKey) || strings.HasPrefix(s, prefixAdmin)):
 		return bad("token_wrong_variable", fmt.Sprintf("%s holds an API key (%s...), not an OAuth token", name, s[:10]),
@@ -93,7 +94,7 @@ func wrongKind(kind Kind, name, s string) *Finding {
 }
 
 // tokenLength finds a token cut when copied, or pasted twice.
-func tokenLength(_ Kind, name, s string) *Finding {
+func tokenLength(_ Kind, name, s string) *outcome.Finding {
 	known := strings.HasPrefix(s, prefixOAuth) || strings.HasPrefix(s, prefixAPIKey)
 	switch {
 	case len(s) < minTokenLen:

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"sleeve-check/internal/outcome"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -73,7 +74,7 @@ func describeSpace(ws, where string) string {
 
 // trimmed records a warning when trimJS removed something from the value
 // of name, and returns the trimmed value.
-func trimmed(fs *Findings, name, v string) string {
+func trimmed(fs *outcome.Findings, name, v string) string {
 	t, what := trimJS(v)
 	if what == "" || t == "" {
 		return v

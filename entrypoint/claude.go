@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sleeve-check/internal/outcome"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,14 +21,14 @@ func (r *runner) commandChecks(res *check.Resolution, trust []string) {
 		return
 	}
 	c := claudecli.Parse(r.inv.Command[1:])
-	if c.Bypass && os.Geteuid() == 0 && !check.Truthy(r.env.Get("IS_SANDBOX")) {
-		r.finding(check.Finding{Severity: check.Error, Code: check.Config, ID: "bypass_as_root",
+	if c.Bypass && os.Geteuid() == 0 && !outcome.Truthy(r.env.Get("IS_SANDBOX")) {
+		r.finding(outcome.Finding{Severity: outcome.Error, Code: outcome.Config, ID: "bypass_as_root",
 			Message: "claude refuses --dangerously-skip-permissions when run as root (uid 0), so it would exit at once",
 			Hint:    "set SLEEVE_CHECK_USER=agent (--user agent) to run claude as the sleeve user, or USER in the Dockerfile; or set IS_SANDBOX=1 if the container is itself the sandbox"})
 		return
 	}
 	if os.Geteuid() == 0 && !c.Bypass {
-		r.finding(check.Finding{Severity: check.Warning, ID: "claude_as_root",
+		r.finding(outcome.Finding{Severity: outcome.Warning, ID: "claude_as_root",
 			Message: "claude will run as root",
 			Hint:    "set SLEEVE_CHECK_USER (--user) to the sleeve user; as root claude refuses --dangerously-skip-permissions"})
 	}
@@ -46,7 +47,7 @@ func (r *runner) autoUpdater(res *check.Resolution) {
 	if v, _, ok := res.Lookup("DISABLE_AUTOUPDATER"); ok && v != "" {
 		return
 	}
-	r.finding(check.Finding{Severity: check.Warning, ID: "claude_auto_update",
+	r.finding(outcome.Finding{Severity: outcome.Warning, ID: "claude_auto_update",
 		Message: "claude will try to update itself inside the sleeve (\"Auto-update failed\"), away from the release the image pinned",
 		Hint:    "set DISABLE_AUTOUPDATER=1 in the image (ENV) or in the env block of settings.json"})
 }
@@ -75,7 +76,7 @@ func (r *runner) printModeInput(c claudecli.Command) {
 	if !c.Print {
 		mode = "claude (standard output is not a terminal, so it runs in print mode)"
 	}
-	r.finding(check.Finding{Severity: check.Error, Code: check.Config, ID: "claude_no_input",
+	r.finding(outcome.Finding{Severity: outcome.Error, Code: outcome.Config, ID: "claude_no_input",
 		Message: fmt.Sprintf("%s has no prompt: no prompt argument, and %s, so it would exit 1 with \"Input must be provided either through stdin or as a prompt argument when using --print\"", mode, why),
 		Hint:    "give the sleeve a terminal: docker run -it, compose tty: true and stdin_open: true, Kubernetes tty: true and stdin: true, or run it in tmux or dtach; or give the task as a prompt: -- claude -p \"the task\""})
 }
@@ -86,7 +87,7 @@ func (r *runner) screens(res *check.Resolution, trust []string, c claudecli.Comm
 	if c.Bypass && !r.inv.Settings.AcceptBypass {
 		settings, _ := claudeconfig.ReadJSON(filepath.Join(res.ConfigDir, "settings.json"))
 		if settings["skipDangerousModePermissionPrompt"] != true && global["bypassPermissionsModeAccepted"] != true {
-			r.finding(check.Finding{Severity: check.Warning, ID: "bypass_prompt",
+			r.finding(outcome.Finding{Severity: outcome.Warning, ID: "bypass_prompt",
 				Message: "claude will stop at the \"Bypass Permissions mode\" warning and wait for an answer",
 				Hint:    "set SLEEVE_CHECK_ACCEPT_BYPASS_PERMISSIONS=true (--accept-bypass-permissions) to accept it ahead of time"})
 		}
@@ -95,13 +96,13 @@ func (r *runner) screens(res *check.Resolution, trust []string, c claudecli.Comm
 		resp, _ := global["customApiKeyResponses"].(map[string]any)
 		approved, _ := resp["approved"].([]any)
 		if !slices.Contains(approved, any(last20(res.Selected.Value))) {
-			r.finding(check.Finding{Severity: check.Warning, ID: "api_key_prompt",
+			r.finding(outcome.Finding{Severity: outcome.Warning, ID: "api_key_prompt",
 				Message: "claude will ask \"Detected a custom API key in your environment\" and wait, with No preselected",
 				Hint:    "set SLEEVE_CHECK_APPROVE_API_KEY=true (--approve-api-key) to approve this key ahead of time"})
 		}
 	}
 	if ask := r.mcpToAsk(res); len(ask) > 0 {
-		r.finding(check.Finding{Severity: check.Warning, ID: "mcp_prompt",
+		r.finding(outcome.Finding{Severity: outcome.Warning, ID: "mcp_prompt",
 			Message: fmt.Sprintf("claude will ask whether to use the MCP servers %s of this project's .mcp.json and wait", quoteAll(ask)),
 			Hint:    fmt.Sprintf("set SLEEVE_CHECK_APPROVE_MCP_SERVERS=%s (--approve-mcp-servers), or all, to approve them ahead of time: an MCP server runs code, so approve only the ones you trust", strings.Join(ask, ","))})
 	}
@@ -109,7 +110,7 @@ func (r *runner) screens(res *check.Resolution, trust []string, c claudecli.Comm
 		projects, _ := global["projects"].(map[string]any)
 		p, _ := projects[r.cwd].(map[string]any)
 		if p["hasTrustDialogAccepted"] != true {
-			r.finding(check.Finding{Severity: check.Warning, ID: "trust_prompt",
+			r.finding(outcome.Finding{Severity: outcome.Warning, ID: "trust_prompt",
 				Message: fmt.Sprintf("claude will ask whether to trust the folder %q and wait", r.cwd),
 				Hint:    fmt.Sprintf("set SLEEVE_CHECK_TRUST_DIRS=%s (--trust-dirs) to trust it ahead of time", r.cwd)})
 		}
@@ -139,7 +140,7 @@ func (r *runner) unknownMCP() {
 		}
 	}
 	if len(unknown) > 0 {
-		r.finding(check.Finding{Severity: check.Warning, ID: "mcp_approve_unknown",
+		r.finding(outcome.Finding{Severity: outcome.Warning, ID: "mcp_approve_unknown",
 			Message: fmt.Sprintf("SLEEVE_CHECK_APPROVE_MCP_SERVERS names %s, which no .mcp.json of this project defines", quoteAll(unknown)),
 			Hint:    "check the names against the mcpServers of .mcp.json; they are approved anyway, for when the file appears"})
 	}

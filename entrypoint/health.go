@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"sleeve-check/internal/outcome"
 	"slices"
 	"strings"
 	"time"
@@ -49,7 +50,7 @@ func (r *runner) health() int {
 	if st := r.started; st != nil && !st.CheckedAt.IsZero() {
 		t := st.CheckedAt
 		h.StartedAt = &t
-		parts = append(parts, "started "+check.Human(r.start.Sub(t))+" ago")
+		parts = append(parts, "started "+outcome.Human(r.start.Sub(t))+" ago")
 	}
 	if w := r.waiting(); w != nil {
 		// The start is alive and doing what it was told: not a failure.
@@ -68,7 +69,7 @@ func (r *runner) health() int {
 	}
 	parts = append(parts, desc+" "+string(res.Status))
 	for _, f := range res.Findings {
-		if f.Severity == check.Warning && f.ID != "credential_shadowed" && warn == "" {
+		if f.Severity == outcome.Warning && f.ID != "credential_shadowed" && warn == "" {
 			warn = f.Message
 		}
 	}
@@ -119,9 +120,9 @@ func (r *runner) healthAPI(res *check.Resolution, parts *[]string, warn *string)
 	r.rep.Health.ProbeCheckedAt, r.rep.Health.ProbeCached = &at, cached
 	r.rep.Probe = &v
 	r.applyVerdict(v)
-	age := check.Human(r.start.Sub(at)) + " ago"
+	age := outcome.Human(r.start.Sub(at)) + " ago"
 	switch {
-	case v.Finding.Severity == check.Error && v.Class != probe.Unavailable && v.Class != probe.UsageLimit:
+	case v.Finding.Severity == outcome.Error && v.Class != probe.Unavailable && v.Class != probe.UsageLimit:
 		return v.Finding.Message
 	case v.Class == probe.UsageLimit:
 		// A restart cannot bring quota back; the running task resumes at the reset.
@@ -129,7 +130,7 @@ func (r *runner) healthAPI(res *check.Resolution, parts *[]string, warn *string)
 	case v.Class == probe.Unavailable:
 		// Restarting the sleeve would not bring the API back.
 		*warn = "API unreachable: " + v.Finding.Message
-	case v.Finding.Severity == check.Warning && *warn == "":
+	case v.Finding.Severity == outcome.Warning && *warn == "":
 		*warn = v.Finding.Message
 		*parts = append(*parts, "api checked "+age)
 	default:

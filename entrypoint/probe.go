@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"sleeve-check/internal/outcome"
 	"strconv"
 	"time"
 
@@ -15,18 +16,18 @@ import (
 
 // probe asks the API whether the selected credential works. It reports
 // whether the start must stop, and with which code.
-func (r *runner) probe(res *check.Resolution) (check.Code, bool) {
+func (r *runner) probe(res *check.Resolution) (outcome.Code, bool) {
 	s := r.inv.Settings
 	if skip := r.probeSkip(res); skip != "" {
 		r.log.Debug().Msg("not probed: " + skip)
-		return check.OK, false
+		return outcome.OK, false
 	}
 	means := r.probeChoice(res)
 	if c, ok := r.freshVerdict(res, means); ok {
 		r.probedAt = c.CheckedAt
-		r.log.Debug().Msgf("probe: reusing the pass of %s ago for the same credential (within SLEEVE_CHECK_HEALTH_TTL)", check.Human(r.start.Sub(c.CheckedAt)))
+		r.log.Debug().Msgf("probe: reusing the pass of %s ago for the same credential (within SLEEVE_CHECK_HEALTH_TTL)", outcome.Human(r.start.Sub(c.CheckedAt)))
 		r.verdict(c.Verdict)
-		return check.OK, false
+		return outcome.OK, false
 	}
 	if s.ProbeSplay > 0 {
 		d := time.Duration(rand.Int64N(int64(s.ProbeSplay)))
@@ -57,14 +58,14 @@ func (r *runner) probe(res *check.Resolution) (check.Code, bool) {
 		return r.interrupted()
 	}
 	r.probedAt = time.Now()
-	if sel := res.Selected; sel.SettingsFile != "" && v.Finding.Severity == check.Error && v.Finding.Code == check.Rejected {
+	if sel := res.Selected; sel.SettingsFile != "" && v.Finding.Severity == outcome.Error && v.Finding.Code == outcome.Rejected {
 		v.Finding.Message += "; it came from " + sel.Source + ", which overrides the process environment"
 	}
 	r.verdict(v)
-	if v.Finding.Severity == check.Error {
+	if v.Finding.Severity == outcome.Error {
 		return v.Finding.Code, true
 	}
-	return check.OK, false
+	return outcome.OK, false
 }
 
 // verdict records the probe's verdict, and warns about usage windows
@@ -78,7 +79,7 @@ func (r *runner) verdict(v probe.Verdict) {
 		}
 		return e.Str("class", string(v.Class)).Int("attempts", v.Attempts).Int("http_status", v.HTTPStatus).Str("request_id", v.RequestID)
 	}
-	if v.Finding.Severity == check.Info {
+	if v.Finding.Severity == outcome.Info {
 		// A pass is one --verbose line: the sentence and how it was reached.
 		r.finding(v.Finding, how)
 	} else {
@@ -87,14 +88,14 @@ func (r *runner) verdict(v probe.Verdict) {
 		r.finding(v.Finding)
 	}
 	if v.UsageUnknown != "" {
-		r.finding(check.Finding{Severity: check.Info, ID: "usage_unknown", Message: "usage unknown: " + v.UsageUnknown})
+		r.finding(outcome.Finding{Severity: outcome.Info, ID: "usage_unknown", Message: "usage unknown: " + v.UsageUnknown})
 	}
 	if u := v.Usage; u != nil {
 		r.log.Debug().Str("status", u.Status).Str("claim", u.Claim).Msgf("usage: %s", u.Short())
 	}
 	if !v.Usage.Rejected() {
 		for _, w := range v.Usage.High(r.inv.Settings.UsageWarning.Fraction, time.Now()) {
-			r.finding(check.Finding{Severity: check.Warning, ID: "usage_high", Message: w,
+			r.finding(outcome.Finding{Severity: outcome.Warning, ID: "usage_high", Message: w,
 				Hint: "when it is used up, every sleeve on this subscription stops until the reset: spread the work across subscriptions, or enable usage credits"})
 		}
 	}
@@ -120,7 +121,7 @@ func (r *runner) waitForReset(res *check.Resolution, pol probePolicy, v probe.Ve
 		v.Finding.Message += fmt.Sprintf("; that is further away than SLEEVE_CHECK_USAGE_WAIT_MAX (%s), so the start does not wait", s.UsageWaitMax)
 		return v
 	}
-	r.finding(check.Finding{Severity: check.Warning, ID: "usage_wait",
+	r.finding(outcome.Finding{Severity: outcome.Warning, ID: "usage_wait",
 		Message: fmt.Sprintf("waiting for the subscription's %s limit to reset%s, then probing again (SLEEVE_CHECK_ON_USAGE_LIMIT=wait)", v.Usage.Words(), probe.ResetWords(reset, time.Now()))})
 	r.saveWaiting(Waiting{Until: *reset, Window: v.Usage.Words()}, v)
 	pol.warnUsageLimit = false
@@ -147,7 +148,7 @@ func (r *runner) freshVerdict(res *check.Resolution, means Means) (ProbeCache, b
 	}
 	c, ok := r.cachedVerdict(res.Selected, means)
 	age := r.start.Sub(c.CheckedAt)
-	return c, ok && c.Verdict.Class == probe.Valid && c.Verdict.Finding.Severity == check.Info && age >= 0 && age < r.inv.Settings.HealthTTL
+	return c, ok && c.Verdict.Class == probe.Valid && c.Verdict.Finding.Severity == outcome.Info && age >= 0 && age < r.inv.Settings.HealthTTL
 }
 
 // sleep waits d, or until a signal: it reports whether d passed.
@@ -215,7 +216,7 @@ func probeMeans(setting string, kind check.Kind) (Means, string) {
 
 // subscriptionOverHTTP is the warning for an operator who asked the HTTP
 // probe to send a subscription token.
-var subscriptionOverHTTP = check.Finding{Severity: check.Warning, ID: "probe_http_subscription",
+var subscriptionOverHTTP = outcome.Finding{Severity: outcome.Warning, ID: "probe_http_subscription",
 	Message: "SLEEVE_CHECK_PROBE=http sends the subscription token from sleeve-check, not Claude Code: Anthropic's terms reserve subscription (OAuth) tokens for Claude Code, and the API refuses such requests after checking the token",
 	Hint:    "use SLEEVE_CHECK_PROBE=auto (the default): Claude Code itself proves the token"}
 
@@ -238,7 +239,7 @@ func (r *runner) runProbe(res *check.Resolution, pol probePolicy) probe.Verdict 
 	}
 	path, err := LookPath(claude, r.env.Get("PATH"))
 	if err != nil {
-		return probe.Verdict{Class: probe.NotRun, Status: check.StatusUnknown, Finding: check.Finding{Severity: check.Error, Code: check.Config, ID: "probe_cli_no_claude",
+		return probe.Verdict{Class: probe.NotRun, Status: check.StatusUnknown, Finding: outcome.Finding{Severity: outcome.Error, Code: outcome.Config, ID: "probe_cli_no_claude",
 			Message: "proving a subscription token needs the claude binary, which sends it as Anthropic's terms require: " + err.Error(),
 			Hint:    "install Claude Code in the image (or put it in PATH), or set SLEEVE_CHECK_PROBE=off"}}
 	}

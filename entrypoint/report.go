@@ -3,6 +3,7 @@ package entrypoint
 import (
 	"encoding/json"
 	"fmt"
+	"sleeve-check/internal/outcome"
 	"time"
 
 	"sleeve-check/check"
@@ -22,7 +23,7 @@ type Report struct {
 	Credential *check.Fingerprint  `json:"credential,omitempty"`
 	ExpiresIn  *int64              `json:"expires_in_seconds,omitempty"`
 	Shadowed   []check.Fingerprint `json:"shadowed,omitempty"`
-	Findings   []check.Finding     `json:"findings"`
+	Findings   []outcome.Finding   `json:"findings"`
 	Config     ConfigReport        `json:"config"`
 	Probe      *probe.Verdict      `json:"probe,omitempty"`
 	// ProbeMeans is which probe ran (http or cli), and why.
@@ -53,10 +54,10 @@ type FileReport struct {
 }
 
 // finish fills in the verdict and prints the report.
-func (r *runner) finish(code check.Code) {
+func (r *runner) finish(code outcome.Code) {
 	r.rep.ExitCode = int(code)
 	r.rep.Exit = code.Name()
-	if f := check.Findings(r.rep.Findings).FirstError(); f != nil {
+	if f := outcome.Findings(r.rep.Findings).FirstError(); f != nil {
 		r.rep.Message, r.rep.Hint = f.Message, f.Hint
 	}
 	if r.rep.Status == "" {
@@ -70,7 +71,7 @@ func (r *runner) finish(code check.Code) {
 	} else if len(r.inv.Command) == 0 {
 		r.printText()
 	}
-	if code == check.OK && len(r.inv.Command) > 0 {
+	if code == outcome.OK && len(r.inv.Command) > 0 {
 		if r.rep.Credential != nil {
 			r.log.Info().Msgf("ok: %s, %s; starting %s", r.rep.Credential, r.rep.Status, r.inv.Command[0])
 		}
@@ -128,12 +129,12 @@ Secrets are only ever shown as a fingerprint (kind, source, length, last 4).
 Flags (each also an environment variable; a flag beats the variable):
 ` + SettingsTable(false) + `
 Exit codes:
-` + check.FormatTable(false)
+` + outcome.FormatTable(false)
 }
 
 func relTime(t, now time.Time) string {
 	if t.Before(now) {
-		return check.Human(now.Sub(t)) + " ago"
+		return outcome.Human(now.Sub(t)) + " ago"
 	}
-	return "in " + check.Human(t.Sub(now))
+	return "in " + outcome.Human(t.Sub(now))
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"sleeve-check/internal/outcome"
 	"slices"
 	"strings"
 	"syscall"
@@ -62,7 +63,7 @@ func Recover(stderr io.Writer, fn func() int) (code int) {
 	defer func() {
 		if p := recover(); p != nil {
 			fmt.Fprintf(stderr, "sleeve-check: error: internal error (panic of type %T)\nsleeve-check: hint: report this bug with the stack below; no secret is printed\n%s", p, stackWithoutArgs())
-			code = int(check.Internal)
+			code = int(outcome.Internal)
 		}
 	}()
 	return fn()
@@ -132,7 +133,7 @@ func run(ctx context.Context, args []string, env environ.Env, stdin *os.File, st
 		// Docker keeps stdout and stderr of a health check: only the line.
 		r.log = zerolog.Nop()
 	}
-	r.rep = Report{Version: Version, CheckedAt: start.UTC(), Command: inv.Command, Findings: []check.Finding{}, UID: os.Geteuid()}
+	r.rep = Report{Version: Version, CheckedAt: start.UTC(), Command: inv.Command, Findings: []outcome.Finding{}, UID: os.Geteuid()}
 	r.cwd = workingDir()
 	if inv.Sub == "health" {
 		r.adoptStartSettings(args)
@@ -168,9 +169,9 @@ func parseFailed(inv *Invocation, err error, stdout io.Writer, log zerolog.Logge
 		ev.Msg(m)
 	}
 	if len(pe.Usage) > 0 {
-		return int(check.Usage)
+		return int(outcome.Usage)
 	}
-	return int(check.Config)
+	return int(outcome.Config)
 }
 
 // logSettings shows, with --verbose, the settings that differ from their
@@ -210,7 +211,7 @@ func (r *runner) becomeUser() (code int, stop bool) {
 func (r *runner) startCommand() int {
 	path, code := r.steps()
 	r.finish(code)
-	if code != check.OK || len(r.inv.Command) == 0 {
+	if code != outcome.OK || len(r.inv.Command) == 0 {
 		return int(code)
 	}
 	r.log.Debug().Str("path", path).Float64("took_ms", r.rep.DurationMS).Msgf("exec %s", strings.Join(r.inv.Command, " "))
@@ -221,7 +222,7 @@ func (r *runner) startCommand() int {
 }
 
 // steps runs the checks in order; the first error ends them.
-func (r *runner) steps() (string, check.Code) {
+func (r *runner) steps() (string, outcome.Code) {
 	var path string
 	if len(r.inv.Command) > 0 {
 		var err error
@@ -230,9 +231,9 @@ func (r *runner) steps() (string, check.Code) {
 		}
 	}
 	if r.inv.Settings.SeedCredentials != "" {
-		var code check.Code
+		var code outcome.Code
 		r.step("seed credentials", func() error { code = r.seedCredentials(); return nil })
-		if code != check.OK {
+		if code != outcome.OK {
 			return "", code
 		}
 	}
@@ -247,13 +248,13 @@ func (r *runner) steps() (string, check.Code) {
 	}
 	trust := r.realTrustDirs()
 	r.commandChecks(res, trust)
-	if f := check.Findings(r.rep.Findings).FirstError(); f != nil {
+	if f := outcome.Findings(r.rep.Findings).FirstError(); f != nil {
 		return "", f.Code
 	}
 	// The config first: the CLI probe is Claude Code, which reads it (and,
 	// at a FIFO or a corrupt file, would hang or move it aside itself), so
 	// the probe runs claude as the command will find the sleeve.
-	if code := r.prepareConfig(res, trust); code != check.OK {
+	if code := r.prepareConfig(res, trust); code != outcome.OK {
 		return "", code
 	}
 	if code, stop := r.probe(res); stop {
@@ -265,12 +266,12 @@ func (r *runner) steps() (string, check.Code) {
 	if len(r.inv.Command) > 0 {
 		r.saveState()
 	}
-	return path, check.OK
+	return path, outcome.OK
 }
 
 // prepareConfig writes what Claude Code needs to start without a screen
 // (without a command: says what it would write).
-func (r *runner) prepareConfig(res *check.Resolution, trust []string) check.Code {
+func (r *runner) prepareConfig(res *check.Resolution, trust []string) outcome.Code {
 	plan := claudeconfig.ConfigPlan{GlobalConfig: res.GlobalConfig, ConfigDir: res.ConfigDir, TrustDirs: trust, AcceptBypass: r.inv.Settings.AcceptBypass,
 		MCPServers: r.inv.Settings.ApproveMCP}
 	r.unknownMCP()
@@ -278,7 +279,7 @@ func (r *runner) prepareConfig(res *check.Resolution, trust []string) check.Code
 		if res.Selected != nil && res.Selected.Kind == check.KindAPIKey {
 			plan.APIKeySuffix = last20(res.Selected.Value)
 		} else {
-			r.finding(check.Finding{Severity: check.Warning, ID: "approve_no_api_key",
+			r.finding(outcome.Finding{Severity: outcome.Warning, ID: "approve_no_api_key",
 				Message: "SLEEVE_CHECK_APPROVE_API_KEY is set but Claude Code will not use ANTHROPIC_API_KEY", Hint: "unset it, or check which credential wins above"})
 		}
 	}
@@ -294,7 +295,7 @@ func (r *runner) prepareConfig(res *check.Resolution, trust []string) check.Code
 		r.configFile(f, dry)
 	}
 	if perr == nil {
-		return check.OK
+		return outcome.OK
 	}
 	if c, stop := r.interrupted(); stop {
 		return c
@@ -306,11 +307,11 @@ func (r *runner) prepareConfig(res *check.Resolution, trust []string) check.Code
 	if claudecli.IsClaude(r.inv.Command) && !r.claudeInteractive() {
 		// Print mode shows none of the screens these keys skip (observed
 		// with claude -p 2.1.332 on a read-only home), so it starts regardless.
-		r.finding(check.Finding{Severity: check.Warning, ID: fe.ID, Message: fe.Msg + "; claude -p needs none of it, so starting anyway", Hint: fe.Hint})
-		return check.OK
+		r.finding(outcome.Finding{Severity: outcome.Warning, ID: fe.ID, Message: fe.Msg + "; claude -p needs none of it, so starting anyway", Hint: fe.Hint})
+		return outcome.OK
 	}
-	r.finding(check.Finding{Severity: check.Error, Code: check.ConfigWrite, ID: fe.ID, Message: fe.Msg, Hint: fe.Hint})
-	return check.ConfigWrite
+	r.finding(outcome.Finding{Severity: outcome.Error, Code: outcome.ConfigWrite, ID: fe.ID, Message: fe.Msg, Hint: fe.Hint})
+	return outcome.ConfigWrite
 }
 
 // configFile reports what was (or would be) changed in one file.
@@ -328,12 +329,12 @@ func (r *runner) configFile(f claudeconfig.EditResult, dry bool) {
 		r.log.Debug().Str("path", f.Path).Msgf("%s: %s", verb, c)
 	}
 	if f.Backup != "" {
-		r.finding(check.Finding{Severity: check.Warning, ID: "config_corrupt",
+		r.finding(outcome.Finding{Severity: outcome.Warning, ID: "config_corrupt",
 			Message: fmt.Sprintf("%q was corrupt; a copy is kept at %q and a fresh one was written", f.Path, f.Backup),
 			Hint:    "Claude Code's settings in it (projects, history) are in the copy if you need them"})
 	}
 	if f.InPlace {
-		r.finding(check.Finding{Severity: check.Info, ID: "config_in_place",
+		r.finding(outcome.Finding{Severity: outcome.Info, ID: "config_in_place",
 			Message: fmt.Sprintf("%q could not be replaced by rename (a single-file bind mount?), so it was rewritten in place", f.Path)})
 	}
 }
@@ -372,14 +373,14 @@ func (r *runner) step(name string, fn func() error) bool {
 	return err == nil
 }
 
-func (r *runner) interrupted() (check.Code, bool) {
+func (r *runner) interrupted() (outcome.Code, bool) {
 	var i interrupted
 	if errors.As(context.Cause(r.ctx), &i) {
-		r.finding(check.Finding{Severity: check.Error, Code: check.Interrupted + check.Code(i.sig), ID: "interrupted",
+		r.finding(outcome.Finding{Severity: outcome.Error, Code: outcome.Interrupted + outcome.Code(i.sig), ID: "interrupted",
 			Message: fmt.Sprintf("stopped by %s before the command was started", sigName(i.sig))})
-		return check.Interrupted + check.Code(i.sig), true
+		return outcome.Interrupted + outcome.Code(i.sig), true
 	}
-	return check.OK, false
+	return outcome.OK, false
 }
 
 func (r *runner) resolution(res *check.Resolution) {
@@ -413,13 +414,13 @@ func (r *runner) resolution(res *check.Resolution) {
 }
 
 // finding records f in the report and logs it; with adds fields to the line.
-func (r *runner) finding(f check.Finding, with ...func(*zerolog.Event) *zerolog.Event) {
+func (r *runner) finding(f outcome.Finding, with ...func(*zerolog.Event) *zerolog.Event) {
 	r.rep.Findings = append(r.rep.Findings, f)
 	var ev *zerolog.Event
 	switch f.Severity {
-	case check.Error:
+	case outcome.Error:
 		ev = r.log.Error()
-	case check.Warning:
+	case outcome.Warning:
 		ev = r.log.Warn()
 	default:
 		ev = r.log.Debug()
@@ -433,16 +434,16 @@ func (r *runner) finding(f check.Finding, with ...func(*zerolog.Event) *zerolog.
 	ev.Str("id", f.ID).Msg(f.Message)
 }
 
-func (r *runner) lookFailed(err error) check.Code {
+func (r *runner) lookFailed(err error) outcome.Code {
 	var le *LookError
 	if !errors.As(err, &le) {
 		le = &LookError{Msg: err.Error()}
 	}
-	code := check.NotExecutable
+	code := outcome.NotExecutable
 	if le.NotFound {
-		code = check.NotFound
+		code = outcome.NotFound
 	}
-	r.finding(check.Finding{Severity: check.Error, Code: code, ID: code.Name(), Message: le.Msg, Hint: le.Hint})
+	r.finding(outcome.Finding{Severity: outcome.Error, Code: code, ID: code.Name(), Message: le.Msg, Hint: le.Hint})
 	return code
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sleeve-check/internal/outcome"
 	"strconv"
 	"time"
 
@@ -18,7 +19,7 @@ import (
 type seedSource struct {
 	data     []byte
 	file     check.OAuthFile
-	findings check.Findings
+	findings outcome.Findings
 }
 
 func (r *runner) readSeed() *seedSource {
@@ -34,10 +35,10 @@ func (r *runner) readSeed() *seedSource {
 // holds a later expiresAt: Claude Code refreshed it, and putting the seed
 // back would restore a refresh token the server has already rotated. A
 // broken seed stops the start with its own code; nothing is written.
-func (r *runner) seedCredentials() check.Code {
+func (r *runner) seedCredentials() outcome.Code {
 	src := r.readSeed()
 	if src == nil {
-		return check.OK
+		return outcome.OK
 	}
 	for _, f := range src.findings {
 		r.finding(f)
@@ -47,33 +48,33 @@ func (r *runner) seedCredentials() check.Code {
 	}
 	dst := check.CredentialsPath(r.resolveInput())
 	if dst == "" || sameFile(dst, r.inv.Settings.SeedCredentials) {
-		return check.OK // no home (Resolve says so), or the seed is the file itself
+		return outcome.OK // no home (Resolve says so), or the seed is the file itself
 	}
 	if cur, kept := r.keepCopy(dst, src); kept {
 		r.log.Debug().Str("path", dst).Time("copy_expires_at", cur).Time("seed_expires_at", src.file.ExpiresAt).
 			Msg("kept the credentials file: Claude Code refreshed it since it was seeded")
-		return check.OK
+		return outcome.OK
 	}
 	change := fmt.Sprintf("copied the credentials from %s (expires %s)", strconv.Quote(r.inv.Settings.SeedCredentials), src.file.ExpiresAt.Format(time.RFC3339))
 	if len(r.inv.Command) == 0 {
 		// Nothing is written: the checks judge the seed as the copy.
 		r.seeded = src.data
 		r.rep.Config.Files = append(r.rep.Config.Files, FileReport{Path: dst, Changes: []string{"would have " + change}})
-		return check.OK
+		return outcome.OK
 	}
 	err := os.MkdirAll(filepath.Dir(dst), 0o700)
 	if err == nil {
 		err = safefile.WriteAtomic(dst, src.data, safefile.WriteOptions{Mode: 0o600, UID: -1, GID: -1, Sync: true})
 	}
 	if err != nil {
-		r.finding(check.Finding{Severity: check.Error, Code: check.ConfigWrite, ID: "seed_write",
+		r.finding(outcome.Finding{Severity: outcome.Error, Code: outcome.ConfigWrite, ID: "seed_write",
 			Message: fmt.Sprintf("cannot seed %s from %s: %s", strconv.Quote(dst), strconv.Quote(r.inv.Settings.SeedCredentials), safefile.ErrText(err)),
 			Hint:    "make the config directory writable by the sleeve user (a volume, or CLAUDE_CONFIG_DIR)"})
-		return check.ConfigWrite
+		return outcome.ConfigWrite
 	}
 	r.rep.Config.Files = append(r.rep.Config.Files, FileReport{Path: dst, Changes: []string{change}})
 	r.log.Debug().Str("path", dst).Msg(change)
-	return check.OK
+	return outcome.OK
 }
 
 // keepCopy reports whether the credentials file at dst is to be kept: it

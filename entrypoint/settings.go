@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"sleeve-check/internal/outcome"
 	"strconv"
 	"strings"
 	"time"
 
 	cenv "github.com/caarlos0/env/v11"
 
-	"sleeve-check/check"
 	"sleeve-check/internal/environ"
 )
 
@@ -382,4 +382,4 @@ func SettingsTable(markdown bool) string {
 	return b.String()
 }
 
-func exitTableMarkdown() string { return check.FormatTable(true) }
+func exitTableMarkdown() string { return outcome.FormatTable(true) }

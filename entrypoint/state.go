@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sleeve-check/internal/outcome"
 	"strconv"
 	"syscall"
 	"time"
@@ -212,7 +213,7 @@ func (r *runner) saveState() {
 	dir, err := dirs.writable()
 	if err == nil {
 		st := StartState{Report: r.rep, Start: StartContext{Settings: r.inv.Given}}
-		st.ExitCode, st.Exit = 0, check.OK.Name()
+		st.ExitCode, st.Exit = 0, outcome.OK.Name()
 		if r.res != nil {
 			st.Start.Home = r.res.Home
 		}
@@ -233,7 +234,7 @@ func (r *runner) saveState() {
 		}
 	}
 	if err != nil {
-		r.finding(check.Finding{Severity: check.Warning, ID: "state_not_saved",
+		r.finding(outcome.Finding{Severity: outcome.Warning, ID: "state_not_saved",
 			Message: fmt.Sprintf("cannot save state for health checks in %q: %s", r.inv.Settings.StateDir, safefile.ErrText(err)),
 			Hint:    "make SLEEVE_CHECK_STATE_DIR writable by the sleeve user; until then health checks cannot remember the API's verdict, so they ask the API only in the first minute of every SLEEVE_CHECK_HEALTH_TTL, and cannot see the start's flags"})
 		return

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"os"
 	"os/user"
+	"sleeve-check/internal/outcome"
 	"slices"
 	"strconv"
 	"strings"
@@ -101,25 +102,25 @@ func (u *sleeveUser) env() map[string]string {
 
 // switchUser drops to SLEEVE_CHECK_USER before anything else is read.
 // The *_FILE secrets are read first, as root: the operator named them.
-func (r *runner) switchUser() *check.Finding {
+func (r *runner) switchUser() *outcome.Finding {
 	spec := r.inv.Settings.User
 	u, err := lookupUser(spec)
 	if err != nil {
-		return &check.Finding{Severity: check.Error, Code: check.Config, ID: "user_unknown", Message: err.Error(),
+		return &outcome.Finding{Severity: outcome.Error, Code: outcome.Config, ID: "user_unknown", Message: err.Error(),
 			Hint: "name a user of the image (see /etc/passwd), or a numeric UID[:GID]"}
 	}
 	if os.Geteuid() != 0 {
 		if u.UID == os.Geteuid() {
 			return nil // already that user
 		}
-		return &check.Finding{Severity: check.Error, Code: check.Config, ID: "user_needs_root",
+		return &outcome.Finding{Severity: outcome.Error, Code: outcome.Config, ID: "user_needs_root",
 			Message: fmt.Sprintf("SLEEVE_CHECK_USER=%s needs root to switch to uid %d, and sleeve-check runs as uid %d", spec, u.UID, os.Geteuid()),
 			Hint:    "start the container as root (the image's USER root, or docker run --user 0), or drop SLEEVE_CHECK_USER and rely on the image's USER"}
 	}
 	r.secrets = check.LoadSecrets(r.env)
 	r.readSeed()
 	if err := u.become(); err != nil {
-		return &check.Finding{Severity: check.Error, Code: check.Config, ID: "user_switch",
+		return &outcome.Finding{Severity: outcome.Error, Code: outcome.Config, ID: "user_switch",
 			Message: fmt.Sprintf("cannot switch to %s: %v", spec, err), Hint: "the container may lack CAP_SETUID/CAP_SETGID"}
 	}
 	add := u.env()

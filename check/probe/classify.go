@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"sleeve-check/internal/outcome"
 	"strconv"
 	"strings"
 	"syscall"
@@ -47,9 +48,9 @@ func classify(a Answer, q question) Verdict {
 func classifyStatus(a Answer, e APIError, q question, tail string) Verdict {
 	switch s := a.Status; {
 	case s >= 200 && s < 300:
-		return verdict(Valid, check.StatusValid, check.Info, check.OK, "probe_valid", "the API accepted the credential for inference"+tail, "")
+		return verdict(Valid, check.StatusValid, outcome.Info, outcome.OK, "probe_valid", "the API accepted the credential for inference"+tail, "")
 	case s >= 300 && s < 400:
-		return verdict(Redirect, check.StatusUnknown, check.Error, check.Config, "probe_redirect",
+		return verdict(Redirect, check.StatusUnknown, outcome.Error, outcome.Config, "probe_redirect",
 			fmt.Sprintf("%s answered with a redirect (%d) to %s; sleeve-check does not follow a redirect with a credential", q.Source, s, strconv.Quote(clean(RedactURL(a.Location), 200))),
 			"set ANTHROPIC_BASE_URL to the final address of the API (check https and the path)")
 	case s == 400:
@@ -61,10 +62,10 @@ func classifyStatus(a Answer, e APIError, q question, tail string) Verdict {
 		if strings.Contains(strings.ToLower(e.Message), "revoked") {
 			msg = "the credential has been revoked" + tail
 		}
-		return verdict(Rejected, check.StatusInvalid, check.Error, check.Rejected, "probe_forbidden", msg,
+		return verdict(Rejected, check.StatusInvalid, outcome.Error, outcome.Rejected, "probe_forbidden", msg,
 			"create a new token with `claude setup-token` (or log in again), and replace the old one everywhere")
 	case s == 402:
-		return verdict(Billing, check.StatusValid, check.Error, check.Billing, "probe_billing", "the credential works but the account cannot pay"+tail,
+		return verdict(Billing, check.StatusValid, outcome.Error, outcome.Billing, "probe_billing", "the credential works but the account cannot pay"+tail,
 			"fix billing for the organisation in the Claude Console")
 	case s == 404:
 		return notFound(e, q, tail)
@@ -93,14 +94,14 @@ func badRequest(e APIError, q question, tail string) Verdict {
 		// The real API says this after its expiry and revocation checks,
 		// to any request that is not Claude Code's: the token
 		// authenticated, and nothing more is known.
-		return verdict(Authenticated, check.StatusUnknown, check.Warning, check.OK, "probe_claude_code_only",
+		return verdict(Authenticated, check.StatusUnknown, outcome.Warning, outcome.OK, "probe_claude_code_only",
 			"the token authenticated, but the API serves subscription tokens to Claude Code only, so inference and usage were not checked"+tail,
 			"let Claude Code prove it: SLEEVE_CHECK_PROBE=auto (the default) or cli")
 	case isBillingMessage(e.Message):
-		return verdict(Billing, check.StatusValid, check.Error, check.Billing, "probe_billing", "the credential works but the account cannot pay"+tail,
+		return verdict(Billing, check.StatusValid, outcome.Error, outcome.Billing, "probe_billing", "the credential works but the account cannot pay"+tail,
 			"add credits or raise the spend limit in the Claude Console")
 	case e.Anthropic:
-		return verdict(Valid, check.StatusValid, check.Warning, check.OK, "probe_bad_request",
+		return verdict(Valid, check.StatusValid, outcome.Warning, outcome.OK, "probe_bad_request",
 			"the API accepted the credential but refused the probe request itself"+tail, "set SLEEVE_CHECK_PROBE_MODEL to a model this account can use")
 	}
 	return unexpected(q, tail)
@@ -110,13 +111,13 @@ func unauthorized(e APIError, tail string) Verdict {
 	m := strings.ToLower(e.Message)
 	switch {
 	case strings.Contains(m, "expired"):
-		return verdict(Rejected, check.StatusExpired, check.Error, check.Rejected, "probe_expired", "the API says the credential has expired"+tail,
+		return verdict(Rejected, check.StatusExpired, outcome.Error, outcome.Rejected, "probe_expired", "the API says the credential has expired"+tail,
 			"create a new token with `claude setup-token` or log in again")
 	case strings.Contains(m, "oauth authentication is currently not supported"):
-		return verdict(Rejected, check.StatusInvalid, check.Error, check.Rejected, "probe_oauth_unsupported", "the API refused an OAuth token sent without the OAuth beta header"+tail,
+		return verdict(Rejected, check.StatusInvalid, outcome.Error, outcome.Rejected, "probe_oauth_unsupported", "the API refused an OAuth token sent without the OAuth beta header"+tail,
 			"an OAuth token (sk-ant-oat...) belongs in CLAUDE_CODE_OAUTH_TOKEN, not ANTHROPIC_AUTH_TOKEN or ANTHROPIC_API_KEY")
 	}
-	return verdict(Rejected, check.StatusInvalid, check.Error, check.Rejected, "probe_unauthorized", "the API rejected the credential as invalid"+tail,
+	return verdict(Rejected, check.StatusInvalid, outcome.Error, outcome.Rejected, "probe_unauthorized", "the API rejected the credential as invalid"+tail,
 		"copy the credential again, or create a new one")
 }
 
@@ -127,7 +128,7 @@ func unauthorized(e APIError, tail string) Verdict {
 // same path, fails every message.
 func notFound(e APIError, q question, tail string) Verdict {
 	if e.Anthropic && e.Type == "not_found_error" && namesModel(e.Message, q.Model) {
-		return verdict(Valid, check.StatusValid, check.Warning, check.OK, "probe_model_unavailable",
+		return verdict(Valid, check.StatusValid, outcome.Warning, outcome.OK, "probe_model_unavailable",
 			fmt.Sprintf("the credential works, but the probe model %s is not available to it", strconv.Quote(q.Model))+tail,
 			"set SLEEVE_CHECK_PROBE_MODEL to a model this account can use")
 	}
@@ -141,7 +142,7 @@ func notFound(e APIError, q question, tail string) Verdict {
 		msg = fmt.Sprintf("%s ends in /v1, so requests go to %s and get 404; Claude Code appends /v1/messages itself, so it would fail every message", q.Source, path)
 		hint = fmt.Sprintf("set ANTHROPIC_BASE_URL=%s (without the /v1)", RedactURL(strings.TrimSuffix(base, "/v1")))
 	}
-	return verdict(NotAnthropic, check.StatusUnknown, check.Error, check.Config, "probe_not_found", msg+tail, hint)
+	return verdict(NotAnthropic, check.StatusUnknown, outcome.Error, outcome.Config, "probe_not_found", msg+tail, hint)
 }
 
 func namesModel(msg, model string) bool {
@@ -162,7 +163,7 @@ func tooManyRequests(a Answer, q question, tail string) Verdict {
 	case a.WaitHelps:
 		return rateLimited(q, "the API kept rate-limiting this credential until the probe's deadline"+tail)
 	}
-	return verdict(Billing, check.StatusValid, check.Error, check.Billing, "probe_spend_cap",
+	return verdict(Billing, check.StatusValid, outcome.Error, outcome.Billing, "probe_spend_cap",
 		"the API refused with 429 and no Retry-After: the organisation's spend limit is reached"+tail,
 		"raise the spend limit in the Claude Console, or wait for the next billing period")
 }
@@ -180,25 +181,25 @@ func usageLimit(a Answer, q question, tail string) Verdict {
 	}
 	hint := "wait for the reset (SLEEVE_CHECK_ON_USAGE_LIMIT=wait waits for it), spread the sleeves across subscriptions, or enable usage credits for the subscription"
 	if q.WarnUsageLimit {
-		return verdict(UsageLimit, check.StatusValid, check.Warning, check.OK, "probe_usage_limit", msg+tail+"; starting anyway (SLEEVE_CHECK_ON_USAGE_LIMIT=warn)", hint)
+		return verdict(UsageLimit, check.StatusValid, outcome.Warning, outcome.OK, "probe_usage_limit", msg+tail+"; starting anyway (SLEEVE_CHECK_ON_USAGE_LIMIT=warn)", hint)
 	}
-	return verdict(UsageLimit, check.StatusValid, check.Error, check.UsageLimit, "probe_usage_limit", msg+tail, hint)
+	return verdict(UsageLimit, check.StatusValid, outcome.Error, outcome.UsageLimit, "probe_usage_limit", msg+tail, hint)
 }
 
 func rateLimited(q question, msg string) Verdict {
 	if q.Strict {
-		return verdict(RateLimited, check.StatusValid, check.Error, check.RateLimited, "probe_rate_limited", msg,
+		return verdict(RateLimited, check.StatusValid, outcome.Error, outcome.RateLimited, "probe_rate_limited", msg,
 			"the credential itself is valid; splay the starts (SLEEVE_CHECK_PROBE_SPLAY), raise SLEEVE_CHECK_PROBE_TIMEOUT, or drop --strict")
 	}
-	return verdict(RateLimited, check.StatusValid, check.Warning, check.OK, "probe_rate_limited", msg+"; starting anyway, the credential itself is valid",
+	return verdict(RateLimited, check.StatusValid, outcome.Warning, outcome.OK, "probe_rate_limited", msg+"; starting anyway, the credential itself is valid",
 		"use --strict to stop instead")
 }
 
 func unavailable(q question, id, msg, hint string) Verdict {
 	if q.WarnUnavailable {
-		return verdict(Unavailable, check.StatusUnknown, check.Warning, check.OK, id, msg+"; starting anyway (SLEEVE_CHECK_ON_UNAVAILABLE=warn)", hint)
+		return verdict(Unavailable, check.StatusUnknown, outcome.Warning, outcome.OK, id, msg+"; starting anyway (SLEEVE_CHECK_ON_UNAVAILABLE=warn)", hint)
 	}
-	return verdict(Unavailable, check.StatusUnknown, check.Error, check.Unavailable, id, msg, hint)
+	return verdict(Unavailable, check.StatusUnknown, outcome.Error, outcome.Unavailable, id, msg, hint)
 }
 
 // transportVerdict words a request that got no answer.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"sleeve-check/internal/outcome"
 	"strconv"
 	"strings"
 	"syscall"
@@ -77,7 +78,7 @@ func CLI(ctx context.Context, cfg CLIConfig) Verdict {
 		v = unavailable(question{Judgement: Judgement{cfg.Strict, cfg.WarnUnavailable, cfg.WarnUsageLimit}}, "probe_cli_timeout",
 			fmt.Sprintf("claude -p gave no answer within %s and was killed", cfg.Timeout), "check the network; raise SLEEVE_CHECK_PROBE_TIMEOUT on a slow link")
 	case err != nil:
-		v = verdict(NotRun, check.StatusUnknown, check.Error, check.Config, "probe_cli_start", fmt.Sprintf("cannot run %s: %v", strconv.Quote(cfg.Path), err),
+		v = verdict(NotRun, check.StatusUnknown, outcome.Error, outcome.Config, "probe_cli_start", fmt.Sprintf("cannot run %s: %v", strconv.Quote(cfg.Path), err),
 			"install Claude Code in the image, or use --probe=http")
 	default:
 		v = ClassifyCLI(stdout, stderr, code, cfg)
@@ -147,7 +148,7 @@ func ClassifyCLI(stdout, stderr []byte, exitCode int, cfg CLIConfig) Verdict {
 	}
 	tail := fmt.Sprintf(" (claude -p: %s)", clean(r.Result, maxShownMessage))
 	if !r.IsError {
-		v := verdict(Valid, check.StatusValid, check.Info, check.OK, "probe_valid", "claude -p ran a turn with the credential", "")
+		v := verdict(Valid, check.StatusValid, outcome.Info, outcome.OK, "probe_valid", "claude -p ran a turn with the credential", "")
 		v.HTTPStatus, v.Usage = 200, st.usage
 		if !st.event {
 			v.UsageUnknown = fmt.Sprintf("claude %s does not report the subscription's usage (releases from %s on do)", st.versionWords(), EventSince)

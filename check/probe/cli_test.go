@@ -2,6 +2,7 @@ package probe
 
 import (
 	"fmt"
+	"sleeve-check/internal/outcome"
 	"strings"
 	"testing"
 	"time"
@@ -16,35 +17,35 @@ func TestClassifyCLI(t *testing.T) {
 		name, out string
 		exit      int
 		cfg       CLIConfig
-		code      check.Code
-		sev       check.Severity
+		code      outcome.Code
+		sev       outcome.Severity
 		class     Class
 		status    check.Status
 		msg       string
 	}{
 		{"valid", `{"type":"result","subtype":"success","is_error":false,"api_error_status":null,"result":"Hello from the fake API"}`, 0, CLIConfig{},
-			check.OK, check.Info, "valid", check.StatusValid, "claude -p ran a turn"},
+			outcome.OK, outcome.Info, "valid", check.StatusValid, "claude -p ran a turn"},
 		{"expired", `{"type":"result","subtype":"success","is_error":true,"api_error_status":401,"api_error_type":"authentication_error","result":"Failed to authenticate. API Error: 401 OAuth token has expired. Please obtain a new token or refresh your existing token."}`, 1, CLIConfig{},
-			check.Rejected, check.Error, "rejected", check.StatusExpired, "has expired (claude -p: Failed to authenticate. API Error: 401 OAuth token has expired"},
+			outcome.Rejected, outcome.Error, "rejected", check.StatusExpired, "has expired (claude -p: Failed to authenticate. API Error: 401 OAuth token has expired"},
 		{"revoked", `{"type":"result","is_error":true,"api_error_status":403,"api_error_type":"permission_error","result":"API Error: 403 OAuth token has been revoked. Please obtain a new token."}`, 1, CLIConfig{},
-			check.Rejected, check.Error, "rejected", check.StatusInvalid, "has been revoked"},
+			outcome.Rejected, outcome.Error, "rejected", check.StatusInvalid, "has been revoked"},
 		{"rate limited", `{"type":"result","is_error":true,"api_error_status":429,"api_error_type":"rate_limit_error","result":"API Error: Server is temporarily limiting requests (not your usage limit) · Number of request tokens has exceeded your per-minute rate limit."}`, 1, CLIConfig{},
-			check.OK, check.Warning, "rate_limited", check.StatusValid, "starting anyway"},
+			outcome.OK, outcome.Warning, "rate_limited", check.StatusValid, "starting anyway"},
 		{"rate limited strict", `{"type":"result","is_error":true,"api_error_status":429,"result":"API Error: Server is temporarily limiting requests (not your usage limit)"}`, 1, CLIConfig{Strict: true},
-			check.RateLimited, check.Error, "rate_limited", check.StatusValid, "rate-limiting"},
+			outcome.RateLimited, outcome.Error, "rate_limited", check.StatusValid, "rate-limiting"},
 		{"spend cap", `{"type":"result","is_error":true,"api_error_status":429,"result":"API Error: 429 You have reached your specified API usage limits."}`, 1, CLIConfig{},
-			check.Billing, check.Error, "billing", check.StatusValid, "spend limit"},
+			outcome.Billing, outcome.Error, "billing", check.StatusValid, "spend limit"},
 		{"overloaded", `{"type":"result","is_error":true,"api_error_status":529,"api_error_type":"overloaded_error","result":"API Error: Repeated 529 Overloaded errors"}`, 1, CLIConfig{},
-			check.Unavailable, check.Error, "unavailable", check.StatusUnknown, "overloaded"},
+			outcome.Unavailable, outcome.Error, "unavailable", check.StatusUnknown, "overloaded"},
 		// Observed: claude 2.1.332 -p --output-format json against the fake's usage_limit token.
 		{"usage limit", `{"type":"result","subtype":"success","is_error":true,"api_error_status":429,"api_error_type":"rate_limit_error","api_error":"usage_limit_reached","result":"You've hit your 5-hour limit · resets 5:33pm (UTC)"}`, 1, CLIConfig{},
-			check.UsageLimit, check.Error, "usage_limit", check.StatusValid, "the subscription's usage limit is reached; the answer does not say when it resets in a form sleeve-check reads (claude -p: You've hit your 5-hour limit · resets 5:33pm (UTC))"},
+			outcome.UsageLimit, outcome.Error, "usage_limit", check.StatusValid, "the subscription's usage limit is reached; the answer does not say when it resets in a form sleeve-check reads (claude -p: You've hit your 5-hour limit · resets 5:33pm (UTC))"},
 		{"usage limit warn", `{"type":"result","is_error":true,"api_error_status":429,"api_error":"usage_limit_reached","result":"You've hit your 5-hour limit"}`, 1, CLIConfig{WarnUsageLimit: true},
-			check.OK, check.Warning, "usage_limit", check.StatusValid, "starting anyway (SLEEVE_CHECK_ON_USAGE_LIMIT=warn)"},
+			outcome.OK, outcome.Warning, "usage_limit", check.StatusValid, "starting anyway (SLEEVE_CHECK_ON_USAGE_LIMIT=warn)"},
 		{"no json", "Error: unknown option '--tools'\n", 1, CLIConfig{},
-			check.Unavailable, check.Error, "unavailable", check.StatusUnknown, "printed no result (exit 1)"},
+			outcome.Unavailable, outcome.Error, "unavailable", check.StatusUnknown, "printed no result (exit 1)"},
 		{"error without status", `{"type":"result","is_error":true,"api_error_status":null,"result":"Connection error."}`, 1, CLIConfig{WarnUnavailable: true},
-			check.OK, check.Warning, "unavailable", check.StatusUnknown, "failed without an API status (claude -p: Connection error.)"},
+			outcome.OK, outcome.Warning, "unavailable", check.StatusUnknown, "failed without an API status (claude -p: Connection error.)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			v := ClassifyCLI([]byte("noise\n"+c.out+"\n"), []byte(c.out), c.exit, c.cfg)
@@ -79,24 +80,24 @@ func TestClassifyCLIStream(t *testing.T) {
 	for _, c := range []struct {
 		name, out string
 		cfg       CLIConfig
-		code      check.Code
+		code      outcome.Code
 		class     Class
 		short     string // Usage.Short()
 		high      string // the first of Usage.High(0.9)
 		msg       string
 	}{
-		{"usage ok", init332 + "\n" + usageOK + "\n" + ok, CLIConfig{}, check.OK, Valid, "5h 12%, 7d 35%", "", "claude -p ran a turn"},
-		{"usage warning", init332 + "\n" + usageWarn + "\n" + ok, CLIConfig{}, check.OK, Valid, "5h 30%, 7d 91%", "the subscription's 7-day usage is at 91%; it resets at", "claude -p ran a turn"},
-		{"usage limit with its reset", init332 + "\n" + usageLimit + "\n" + limitResult, CLIConfig{}, check.UsageLimit, UsageLimit, "5h 100%, 7d 42%", "the subscription's 5-hour usage is at 100%", "the subscription's 5-hour limit is reached; it resets at"},
+		{"usage ok", init332 + "\n" + usageOK + "\n" + ok, CLIConfig{}, outcome.OK, Valid, "5h 12%, 7d 35%", "", "claude -p ran a turn"},
+		{"usage warning", init332 + "\n" + usageWarn + "\n" + ok, CLIConfig{}, outcome.OK, Valid, "5h 30%, 7d 91%", "the subscription's 7-day usage is at 91%; it resets at", "claude -p ran a turn"},
+		{"usage limit with its reset", init332 + "\n" + usageLimit + "\n" + limitResult, CLIConfig{}, outcome.UsageLimit, UsageLimit, "5h 100%, 7d 42%", "the subscription's 5-hour usage is at 100%", "the subscription's 5-hour limit is reached; it resets at"},
 		{"an ordinary rate limit is no usage", `{"type":"rate_limit_event","rate_limit_info":{"status":"rejected","isUsingOverage":false}}` + "\n" +
 			`{"type":"result","is_error":true,"api_error_status":429,"api_error_type":"rate_limit_error","result":"API Error: Server is temporarily limiting requests (not your usage limit) · Number of request tokens has exceeded your per-minute rate limit."}`,
-			CLIConfig{}, check.OK, RateLimited, "", "", "rate-limiting this credential"},
-		{"2.1.112 binding window only", warn112 + "\n" + ok, CLIConfig{}, check.OK, Valid, "7d 91%", "the subscription's 7-day usage is at 91%", "ran a turn"},
+			CLIConfig{}, outcome.OK, RateLimited, "", "", "rate-limiting this credential"},
+		{"2.1.112 binding window only", warn112 + "\n" + ok, CLIConfig{}, outcome.OK, Valid, "7d 91%", "the subscription's 7-day usage is at 91%", "ran a turn"},
 		// 2.1.112 below the warning zone: the binding window, no utilization (observed).
 		{"2.1.112 allowed", fmt.Sprintf(`{"type":"rate_limit_event","rate_limit_info":{"status":"allowed","resetsAt":%d,"rateLimitType":"five_hour","overageStatus":"rejected","isUsingOverage":false}}`, in(3*time.Hour)) + "\n" + ok,
-			CLIConfig{}, check.OK, Valid, "5-hour allowed", "", "ran a turn"},
-		{"404 for the model", notFound, CLIConfig{Model: "claude-haiku-4-5"}, check.OK, Valid, "", "", `the probe model "claude-haiku-4-5" is not available`},
-		{"404 for a base URL ending in /v1", notFound, CLIConfig{Model: "claude-haiku-4-5", BaseURL: "http://127.0.0.1:9/v1", BaseURLSource: `the base URL "http://127.0.0.1:9/v1" (ANTHROPIC_BASE_URL)`}, check.Config, NotAnthropic, "", "", `the base URL "http://127.0.0.1:9/v1" (ANTHROPIC_BASE_URL) ends in /v1, so requests go to /v1/v1/messages and get 404; Claude Code appends /v1/messages itself, so it would fail every message (claude -p got HTTP 404`},
+			CLIConfig{}, outcome.OK, Valid, "5-hour allowed", "", "ran a turn"},
+		{"404 for the model", notFound, CLIConfig{Model: "claude-haiku-4-5"}, outcome.OK, Valid, "", "", `the probe model "claude-haiku-4-5" is not available`},
+		{"404 for a base URL ending in /v1", notFound, CLIConfig{Model: "claude-haiku-4-5", BaseURL: "http://127.0.0.1:9/v1", BaseURLSource: `the base URL "http://127.0.0.1:9/v1" (ANTHROPIC_BASE_URL)`}, outcome.Config, NotAnthropic, "", "", `the base URL "http://127.0.0.1:9/v1" (ANTHROPIC_BASE_URL) ends in /v1, so requests go to /v1/v1/messages and get 404; Claude Code appends /v1/messages itself, so it would fail every message (claude -p got HTTP 404`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			v := ClassifyCLI([]byte(c.out+"\n"), nil, 0, c.cfg)

@@ -12,6 +12,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"os"
+	"sleeve-check/internal/outcome"
 	"strconv"
 	"strings"
 	"sync"
@@ -102,12 +103,12 @@ func askHTTP(ctx context.Context, cred check.Credential, cfg HTTPConfig, q quest
 func checkBaseURL(base string, q question) (*url.URL, *Verdict) {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v := verdict(Insecure, check.StatusUnknown, check.Error, check.Config, "base_url_invalid",
+		v := verdict(Insecure, check.StatusUnknown, outcome.Error, outcome.Config, "base_url_invalid",
 			fmt.Sprintf("%s (%s) is not an http(s) URL", q.Source, strconv.Quote(RedactURL(base))), "set ANTHROPIC_BASE_URL to a URL such as https://api.anthropic.com")
 		return nil, &v
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		v := verdict(Insecure, check.StatusUnknown, check.Error, check.Config, "base_url_plain_http",
+		v := verdict(Insecure, check.StatusUnknown, outcome.Error, outcome.Config, "base_url_plain_http",
 			fmt.Sprintf("%s is plain http to %s, which is not a loopback address; sleeve-check will not send a credential over it", q.Source, strconv.Quote(u.Host)),
 			"use https, or a proxy on 127.0.0.1")
 		return nil, &v
@@ -130,10 +131,10 @@ func newRequest(cred check.Credential, cfg HTTPConfig, q question) (req *retryab
 	body := fmt.Sprintf(`{"model":%s,"max_tokens":1,"messages":[{"role":"user","content":"ping"}]}`, strconv.Quote(cfg.Model))
 	req, err := retryablehttp.NewRequest(http.MethodPost, endpoint, []byte(body))
 	if err != nil {
-		return nil, false, verdict(Insecure, check.StatusUnknown, check.Error, check.Config, "base_url_invalid", fmt.Sprintf("%s: cannot build a request: %v", q.Source, urlError(err)), "fix ANTHROPIC_BASE_URL")
+		return nil, false, verdict(Insecure, check.StatusUnknown, outcome.Error, outcome.Config, "base_url_invalid", fmt.Sprintf("%s: cannot build a request: %v", q.Source, urlError(err)), "fix ANTHROPIC_BASE_URL")
 	}
 	if msg := setHeaders(req.Header, cred, cfg); msg != "" {
-		return nil, false, verdict(Insecure, check.StatusUnknown, check.Error, check.Config, "custom_headers_invalid", msg, "write ANTHROPIC_CUSTOM_HEADERS as Name: value lines")
+		return nil, false, verdict(Insecure, check.StatusUnknown, outcome.Error, outcome.Config, "custom_headers_invalid", msg, "write ANTHROPIC_CUSTOM_HEADERS as Name: value lines")
 	}
 	return req, u.Scheme == "https", Verdict{}
 }

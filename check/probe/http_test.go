@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sleeve-check/internal/outcome"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -49,38 +50,38 @@ func TestProbeVerdicts(t *testing.T) {
 		b        anthropictest.Behavior
 		kind     check.Kind
 		tune     func(*HTTPConfig)
-		code     check.Code
-		sev      check.Severity
+		code     outcome.Code
+		sev      outcome.Severity
 		class    Class
 		status   check.Status
 		msg      string
 		attempts [2]int // min, max
 	}{
-		{"valid", anthropictest.Behavior{Kind: anthropictest.Valid}, check.KindAPIKey, nil, check.OK, check.Info, "valid", check.StatusValid, "accepted the credential", [2]int{1, 1}},
-		{"expired", anthropictest.Behavior{Kind: anthropictest.Expired}, check.KindOAuthToken, nil, check.Rejected, check.Error, "rejected", check.StatusExpired, "has expired (HTTP 401 authentication_error: OAuth token has expired", [2]int{1, 1}},
-		{"invalid", anthropictest.Behavior{Kind: anthropictest.Invalid}, check.KindAPIKey, nil, check.Rejected, check.Error, "rejected", check.StatusInvalid, "rejected the credential as invalid (HTTP 401 authentication_error: invalid x-api-key", [2]int{1, 1}},
-		{"revoked", anthropictest.Behavior{Kind: anthropictest.Revoked}, check.KindOAuthToken, nil, check.Rejected, check.Error, "rejected", check.StatusInvalid, "has been revoked (HTTP 403 permission_error", [2]int{1, 1}},
-		{"no scope", anthropictest.Behavior{Kind: anthropictest.NoScope}, check.KindOAuthToken, nil, check.Rejected, check.Error, "rejected", check.StatusInvalid, "revoked or lacks the scope user:inference (HTTP 403", [2]int{1, 1}},
-		{"oauth as auth token", anthropictest.Behavior{Kind: anthropictest.Valid}, check.KindAuthToken, nil, check.Rejected, check.Error, "rejected", check.StatusInvalid, "without the OAuth beta header", [2]int{1, 1}},
-		{"claude code only", anthropictest.Behavior{Kind: anthropictest.ClaudeCodeOnly}, check.KindOAuthToken, nil, check.OK, check.Warning, "authenticated", check.StatusUnknown, "the token authenticated, but the API serves subscription tokens to Claude Code only, so inference and usage were not checked", [2]int{1, 1}},
+		{"valid", anthropictest.Behavior{Kind: anthropictest.Valid}, check.KindAPIKey, nil, outcome.OK, outcome.Info, "valid", check.StatusValid, "accepted the credential", [2]int{1, 1}},
+		{"expired", anthropictest.Behavior{Kind: anthropictest.Expired}, check.KindOAuthToken, nil, outcome.Rejected, outcome.Error, "rejected", check.StatusExpired, "has expired (HTTP 401 authentication_error: OAuth token has expired", [2]int{1, 1}},
+		{"invalid", anthropictest.Behavior{Kind: anthropictest.Invalid}, check.KindAPIKey, nil, outcome.Rejected, outcome.Error, "rejected", check.StatusInvalid, "rejected the credential as invalid (HTTP 401 authentication_error: invalid x-api-key", [2]int{1, 1}},
+		{"revoked", anthropictest.Behavior{Kind: anthropictest.Revoked}, check.KindOAuthToken, nil, outcome.Rejected, outcome.Error, "rejected", check.StatusInvalid, "has been revoked (HTTP 403 permission_error", [2]int{1, 1}},
+		{"no scope", anthropictest.Behavior{Kind: anthropictest.NoScope}, check.KindOAuthToken, nil, outcome.Rejected, outcome.Error, "rejected", check.StatusInvalid, "revoked or lacks the scope user:inference (HTTP 403", [2]int{1, 1}},
+		{"oauth as auth token", anthropictest.Behavior{Kind: anthropictest.Valid}, check.KindAuthToken, nil, outcome.Rejected, outcome.Error, "rejected", check.StatusInvalid, "without the OAuth beta header", [2]int{1, 1}},
+		{"claude code only", anthropictest.Behavior{Kind: anthropictest.ClaudeCodeOnly}, check.KindOAuthToken, nil, outcome.OK, outcome.Warning, "authenticated", check.StatusUnknown, "the token authenticated, but the API serves subscription tokens to Claude Code only, so inference and usage were not checked", [2]int{1, 1}},
 		// The strict fake, like the real API: a subscription token from
 		// anything but Claude Code authenticates and is refused service.
-		{"subscription token from sleeve-check", anthropictest.Behavior{Kind: anthropictest.Valid}, check.KindOAuthToken, nil, check.OK, check.Warning, "authenticated", check.StatusUnknown, "inference and usage were not checked (HTTP 400 invalid_request_error: This credential is only authorized for use with Claude Code", [2]int{1, 1}},
-		{"low credit", anthropictest.Behavior{Kind: anthropictest.LowCredit}, check.KindAPIKey, nil, check.Billing, check.Error, "billing", check.StatusValid, "cannot pay (HTTP 400", [2]int{1, 1}},
-		{"402", anthropictest.Behavior{Kind: anthropictest.Billing}, check.KindAPIKey, nil, check.Billing, check.Error, "billing", check.StatusValid, "HTTP 402 billing_error", [2]int{1, 1}},
-		{"model not found", anthropictest.Behavior{Kind: anthropictest.ModelNotFound}, check.KindAPIKey, nil, check.OK, check.Warning, "valid", check.StatusValid, `probe model "claude-haiku-4-5" is not available`, [2]int{1, 1}},
-		{"spend cap", anthropictest.Behavior{Kind: anthropictest.SpendCap}, check.KindAPIKey, nil, check.Billing, check.Error, "billing", check.StatusValid, "429 and no Retry-After", [2]int{1, 1}},
-		{"rate limited then ok", anthropictest.Behavior{Kind: anthropictest.RateLimited, Times: 1, RetryAfter: time.Second}, check.KindAPIKey, nil, check.OK, check.Info, "valid", check.StatusValid, "accepted", [2]int{2, 2}},
-		{"rate limited past deadline warns", anthropictest.Behavior{Kind: anthropictest.RateLimited, RetryAfter: time.Second}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = 2500 * time.Millisecond }, check.OK, check.Warning, "rate_limited", check.StatusValid, "starting anyway", [2]int{2, 3}},
-		{"rate limited strict", anthropictest.Behavior{Kind: anthropictest.RateLimited, RetryAfter: time.Second}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = 1500 * time.Millisecond; c.Strict = true }, check.RateLimited, check.Error, "rate_limited", check.StatusValid, "rate-limiting this credential", [2]int{1, 2}},
-		{"retry-after beyond budget stops at once", anthropictest.Behavior{Kind: anthropictest.RateLimited, RetryAfter: time.Minute}, check.KindAPIKey, func(c *HTTPConfig) { c.Strict = true }, check.RateLimited, check.Error, "rate_limited", check.StatusValid, "asked to wait 1m0s, longer than the 3s", [2]int{1, 1}},
-		{"overloaded then ok", anthropictest.Behavior{Kind: anthropictest.Overloaded, Times: 2}, check.KindAPIKey, nil, check.OK, check.Info, "valid", check.StatusValid, "accepted", [2]int{3, 3}},
-		{"overloaded", anthropictest.Behavior{Kind: anthropictest.Overloaded}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = time.Second }, check.Unavailable, check.Error, "unavailable", check.StatusUnknown, "the API is overloaded (HTTP 529 overloaded_error", [2]int{3, 60}},
-		{"overloaded warn", anthropictest.Behavior{Kind: anthropictest.Overloaded}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = 500 * time.Millisecond; c.WarnUnavailable = true }, check.OK, check.Warning, "unavailable", check.StatusUnknown, "starting anyway", [2]int{2, 60}},
-		{"server error", anthropictest.Behavior{Kind: anthropictest.ServerError}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = time.Second }, check.Unavailable, check.Error, "unavailable", check.StatusUnknown, "the API failed (HTTP 500 api_error", [2]int{3, 60}},
-		{"html from a proxy", anthropictest.Behavior{Kind: anthropictest.HTMLError}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = 500 * time.Millisecond }, check.Unavailable, check.Error, "unavailable", check.StatusUnknown, `HTTP 502: HTML page titled "502 Bad Gateway"`, [2]int{2, 60}},
-		{"slow", anthropictest.Behavior{Kind: anthropictest.Valid, Delay: 5 * time.Second}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = 1200 * time.Millisecond; c.AttemptTimeout = 500 * time.Millisecond }, check.Unavailable, check.Error, "unavailable", check.StatusUnknown, "did not answer in time", [2]int{2, 3}},
-		{"dropped", anthropictest.Behavior{Kind: anthropictest.Drop}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = 500 * time.Millisecond }, check.Unavailable, check.Error, "unavailable", check.StatusUnknown, "dropped", [2]int{2, 60}},
+		{"subscription token from sleeve-check", anthropictest.Behavior{Kind: anthropictest.Valid}, check.KindOAuthToken, nil, outcome.OK, outcome.Warning, "authenticated", check.StatusUnknown, "inference and usage were not checked (HTTP 400 invalid_request_error: This credential is only authorized for use with Claude Code", [2]int{1, 1}},
+		{"low credit", anthropictest.Behavior{Kind: anthropictest.LowCredit}, check.KindAPIKey, nil, outcome.Billing, outcome.Error, "billing", check.StatusValid, "cannot pay (HTTP 400", [2]int{1, 1}},
+		{"402", anthropictest.Behavior{Kind: anthropictest.Billing}, check.KindAPIKey, nil, outcome.Billing, outcome.Error, "billing", check.StatusValid, "HTTP 402 billing_error", [2]int{1, 1}},
+		{"model not found", anthropictest.Behavior{Kind: anthropictest.ModelNotFound}, check.KindAPIKey, nil, outcome.OK, outcome.Warning, "valid", check.StatusValid, `probe model "claude-haiku-4-5" is not available`, [2]int{1, 1}},
+		{"spend cap", anthropictest.Behavior{Kind: anthropictest.SpendCap}, check.KindAPIKey, nil, outcome.Billing, outcome.Error, "billing", check.StatusValid, "429 and no Retry-After", [2]int{1, 1}},
+		{"rate limited then ok", anthropictest.Behavior{Kind: anthropictest.RateLimited, Times: 1, RetryAfter: time.Second}, check.KindAPIKey, nil, outcome.OK, outcome.Info, "valid", check.StatusValid, "accepted", [2]int{2, 2}},
+		{"rate limited past deadline warns", anthropictest.Behavior{Kind: anthropictest.RateLimited, RetryAfter: time.Second}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = 2500 * time.Millisecond }, outcome.OK, outcome.Warning, "rate_limited", check.StatusValid, "starting anyway", [2]int{2, 3}},
+		{"rate limited strict", anthropictest.Behavior{Kind: anthropictest.RateLimited, RetryAfter: time.Second}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = 1500 * time.Millisecond; c.Strict = true }, outcome.RateLimited, outcome.Error, "rate_limited", check.StatusValid, "rate-limiting this credential", [2]int{1, 2}},
+		{"retry-after beyond budget stops at once", anthropictest.Behavior{Kind: anthropictest.RateLimited, RetryAfter: time.Minute}, check.KindAPIKey, func(c *HTTPConfig) { c.Strict = true }, outcome.RateLimited, outcome.Error, "rate_limited", check.StatusValid, "asked to wait 1m0s, longer than the 3s", [2]int{1, 1}},
+		{"overloaded then ok", anthropictest.Behavior{Kind: anthropictest.Overloaded, Times: 2}, check.KindAPIKey, nil, outcome.OK, outcome.Info, "valid", check.StatusValid, "accepted", [2]int{3, 3}},
+		{"overloaded", anthropictest.Behavior{Kind: anthropictest.Overloaded}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = time.Second }, outcome.Unavailable, outcome.Error, "unavailable", check.StatusUnknown, "the API is overloaded (HTTP 529 overloaded_error", [2]int{3, 60}},
+		{"overloaded warn", anthropictest.Behavior{Kind: anthropictest.Overloaded}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = 500 * time.Millisecond; c.WarnUnavailable = true }, outcome.OK, outcome.Warning, "unavailable", check.StatusUnknown, "starting anyway", [2]int{2, 60}},
+		{"server error", anthropictest.Behavior{Kind: anthropictest.ServerError}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = time.Second }, outcome.Unavailable, outcome.Error, "unavailable", check.StatusUnknown, "the API failed (HTTP 500 api_error", [2]int{3, 60}},
+		{"html from a proxy", anthropictest.Behavior{Kind: anthropictest.HTMLError}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = 500 * time.Millisecond }, outcome.Unavailable, outcome.Error, "unavailable", check.StatusUnknown, `HTTP 502: HTML page titled "502 Bad Gateway"`, [2]int{2, 60}},
+		{"slow", anthropictest.Behavior{Kind: anthropictest.Valid, Delay: 5 * time.Second}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = 1200 * time.Millisecond; c.AttemptTimeout = 500 * time.Millisecond }, outcome.Unavailable, outcome.Error, "unavailable", check.StatusUnknown, "did not answer in time", [2]int{2, 3}},
+		{"dropped", anthropictest.Behavior{Kind: anthropictest.Drop}, check.KindAPIKey, func(c *HTTPConfig) { c.Deadline = 500 * time.Millisecond }, outcome.Unavailable, outcome.Error, "unavailable", check.StatusUnknown, "dropped", [2]int{2, 60}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,7 +112,7 @@ func TestProbeVerdicts(t *testing.T) {
 			if v.ErrorType != "" && !strings.Contains(f.Message, "request-id req_fake") {
 				t.Errorf("no request-id in %q", f.Message)
 			}
-			if (f.Severity != check.Info) && f.Hint == "" {
+			if (f.Severity != outcome.Info) && f.Hint == "" {
 				t.Errorf("no hint")
 			}
 			if w := leaktest.LeakedWindow(tok, f.Message+f.Hint); w != "" {
@@ -170,7 +171,7 @@ func TestProbeNeverFollowsRedirect(t *testing.T) {
 	defer srv.Close()
 	srv.Set(testOAuth, anthropictest.Behavior{Kind: anthropictest.Redirect, Location: other.URL + "/steal"})
 	v := HTTP(context.Background(), oauthCred(testOAuth), probeCfg(srv.URL))
-	if v.Finding.Code != check.Config || v.Class != "redirect" || !strings.Contains(v.Finding.Message, other.URL+"/steal") || v.Attempts != 1 {
+	if v.Finding.Code != outcome.Config || v.Class != "redirect" || !strings.Contains(v.Finding.Message, other.URL+"/steal") || v.Attempts != 1 {
 		t.Fatalf("%+v", v)
 	}
 	if elsewhere != 0 {
@@ -183,7 +184,7 @@ func TestProbeRefusesPlainHTTPOffLoopback(t *testing.T) {
 	// the request if the probe sent it; none must arrive.
 	for _, base := range []string{"http://10.255.255.1:9", "http://192.0.2.1", "ftp://127.0.0.1", "not a url"} {
 		v := HTTP(context.Background(), oauthCred(testOAuth), probeCfg(base))
-		if v.Finding.Code != check.Config || v.Attempts != 0 {
+		if v.Finding.Code != outcome.Config || v.Attempts != 0 {
 			t.Errorf("%s: %+v", base, v)
 		}
 	}
@@ -215,7 +216,7 @@ func TestProbeTransportFailures(t *testing.T) {
 		// detector, a fleet of claude -p beside it).
 		cfg.Deadline = 2 * time.Second
 		v := HTTP(context.Background(), oauthCred(testOAuth), cfg)
-		if v.Finding.Code != check.Unavailable || v.Finding.ID != c.id || !strings.Contains(v.Finding.Hint, c.hint) || v.Attempts > c.maxAttempts {
+		if v.Finding.Code != outcome.Unavailable || v.Finding.ID != c.id || !strings.Contains(v.Finding.Hint, c.hint) || v.Attempts > c.maxAttempts {
 			t.Errorf("%s: %+v", c.base, v)
 		}
 	}
@@ -277,7 +278,7 @@ func TestProbeProxy(t *testing.T) {
 	cfg.Deadline = 400 * time.Millisecond
 	cfg.Proxy = func(*http.Request) (*url.URL, error) { return url.Parse(dead) }
 	v := HTTP(context.Background(), apiKeyCred(testAPIKey), cfg)
-	if v.Finding.ID != "probe_proxy" || v.Finding.Code != check.Unavailable || !strings.Contains(v.Finding.Hint, "HTTPS_PROXY") {
+	if v.Finding.ID != "probe_proxy" || v.Finding.Code != outcome.Unavailable || !strings.Contains(v.Finding.Hint, "HTTPS_PROXY") {
 		t.Fatalf("%+v", v)
 	}
 
@@ -330,13 +331,13 @@ func TestProbeBaseURLNotFound(t *testing.T) {
 	srv.Set(testOAuth, anthropictest.Behavior{Kind: anthropictest.Revoked})
 	for _, base := range []string{srv.URL + "/v1", srv.URL + "/v1/"} {
 		v := HTTP(context.Background(), oauthCred(testOAuth), probeCfg(base))
-		if v.Finding.Code != check.Config || v.Class != "not_anthropic" || !strings.Contains(v.Finding.Message, "ends in /v1, so requests go to /v1/v1/messages and get 404") ||
+		if v.Finding.Code != outcome.Config || v.Class != "not_anthropic" || !strings.Contains(v.Finding.Message, "ends in /v1, so requests go to /v1/v1/messages and get 404") ||
 			v.Finding.Hint != "set ANTHROPIC_BASE_URL="+srv.URL+" (without the /v1)" {
 			t.Fatalf("%s: %+v", base, v)
 		}
 	}
 	v := HTTP(context.Background(), oauthCred(testOAuth), probeCfg(srv.URL+"/gateway"))
-	if v.Finding.Code != check.Config || !strings.Contains(v.Finding.Message, "POST /gateway/v1/messages gave 404") {
+	if v.Finding.Code != outcome.Config || !strings.Contains(v.Finding.Message, "POST /gateway/v1/messages gave 404") {
 		t.Fatalf("%+v", v)
 	}
 }
@@ -368,7 +369,7 @@ func TestProbeRedactsBaseURL(t *testing.T) {
 				t.Fatalf("%s leaked: %s\nlogs: %s", s, b, logs.String())
 			}
 		}
-		if v.Finding.Severity != check.Error || !strings.Contains(v.Finding.Message, "REDACTED") {
+		if v.Finding.Severity != outcome.Error || !strings.Contains(v.Finding.Message, "REDACTED") {
 			t.Fatalf("%s: %+v", base, v)
 		}
 	}

@@ -19,6 +19,7 @@
 package probe
 
 import (
+	"sleeve-check/internal/outcome"
 	"time"
 
 	"sleeve-check/check"
@@ -58,14 +59,14 @@ const (
 
 // Verdict is what the probe concluded.
 type Verdict struct {
-	Status     check.Status  `json:"status"`
-	Finding    check.Finding `json:"finding"`
-	HTTPStatus int           `json:"http_status,omitempty"`
-	RequestID  string        `json:"request_id,omitempty"`
-	ErrorType  string        `json:"error_type,omitempty"`
-	Attempts   int           `json:"attempts"`
-	ElapsedMS  int64         `json:"elapsed_ms"`
-	Class      Class         `json:"class"`
+	Status     check.Status    `json:"status"`
+	Finding    outcome.Finding `json:"finding"`
+	HTTPStatus int             `json:"http_status,omitempty"`
+	RequestID  string          `json:"request_id,omitempty"`
+	ErrorType  string          `json:"error_type,omitempty"`
+	Attempts   int             `json:"attempts"`
+	ElapsedMS  int64           `json:"elapsed_ms"`
+	Class      Class           `json:"class"`
 	// Usage is what the answer said of the subscription's usage limits.
 	Usage *Usage `json:"usage,omitempty"`
 	// UsageUnknown says why a valid answer came without usage: a Claude
@@ -73,12 +74,12 @@ type Verdict struct {
 	UsageUnknown string `json:"usage_unknown,omitempty"`
 }
 
-func verdict(class Class, st check.Status, sev check.Severity, code check.Code, id, msg, hint string) Verdict {
-	return Verdict{Class: class, Status: st, Finding: check.Finding{Severity: sev, Code: code, ID: id, Message: msg, Hint: hint}}
+func verdict(class Class, st check.Status, sev outcome.Severity, code outcome.Code, id, msg, hint string) Verdict {
+	return Verdict{Class: class, Status: st, Finding: outcome.Finding{Severity: sev, Code: code, ID: id, Message: msg, Hint: hint}}
 }
 
 func interrupted() Verdict {
-	return verdict(Interrupted, check.StatusUnknown, check.Error, check.Interrupted, "probe_interrupted", "the probe was interrupted", "")
+	return verdict(Interrupted, check.StatusUnknown, outcome.Error, outcome.Interrupted, "probe_interrupted", "the probe was interrupted", "")
 }
 
 // Judgement is how an answer is judged: what differs between the start

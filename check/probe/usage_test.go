@@ -2,12 +2,11 @@ package probe
 
 import (
 	"net/http"
+	"sleeve-check/internal/outcome"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
-
-	"sleeve-check/check"
 )
 
 var usageNow = time.Date(2026, 11, 29, 13, 33, 0, 0, time.UTC)
@@ -82,12 +81,12 @@ func TestClassifyUsageLimit(t *testing.T) {
 	rejected := &Usage{Status: "rejected", Claim: "five_hour", ResetsAt: &reset}
 	a := Answer{Status: 429, Usage: rejected, At: usageNow, WaitHelps: true, API: APIError{Type: "rate_limit_error", Anthropic: true}, Attempts: 1}
 	v := classify(a, question{})
-	if v.Class != UsageLimit || v.Finding.Code != check.UsageLimit || v.Finding.Severity != check.Error || v.Usage != rejected ||
+	if v.Class != UsageLimit || v.Finding.Code != outcome.UsageLimit || v.Finding.Severity != outcome.Error || v.Usage != rejected ||
 		!strings.HasPrefix(v.Finding.Message, "the subscription's 5-hour limit is reached; it resets at 15:33 UTC (in 2h0m) (HTTP 429 rate_limit_error") ||
 		!strings.Contains(v.Finding.Hint, "spread the sleeves across subscriptions") {
 		t.Fatalf("%+v", v)
 	}
-	if v := classify(a, question{Judgement: Judgement{WarnUsageLimit: true}}); v.Finding.Severity != check.Warning || v.Finding.Code != check.OK || !strings.Contains(v.Finding.Message, "starting anyway") {
+	if v := classify(a, question{Judgement: Judgement{WarnUsageLimit: true}}); v.Finding.Severity != outcome.Warning || v.Finding.Code != outcome.OK || !strings.Contains(v.Finding.Message, "starting anyway") {
 		t.Fatalf("warn: %+v", v)
 	}
 	a.Usage = &Usage{Status: "rejected"}

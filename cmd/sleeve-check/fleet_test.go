@@ -2,6 +2,7 @@ package main
 
 import (
 	"sleeve-check/internal/leaktest"
+	"sleeve-check/internal/outcome"
 
 	"bytes"
 	"encoding/json"
@@ -14,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"sleeve-check/check"
 	"sleeve-check/check/anthropictest"
 )
 
@@ -97,7 +97,7 @@ func TestFleetStart(t *testing.T) {
 	requests = len(srv.Requests())
 	t.Logf("overloaded fleet: %d sleeves, %d requests in all", n, requests)
 	for i, r := range res {
-		if r.code != int(check.Unavailable) || r.elapsed > short+2*time.Second || !strings.Contains(r.out, "the API is overloaded (") {
+		if r.code != int(outcome.Unavailable) || r.elapsed > short+2*time.Second || !strings.Contains(r.out, "the API is overloaded (") {
 			t.Errorf("sleeve %d: exit %d after %s:\n%s", i, r.code, r.elapsed, r.out)
 		}
 	}
@@ -287,7 +287,7 @@ func TestFleetUsageLimit(t *testing.T) {
 		t.Errorf("%d requests for %d sleeves at their limit, want %d", got, n, n)
 	}
 	for i, r := range res {
-		if r.code != int(check.UsageLimit) || strings.Contains(r.out, "child-ran") || !strings.Contains(r.out, "the subscription's 5-hour limit is reached") {
+		if r.code != int(outcome.UsageLimit) || strings.Contains(r.out, "child-ran") || !strings.Contains(r.out, "the subscription's 5-hour limit is reached") {
 			t.Errorf("sleeve %d: exit %d after %s:\n%s", i, r.code, r.elapsed, r.out)
 		}
 		t.Logf("at the limit, sleeve %2d: exit %d in %s", i, r.code, r.elapsed.Round(time.Millisecond))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"sleeve-check/internal/leaktest"
+	"sleeve-check/internal/outcome"
 
 	"os"
 	"os/exec"
@@ -15,7 +16,6 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"sleeve-check/check"
 	"sleeve-check/check/anthropictest"
 	"sleeve-check/entrypoint"
 )
@@ -342,8 +342,8 @@ func TestUnreadableCredentialsFile(t *testing.T) {
 		os.Chmod(cred, 0)
 	}
 	out, err := cmd.CombinedOutput()
-	if code := cmd.ProcessState.ExitCode(); code != int(check.NoCredential) {
-		t.Fatalf("exit %d (%v), want %d:\n%s", code, err, check.NoCredential, out)
+	if code := cmd.ProcessState.ExitCode(); code != int(outcome.NoCredential) {
+		t.Fatalf("exit %d (%v), want %d:\n%s", code, err, outcome.NoCredential, out)
 	}
 	if !strings.Contains(string(out), "cannot be read: permission denied") || !strings.Contains(string(out), "hint: make it readable") {
 		t.Fatalf("message:\n%s", out)
@@ -357,7 +357,7 @@ func TestUnreadableCredentialsFile(t *testing.T) {
 func TestPanicIsInternalAndRedacted(t *testing.T) {
 	var out strings.Builder
 	code := entrypoint.Recover(&out, func() int { panic("token " + fakeOAuth) })
-	if code != int(check.Internal) || !strings.Contains(out.String(), "internal error") || leaktest.LeakedWindow(fakeOAuth, out.String()) != "" {
+	if code != int(outcome.Internal) || !strings.Contains(out.String(), "internal error") || leaktest.LeakedWindow(fakeOAuth, out.String()) != "" {
 		t.Fatalf("code %d out:\n%s", code, out.String())
 	}
 }
@@ -365,10 +365,10 @@ func TestPanicIsInternalAndRedacted(t *testing.T) {
 // Every code in the exit-code table is produced by some test: the scripts
 // (exits N) or, for the codes a script cannot reach, the Go tests named.
 func TestEveryExitCodeIsProduced(t *testing.T) {
-	byGoTest := map[check.Code]string{
-		check.OK:          "ok_exec.txtar",
-		check.Internal:    "TestPanicIsInternalAndRedacted",
-		check.Interrupted: "TestSignalDuringProbe",
+	byGoTest := map[outcome.Code]string{
+		outcome.OK:          "ok_exec.txtar",
+		outcome.Internal:    "TestPanicIsInternalAndRedacted",
+		outcome.Interrupted: "TestSignalDuringProbe",
 	}
 	seen := map[string]bool{}
 	files, _ := filepath.Glob("testdata/script/*.txtar")
@@ -379,7 +379,7 @@ func TestEveryExitCodeIsProduced(t *testing.T) {
 			seen[m[1]] = true
 		}
 	}
-	for _, e := range check.Table {
+	for _, e := range outcome.Table {
 		if _, ok := byGoTest[e.Code]; ok {
 			continue
 		}
@@ -444,7 +444,7 @@ func TestConfigLockNeverSpins(t *testing.T) {
 	old := time.Now().Add(-time.Minute)
 	os.Chtimes(lock, old, old)
 	code, out, took, _ := run(home, 0)
-	if code != int(check.ConfigWrite) || !strings.Contains(out, `error: "`+lock+`" is a stale lock (untouched for 1m0s) that cannot be removed: directory not empty`) ||
+	if code != int(outcome.ConfigWrite) || !strings.Contains(out, `error: "`+lock+`" is a stale lock (untouched for 1m0s) that cannot be removed: directory not empty`) ||
 		!strings.Contains(out, "hint: no Claude Code holds it: remove it by hand (rm -r") || strings.Contains(out, "child-ran") {
 		t.Fatalf("exit %d after %s:\n%s", code, took, out)
 	}

@@ -11,12 +11,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sleeve-check/internal/outcome"
 	"strconv"
 	"syscall"
 	"time"
 	"unicode/utf8"
 
-	"sleeve-check/check"
 	"sleeve-check/internal/safefile"
 )
 
@@ -213,7 +213,7 @@ func lockConfig(ctx context.Context, target string, wait time.Duration) (func(),
 		if st, err := os.Lstat(lock); err == nil && time.Since(st.ModTime()) > lockStale {
 			if err := os.Remove(lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return nil, &FileError{"config_lock_stale", fmt.Sprintf("%s is a stale lock (untouched for %s) that cannot be removed: %s, so %s cannot be saved safely",
-					q, check.Human(time.Since(st.ModTime())), safefile.ErrText(err), strconv.Quote(target)),
+					q, outcome.Human(time.Since(st.ModTime())), safefile.ErrText(err), strconv.Quote(target)),
 					fmt.Sprintf("no Claude Code holds it: remove it by hand (rm -r %s), or fix the ownership of its directory", q)}
 			}
 			continue

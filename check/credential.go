@@ -45,6 +45,9 @@ type Credential struct {
 	// Detail is a short non-secret description for cloud providers and
 	// apiKeyHelper (the provider, the helper's command).
 	Detail string
+	// Helper is an apiKeyHelper's command line, run through the shell to
+	// get the key. It is never shown: it may hold a secret.
+	Helper string
 	// SettingsFile is the settings file whose env block supplied the
 	// credential, overriding the process environment; "" otherwise.
 	SettingsFile string

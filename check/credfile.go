@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sleeve-check/internal/outcome"
 	"strconv"
 	"strings"
 	"time"
+
+	"sleeve-check/internal/outcome"
 )
 
 // OAuthFile is what sleeve-check keeps of a .credentials.json. The refresh

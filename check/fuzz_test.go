@@ -1,10 +1,11 @@
 package check
 
 import (
-	"sleeve-check/internal/outcome"
 	"strings"
 	"testing"
 	"time"
+
+	"sleeve-check/internal/outcome"
 )
 
 func FuzzParseCredentials(f *testing.F) {

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sleeve-check/internal/outcome"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"sleeve-check/internal/environ"
+	"sleeve-check/internal/outcome"
 	"sleeve-check/internal/safefile"
 )
 
@@ -366,7 +366,7 @@ func (r *Resolution) candidates(in Input) ([]Credential, []string) {
 	}{{"ANTHROPIC_AUTH_TOKEN", KindAuthToken}, {"ANTHROPIC_API_KEY", KindAPIKey}, {"", KindAPIKeyHelper}, {"CLAUDE_CODE_OAUTH_TOKEN", KindOAuthToken}} {
 		if v.kind == KindAPIKeyHelper {
 			if r.helper.v != "" {
-				out = append(out, Credential{Kind: v.kind, Source: r.helper.source, Detail: "helper command " + strconv.Quote(firstWord(r.helper.v))})
+				out = append(out, Credential{Kind: v.kind, Source: r.helper.source, Detail: "helper command " + strconv.Quote(firstWord(r.helper.v)), Helper: r.helper.v})
 			}
 			continue
 		}
@@ -436,8 +436,7 @@ func (r *Resolution) checkSelected(in Input) {
 		r.Findings.Note("cloud_provider", fmt.Sprintf("%s is set: Claude Code uses %s with that provider's own credentials, which sleeve-check does not check", sel.Var, sel.Detail))
 		r.Status = StatusUnknown
 	case KindAPIKeyHelper:
-		r.Findings.Warn("api_key_helper", fmt.Sprintf("Claude Code gets its key from the %s (%s); sleeve-check does not run it", sel.Detail, sel.Source),
-			"make sure the helper works inside the sleeve")
+		r.Findings.Note("api_key_helper", fmt.Sprintf("Claude Code gets its key from the %s (%s)", sel.Detail, sel.Source))
 		r.Status = StatusUnknown
 	case KindAuthToken, KindAPIKey, KindOAuthToken:
 		fs := CheckToken(sel.Kind, sel.Source, sel.Value)

@@ -2,9 +2,10 @@ package check
 
 import (
 	"fmt"
-	"sleeve-check/internal/outcome"
 	"strings"
 	"unicode/utf8"
+
+	"sleeve-check/internal/outcome"
 )
 
 // Token prefixes Anthropic uses today. They are used only to tell a value

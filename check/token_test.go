@@ -1,12 +1,12 @@
 package check
 
 import (
-	"sleeve-check/internal/outcome"
 	"strings"
 	"testing"
 
 	"sleeve-check/check/anthropictest"
 	"sleeve-check/internal/leaktest"
+	"sleeve-check/internal/outcome"
 )
 
 // Made-up tokens of the real shapes; none is a real credential.

@@ -1,10 +1,11 @@
 package check
 
 import (
-	"sleeve-check/internal/outcome"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"sleeve-check/internal/outcome"
 )
 
 // Claude Code trims its credential and base-URL variables with

@@ -1,10 +1,10 @@
 package entrypoint
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
-	"sleeve-check/internal/outcome"
 	"slices"
 	"strings"
 	"time"
@@ -12,7 +12,8 @@ import (
 	"sleeve-check/check"
 	"sleeve-check/check/probe"
 	"sleeve-check/entrypoint/claudeconfig"
-	"sleeve-check/internal/safefile"
+	"sleeve-check/internal/environ"
+	"sleeve-check/internal/outcome"
 )
 
 // HealthReport is the health part of the shared report.
@@ -34,96 +35,114 @@ const maxHealthLine = 1000
 const unavailableTTL = time.Minute
 
 // health is the image's HEALTHCHECK: exit 0 (healthy) or 1 (unhealthy),
-// one short line on stdout. It re-runs the local checks, looks at the
-// config flag, and reuses the last API verdict for HealthTTL; it never
-// writes Claude Code's config, never refreshes, never starts anything.
-func (r *runner) health() int {
+// one short line on stdout. Its own short pipeline over the start's state
+// (last): it re-runs the local checks, asks claudeconfig about the welcome
+// screen, and reuses the last API verdict for HealthTTL; it never writes
+// Claude Code's config, never refreshes, never starts anything.
+func health(ctx context.Context, c call, last *StartState) int {
+	p := newPipeline(ctx, c.log, 0)
+	s, env := c.inv.Settings, c.env
+	var st started
 	h := &HealthReport{Healthy: true}
-	r.rep.Health = h
 	var parts []string
-	warn := ""
-	fail := func(msg string) int {
-		h.Healthy, h.Line = false, healthLine(false, false, msg)
-		return r.healthOut()
-	}
-
-	if st := r.started; st != nil && !st.CheckedAt.IsZero() {
-		t := st.CheckedAt
+	if last != nil && !last.CheckedAt.IsZero() {
+		t := last.CheckedAt
 		h.StartedAt = &t
-		parts = append(parts, "started "+outcome.Human(r.start.Sub(t))+" ago")
+		parts = append(parts, "started "+outcome.Human(c.began.Sub(t))+" ago")
 	}
-	if w := r.waiting(); w != nil {
+	if w := waitingNow(last, c.began); w != nil {
 		// The start is alive and doing what it was told: not a failure.
-		h.Warning, h.Line = true, healthLine(true, true, fmt.Sprintf("waiting for the %s limit to reset%s", w.Window, probe.ResetWords(&w.Until, r.start)))
-		return r.healthOut()
+		h.Warning, h.Line = true, healthLine(true, true, fmt.Sprintf("waiting for the %s limit to reset%s", w.Window, probe.ResetWords(&w.Until, c.began)))
+		return healthOut(c, st, p, h)
 	}
-
-	res, msg := r.healthLocal()
-	if msg != "" {
-		return fail(msg)
+	ok := healthSteps(p, c, &st, last, &env)
+	if !ok {
+		h.Healthy, h.Line = false, healthLine(false, false, p.ended.Message)
+		return healthOut(c, st, p, h)
 	}
-	fp := res.Selected.Fingerprint()
+	fp := st.res.Selected.Fingerprint()
 	desc := string(fp.Kind)
 	if fp.Last4 != "" {
 		desc += " ..." + fp.Last4
 	}
-	parts = append(parts, desc+" "+string(res.Status))
-	for _, f := range res.Findings {
+	parts = append(parts, desc+" "+string(st.res.Status))
+	warn := ""
+	for _, f := range p.said {
 		if f.Severity == outcome.Warning && f.ID != "credential_shadowed" && warn == "" {
 			warn = f.Message
 		}
 	}
-
-	if r.probeSkip(res) == "" {
-		if msg := r.healthAPI(res, &parts, &warn); msg != "" {
-			return fail(msg)
-		}
+	pr := prober{s: s, env: env, cwd: workingDir(), claude: claudeOf(last.command()), log: c.log, now: c.began, dirs: newStateDirs(s, env)}
+	if probeSkip(s, st.res, c.began, false) == "" && !askAPI(p, pr, &st, h, &parts, &warn) {
+		h.Healthy, h.Line = false, healthLine(false, false, p.ended.Message)
+		return healthOut(c, st, p, h)
 	}
 	if fp.ExpiresAt != nil {
-		parts = append(parts, "expires "+relTime(*fp.ExpiresAt, r.start))
+		parts = append(parts, "expires "+relTime(*fp.ExpiresAt, c.began))
 	}
 	line := strings.Join(parts, ", ")
 	if warn != "" {
 		line += "; " + warn
 	}
-	h.Warning = warn != ""
-	h.Line = healthLine(true, warn != "", line)
-	return r.healthOut()
+	h.Warning, h.Line = warn != "", healthLine(true, warn != "", line)
+	return healthOut(c, st, p, h)
 }
 
-// healthLocal re-runs the local checks: the credential, the onboarding
-// flag, and that the credential is the one the start was given. It
-// returns why the sleeve is unhealthy, or "".
-func (r *runner) healthLocal() (*check.Resolution, string) {
-	res := check.Resolve(r.resolveInput())
-	r.resolution(res)
-	if e := res.Findings.FirstError(); e != nil {
-		return res, e.Message
+// healthSteps are the local checks: the credential as the start would
+// find it, the welcome screen, and that the credential is the one the
+// start was given.
+func healthSteps(p *pipeline, c call, st *started, last *StartState, env *environ.Env) bool {
+	s := c.inv.Settings
+	root, _ := step(p, "read root-only files", outcome.Config, func(context.Context) (rootFiles, outcome.Findings) { return readRootFiles(s, *env) })
+	ok := true
+	if s.User != "" {
+		if st.user, ok = step(p, "switch user", outcome.Config, func(context.Context) (*sleeveUser, outcome.Findings) {
+			u, e, fs := switchUser(s.User, *env, c.log)
+			*env = e
+			return u, fs
+		}); !ok {
+			return false
+		}
 	}
-	// Only the one flag is read: a .claude.json can grow to tens of MB.
-	if glob, err := claudeconfig.TopLevel(res.GlobalConfig, "hasCompletedOnboarding"); err != nil {
-		return res, fmt.Sprintf("cannot read %q: %s", res.GlobalConfig, safefile.ErrText(err))
-	} else if string(glob["hasCompletedOnboarding"]) != "true" {
-		return res, fmt.Sprintf("hasCompletedOnboarding is not set in %q, so claude waits at its welcome screen", res.GlobalConfig)
+	in := resolveInput(s, *env, workingDir(), c.began, root.secrets)
+	if st.res, ok = step(p, "resolve credential", outcome.Config, func(context.Context) (*check.Resolution, outcome.Findings) { return resolve(in, c.log) }); !ok {
+		return false
 	}
-	return res, r.credentialChanged(res.Selected.Fingerprint())
+	_, ok = step(p, "check the sleeve", outcome.Config, func(context.Context) (struct{}, outcome.Findings) {
+		var fs outcome.Findings
+		if why := claudeconfig.Onboarding(st.res.GlobalConfig); why != "" {
+			fs.Errf(outcome.Config, "onboarding", why, "")
+		} else if why := credentialChanged(last, st.res.Selected.Fingerprint()); why != "" {
+			fs.Errf(outcome.Config, "credential_changed", why, "")
+		}
+		return struct{}{}, fs
+	})
+	return ok
+}
+
+// askAPI is health's last step: the API's verdict, cached or asked.
+func askAPI(p *pipeline, pr prober, st *started, h *HealthReport, parts *[]string, warn *string) bool {
+	_, ok := step(p, "ask the API", outcome.Unavailable, func(ctx context.Context) (struct{}, outcome.Findings) {
+		return struct{}{}, healthAPI(ctx, pr, st, h, parts, warn)
+	})
+	return ok
 }
 
 // healthAPI adds what the API says to the health line: a part, or a
 // warning; or it returns why the sleeve is unhealthy.
-func (r *runner) healthAPI(res *check.Resolution, parts *[]string, warn *string) string {
-	v, at, cached, asked := r.healthVerdict(res)
+func healthAPI(ctx context.Context, pr prober, st *started, h *HealthReport, parts *[]string, warn *string) outcome.Findings {
+	v, at, cached, asked := healthVerdict(ctx, pr, st.res)
 	if !asked {
-		*parts = append(*parts, fmt.Sprintf("api not checked (no writable state directory to remember it; asked in the first minute of every %s)", r.inv.Settings.HealthTTL))
-		return ""
+		*parts = append(*parts, fmt.Sprintf("api not checked (no writable state directory to remember it; asked in the first minute of every %s)", pr.s.HealthTTL))
+		return nil
 	}
-	r.rep.Health.ProbeCheckedAt, r.rep.Health.ProbeCached = &at, cached
-	r.rep.Probe = &v
-	r.applyVerdict(v)
-	age := outcome.Human(r.start.Sub(at)) + " ago"
+	means := pr.choice(st.res)
+	st.probe = probed{Verdict: &v, Means: &means, At: at}
+	h.ProbeCheckedAt, h.ProbeCached = &at, cached
+	age := outcome.Human(pr.now.Sub(at)) + " ago"
 	switch {
 	case v.Finding.Severity == outcome.Error && v.Class != probe.Unavailable && v.Class != probe.UsageLimit:
-		return v.Finding.Message
+		return outcome.Findings{v.Finding}
 	case v.Class == probe.UsageLimit:
 		// A restart cannot bring quota back; the running task resumes at the reset.
 		*warn = v.Finding.Message
@@ -139,72 +158,82 @@ func (r *runner) healthAPI(res *check.Resolution, parts *[]string, warn *string)
 	if u := v.Usage.Short(); u != "" {
 		*parts = append(*parts, u)
 	}
-	if high := v.Usage.High(r.inv.Settings.UsageWarning.Fraction, r.start); len(high) > 0 && *warn == "" && !v.Usage.Rejected() {
+	if high := v.Usage.High(pr.s.UsageWarning.Fraction, pr.now); len(high) > 0 && *warn == "" && !v.Usage.Rejected() {
 		*warn = high[0]
 	}
-	return ""
+	return nil
 }
 
-// waiting is the start's wait for a usage window's reset, while it lasts
-// (and a minute past the reset, for the probe after it).
-func (r *runner) waiting() *Waiting {
-	if r.started == nil || r.started.Start.Waiting == nil {
+// waitingNow is the start's wait for a usage window's reset, while it
+// lasts (and a minute past the reset, for the probe after it).
+func waitingNow(last *StartState, now time.Time) *Waiting {
+	if last == nil || last.Start.Waiting == nil {
 		return nil
 	}
-	if w := r.started.Start.Waiting; r.start.Before(w.Until.Add(time.Minute + 30*time.Second)) {
+	if w := last.Start.Waiting; now.Before(w.Until.Add(time.Minute + 30*time.Second)) {
 		return w
 	}
 	return nil
 }
 
-// adoptStartSettings gives a health check the settings the start ran
-// with (its ENTRYPOINT flags: --user, --probe, --state-dir, ...), below
-// the health check's own flags and environment.
-func (r *runner) adoptStartSettings(args []string) {
-	st := startState(r.stateDirs())
+// adoptStart finds the state the start left and gives a health check the
+// settings the start ran with (its ENTRYPOINT flags: --user, --probe,
+// --state-dir, ...), below the health check's own flags and environment.
+// It returns the state (nil when there is none), and the invocation and
+// environment to run with.
+func adoptStart(args []string, inv *Invocation, env environ.Env) (*StartState, *Invocation, environ.Env) {
+	st := startState(newStateDirs(inv.Settings, env))
 	if st == nil {
-		return
+		return nil, inv, env
 	}
-	r.started = st
-	env := r.env.Clone()
+	with := env.Clone()
 	var adopted []string
 	for _, k := range slices.Sorted(maps.Keys(st.Start.Settings)) {
-		if env.Get(k) == "" {
-			env.Set(k, st.Start.Settings[k])
+		if with.Get(k) == "" {
+			with.Set(k, st.Start.Settings[k])
 			adopted = append(adopted, k)
 		}
 	}
 	if len(adopted) == 0 {
-		return
+		return st, inv, env
 	}
-	inv, err := Parse(args, env)
+	adoptedInv, err := Parse(args, with)
 	if err != nil {
-		return
+		return st, inv, env
 	}
+	env = env.Clone()
 	for _, k := range adopted {
 		if k == EnvPrefix+"USER" && st.Start.Home != "" {
 			// The start's home, which the user switch replaces with the
 			// passwd one where the user has an entry (as at the start).
-			r.env.Set("HOME", st.Start.Home)
+			env.Set("HOME", st.Start.Home)
 		}
-		if f := fieldByEnv(k); f != nil && !strings.HasPrefix(inv.Sources[f.Name], "flag") {
-			inv.Sources[f.Name] = "the start's state"
+		if f := fieldByEnv(k); f != nil && !strings.HasPrefix(adoptedInv.Sources[f.Name], "flag") {
+			adoptedInv.Sources[f.Name] = "the start's state"
 		}
 	}
-	r.inv = inv
+	return st, adoptedInv, env
+}
+
+// command is the start's command, or nil.
+func (st *StartState) command() []string {
+	if st == nil {
+		return nil
+	}
+	return st.Command
 }
 
 // credentialChanged says why the credential found now is not the one the
 // running process was started with, or "". Claude Code reads its variables
 // once, at start: a Kubernetes secret rotated behind a *_FILE since then is
 // not what it sends. A credentials file it re-reads (and refreshes itself)
-// is exempt.
-func (r *runner) credentialChanged(now check.Fingerprint) string {
-	if r.started == nil || r.started.Credential == nil {
+// and a helper it re-runs are exempt.
+func credentialChanged(last *StartState, now check.Fingerprint) string {
+	if last == nil || last.Credential == nil {
 		return ""
 	}
-	was := *r.started.Credential
-	if was.Kind != now.Kind || was.Source != now.Source || now.Kind == check.KindOAuthFile || sameCredential(was, now) {
+	was := *last.Credential
+	if was.Kind != now.Kind || was.Source != now.Source || now.Kind == check.KindOAuthFile || now.Kind == check.KindAPIKeyHelper || sameCredential(was, now) {
 		return ""
 	}
 	return fmt.Sprintf("the credential changed since the start; restart the sleeve to use the new one (%s was length %d ...%s at the start, now length %d ...%s)",
@@ -216,9 +245,10 @@ func (r *runner) credentialChanged(now check.Fingerprint) string {
 // be cached (no writable state directory), it asks the API only in the
 // first minute of every TTL, so that health checks every 30 s still make
 // about two requests per TTL; asked is false when it did not ask.
-func (r *runner) healthVerdict(res *check.Resolution) (v probe.Verdict, at time.Time, cached, asked bool) {
-	s := r.inv.Settings
-	if c, ok := r.cachedVerdict(res.Selected, r.probeChoice(res)); ok {
+func healthVerdict(ctx context.Context, pr prober, res *check.Resolution) (v probe.Verdict, at time.Time, cached, asked bool) {
+	s := pr.s
+	means := pr.choice(res).Means
+	if c, ok := cachedVerdict(pr.dirs, res.Selected, means); ok {
 		ttl := s.HealthTTL
 		if c.Verdict.Class == probe.Unavailable {
 			ttl = min(ttl, unavailableTTL)
@@ -226,42 +256,41 @@ func (r *runner) healthVerdict(res *check.Resolution) (v probe.Verdict, at time.
 		if u := c.Verdict.Usage; u.Rejected() && u.ResetsAt != nil {
 			ttl = min(ttl, u.ResetsAt.Sub(c.CheckedAt))
 		}
-		if age := r.start.Sub(c.CheckedAt); age >= 0 && age < ttl {
+		if age := pr.now.Sub(c.CheckedAt); age >= 0 && age < ttl {
 			return c.Verdict, c.CheckedAt, true, true
 		}
 	}
-	dir, derr := r.stateDirs().writable()
-	if derr != nil && s.HealthTTL > 0 && r.start.Sub(r.start.Truncate(s.HealthTTL)) >= time.Minute {
+	dir, derr := pr.dirs.writable()
+	if derr != nil && s.HealthTTL > 0 && pr.now.Sub(pr.now.Truncate(s.HealthTTL)) >= time.Minute {
 		return v, at, false, false
 	}
 	// Judged as facts, not as a start: a rate limit proves the credential,
 	// and an outage is reported as such (health turns it into a warning).
-	v = r.runProbe(res, probePolicy{deadline: s.HealthTimeout})
+	v = pr.run(ctx, res, probePolicy{deadline: s.HealthTimeout})
 	now := time.Now().UTC()
 	if v.Class != probe.Interrupted && derr == nil {
-		r.saveVerdict(dir, res.Selected, now, v)
+		saveVerdict(dir, res.Selected, now, v, means)
 	}
 	return v, now, false, true
 }
 
-func (r *runner) healthOut() int {
-	h := r.rep.Health
-	if r.inv.Settings.JSON {
-		r.rep.ExitCode = 0
-		if !h.Healthy {
-			r.rep.ExitCode = 1
-		}
-		r.rep.DurationMS = float64(time.Since(r.start).Microseconds()) / 1000
-		enc := json.NewEncoder(r.stdout)
+// healthOut prints the health line (or, with --json, the report with its
+// health part) and returns 0 (healthy) or 1.
+func healthOut(c call, st started, p *pipeline, h *HealthReport) int {
+	code := 0
+	if !h.Healthy {
+		code = 1
+	}
+	if c.inv.Settings.JSON {
+		rep := buildReport(c, st, p.said, outcome.Code(code))
+		rep.Health = h
+		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
-		enc.Encode(r.rep)
+		enc.Encode(rep)
 	} else {
-		fmt.Fprintln(r.stdout, h.Line)
+		fmt.Fprintln(c.stdout, h.Line)
 	}
-	if h.Healthy {
-		return 0
-	}
-	return 1
+	return code
 }
 
 // healthLine is one line, no colour, no control characters, bounded.

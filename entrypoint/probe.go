@@ -1,10 +1,13 @@
 package entrypoint
 
 import (
+	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"net/url"
 	"path/filepath"
-	"sleeve-check/internal/outcome"
+	"slices"
 	"strconv"
 	"time"
 
@@ -12,170 +15,191 @@ import (
 
 	"sleeve-check/check"
 	"sleeve-check/check/probe"
+	"sleeve-check/internal/environ"
+	"sleeve-check/internal/outcome"
 )
 
-// probe asks the API whether the selected credential works. It reports
-// whether the start must stop, and with which code.
-func (r *runner) probe(res *check.Resolution) (outcome.Code, bool) {
-	s := r.inv.Settings
-	if skip := r.probeSkip(res); skip != "" {
-		r.log.Debug().Msg("not probed: " + skip)
-		return outcome.OK, false
+// prober is what proving a credential needs to know of the sleeve, the
+// same for a start and a health check.
+type prober struct {
+	s   Settings
+	env environ.Env // the sleeve's, after the user switch
+	cwd string
+	// claude is the command's own claude, when the command is claude.
+	claude string
+	log    zerolog.Logger
+	now    time.Time
+	dirs   stateDirs
+	// reusable: a start with a command may reuse a recent pass.
+	reusable bool
+}
+
+// probed is what the probe step returns: the verdict (nil when there was
+// no probe), by which means, when it was reached, and the reset a
+// --on-usage-limit=wait start waits for.
+type probed struct {
+	Verdict *probe.Verdict
+	Means   *ProbeChoice
+	At      time.Time
+	Wait    *Waiting
+	// reused is the age of the pass a restart reused.
+	reused time.Duration
+}
+
+// probeStart proves the selected credential for a start: a recent pass
+// reused, or the splay, then the probe, and a reset within the deadline
+// waited for. Its findings are what it says before the verdict (the
+// pipeline notes the verdict itself, with how it was reached).
+func probeStart(ctx context.Context, pr prober, res *check.Resolution, reportOnlySeed bool) (probed, outcome.Findings) {
+	if skip := probeSkip(pr.s, res, pr.now, reportOnlySeed); skip != "" {
+		pr.log.Debug().Msg("not probed: " + skip)
+		return probed{}, nil
 	}
-	means := r.probeChoice(res)
-	if c, ok := r.freshVerdict(res, means); ok {
-		r.probedAt = c.CheckedAt
-		r.log.Debug().Msgf("probe: reusing the pass of %s ago for the same credential (within SLEEVE_CHECK_HEALTH_TTL)", outcome.Human(r.start.Sub(c.CheckedAt)))
-		r.verdict(c.Verdict)
-		return outcome.OK, false
+	var fs outcome.Findings
+	means := pr.choice(res)
+	if c, ok := pr.freshVerdict(res, means.Means); ok {
+		return probed{Verdict: &c.Verdict, Means: &means, At: c.CheckedAt, reused: pr.now.Sub(c.CheckedAt)}, nil
 	}
-	if s.ProbeSplay > 0 {
-		d := time.Duration(rand.Int64N(int64(s.ProbeSplay)))
-		r.log.Debug().Dur("splay_ms", d).Msg("waiting before the probe")
-		if !r.sleep(d) {
-			return r.interrupted()
+	if w := plainHTTP(res, pr.s.RequireTLS); w != nil {
+		fs = append(fs, *w)
+	}
+	if pr.s.ProbeSplay > 0 {
+		d := time.Duration(rand.Int64N(int64(pr.s.ProbeSplay)))
+		pr.log.Debug().Dur("splay_ms", d).Msg("waiting before the probe")
+		if !sleep(ctx, d) {
+			return probed{Means: &means}, fs
 		}
 	}
-	if means == ByHTTP && isSubscription(res.Selected.Kind) {
-		r.finding(subscriptionOverHTTP)
+	if means.Means == ByHTTP && isSubscription(res.Selected.Kind) {
+		fs = append(fs, subscriptionOverHTTP)
 	}
-	var v probe.Verdict
-	pol := probePolicy{deadline: s.ProbeTimeout, strict: s.Strict, warnUnavailable: s.OnUnavailable == "warn", warnUsageLimit: s.OnUsageLimit == "warn"}
+	pol := pr.startPolicy()
 	began := time.Now()
-	r.step("probe", func() error { v = r.runProbe(res, pol); return nil })
-	if reset := v.Usage.ResetsAtIfRejected(); reset != nil && s.OnUsageLimit != "wait" {
+	v := pr.run(ctx, res, pol)
+	if reset := v.Usage.ResetsAtIfRejected(); reset != nil && pr.s.OnUsageLimit != "wait" {
 		// What the HTTP probe does with the API's retry-after, and claude
 		// -p (told not to retry) does not: a reset within the deadline is
 		// waited for.
-		if d := time.Until(*reset) + time.Second; d > 0 && time.Since(began)+d < pol.deadline {
-			v = r.probeAfter(d, res, pol)
+		if d := time.Until(*reset) + time.Second; d > 0 && time.Since(began)+d < pol.deadline && sleep(ctx, d) {
+			v = pr.run(ctx, res, pol)
 		}
 	}
-	if v.Class == probe.UsageLimit && s.OnUsageLimit == "wait" {
-		v = r.waitForReset(res, pol, v)
+	out := probed{Verdict: &v, Means: &means, At: time.Now()}
+	if v.Class == probe.UsageLimit && pr.s.OnUsageLimit == "wait" {
+		out.Wait = pr.resetToWaitFor(&v)
 	}
-	if v.Class == probe.Interrupted {
-		return r.interrupted()
-	}
-	r.probedAt = time.Now()
 	if sel := res.Selected; sel.SettingsFile != "" && v.Finding.Severity == outcome.Error && v.Finding.Code == outcome.Rejected {
 		v.Finding.Message += "; it came from " + sel.Source + ", which overrides the process environment"
 	}
-	r.verdict(v)
-	if v.Finding.Severity == outcome.Error {
-		return v.Finding.Code, true
-	}
-	return outcome.OK, false
+	return out, fs
 }
 
-// verdict records the probe's verdict, and warns about usage windows
-// that are nearly used up.
-func (r *runner) verdict(v probe.Verdict) {
-	r.rep.Probe = &v
-	r.applyVerdict(v)
-	how := func(e *zerolog.Event) *zerolog.Event {
-		if m := r.rep.ProbeMeans; m != nil {
-			e = e.Str("probe", string(m.Means)).Str("why", m.Why)
-		}
-		return e.Str("class", string(v.Class)).Int("attempts", v.Attempts).Int("http_status", v.HTTPStatus).Str("request_id", v.RequestID)
-	}
-	if v.Finding.Severity == outcome.Info {
-		// A pass is one --verbose line: the sentence and how it was reached.
-		r.finding(v.Finding, how)
-	} else {
-		// A warning or an error keeps its sentence plain; how is for --verbose.
-		how(r.log.Debug()).Msg("probe: " + string(v.Class))
-		r.finding(v.Finding)
-	}
-	if v.UsageUnknown != "" {
-		r.finding(outcome.Finding{Severity: outcome.Info, ID: "usage_unknown", Message: "usage unknown: " + v.UsageUnknown})
-	}
-	if u := v.Usage; u != nil {
-		r.log.Debug().Str("status", u.Status).Str("claim", u.Claim).Msgf("usage: %s", u.Short())
-	}
-	if !v.Usage.Rejected() {
-		for _, w := range v.Usage.High(r.inv.Settings.UsageWarning.Fraction, time.Now()) {
-			r.finding(outcome.Finding{Severity: outcome.Warning, ID: "usage_high", Message: w,
-				Hint: "when it is used up, every sleeve on this subscription stops until the reset: spread the work across subscriptions, or enable usage credits"})
-		}
-	}
-}
-
-// waitForReset waits for a used-up usage window to reset (plus a random
-// part of SLEEVE_CHECK_PROBE_SPLAY, so that sleeves waiting together do not
-// all ask in the same second), then probes once more. A reset that is unknown, or further away than
-// SLEEVE_CHECK_USAGE_WAIT_MAX, is not waited for.
-func (r *runner) waitForReset(res *check.Resolution, pol probePolicy, v probe.Verdict) probe.Verdict {
-	s := r.inv.Settings
+// resetToWaitFor is the reset a --on-usage-limit=wait start waits for
+// (plus a random part of SLEEVE_CHECK_PROBE_SPLAY, so that sleeves waiting
+// together do not all ask in the same second), or nil, with the verdict's
+// message saying why not: the reset is unknown, or further away than
+// SLEEVE_CHECK_USAGE_WAIT_MAX.
+func (pr prober) resetToWaitFor(v *probe.Verdict) *Waiting {
 	reset := v.Usage.ResetsAt
 	if reset == nil {
 		v.Finding.Message += "; SLEEVE_CHECK_ON_USAGE_LIMIT=wait cannot wait for a reset it does not know"
-		return v
+		return nil
 	}
 	// A second past it: the reset is given in whole seconds.
 	d := time.Until(*reset) + time.Second
-	if s.ProbeSplay > 0 {
-		d += time.Duration(rand.Int64N(int64(s.ProbeSplay)))
+	if pr.s.ProbeSplay > 0 {
+		d += time.Duration(rand.Int64N(int64(pr.s.ProbeSplay)))
 	}
-	if d > s.UsageWaitMax {
-		v.Finding.Message += fmt.Sprintf("; that is further away than SLEEVE_CHECK_USAGE_WAIT_MAX (%s), so the start does not wait", s.UsageWaitMax)
-		return v
+	if d > pr.s.UsageWaitMax {
+		v.Finding.Message += fmt.Sprintf("; that is further away than SLEEVE_CHECK_USAGE_WAIT_MAX (%s), so the start does not wait", pr.s.UsageWaitMax)
+		return nil
 	}
-	r.finding(outcome.Finding{Severity: outcome.Warning, ID: "usage_wait",
-		Message: fmt.Sprintf("waiting for the subscription's %s limit to reset%s, then probing again (SLEEVE_CHECK_ON_USAGE_LIMIT=wait)", v.Usage.Words(), probe.ResetWords(reset, time.Now()))})
-	r.saveWaiting(Waiting{Until: *reset, Window: v.Usage.Words()}, v)
-	pol.warnUsageLimit = false
-	return r.probeAfter(d, res, pol)
+	return &Waiting{Until: *reset, Window: v.Usage.Words(), wait: d}
 }
 
-// probeAfter waits d (a signal ends the wait), then probes once more.
-func (r *runner) probeAfter(d time.Duration, res *check.Resolution, pol probePolicy) probe.Verdict {
-	if !r.sleep(d) {
-		return probe.Verdict{Class: probe.Interrupted}
+// usageWaitNotice is the warning a start gives as it begins to wait.
+func usageWaitNotice(v probe.Verdict, w Waiting) outcome.Finding {
+	return outcome.Finding{Severity: outcome.Warning, ID: "usage_wait",
+		Message: fmt.Sprintf("waiting for the subscription's %s limit to reset%s, then probing again (SLEEVE_CHECK_ON_USAGE_LIMIT=wait)", v.Usage.Words(), probe.ResetWords(&w.Until, time.Now()))}
+}
+
+// verdictFindings are what a verdict says: its own finding (with how it
+// was reached, for its log line), the usage it could not see, and the
+// windows nearly used up.
+func verdictFindings(v probe.Verdict, means *ProbeChoice, usageWarning float64) (own outcome.Finding, how func(*zerolog.Event) *zerolog.Event, more outcome.Findings) {
+	how = func(e *zerolog.Event) *zerolog.Event {
+		if means != nil {
+			e = e.Str("probe", string(means.Means)).Str("why", means.Why)
+		}
+		return e.Str("class", string(v.Class)).Int("attempts", v.Attempts).Int("http_status", v.HTTPStatus).Str("request_id", v.RequestID)
 	}
-	var again probe.Verdict
-	r.step("probe after the reset", func() error { again = r.runProbe(res, pol); return nil })
-	return again
+	if v.UsageUnknown != "" {
+		more.Note("usage_unknown", "usage unknown: "+v.UsageUnknown)
+	}
+	if !v.Usage.Rejected() {
+		for _, w := range v.Usage.High(usageWarning, time.Now()) {
+			more.Warn("usage_high", w, "when it is used up, every sleeve on this subscription stops until the reset: spread the work across subscriptions, or enable usage credits")
+		}
+	}
+	return v.Finding, how, more
+}
+
+// noteVerdict records a verdict in the pipeline: a pass is one --verbose
+// line with how it was reached; a warning or an error keeps its sentence
+// plain, and how is a --verbose line of its own.
+func noteVerdict(p *pipeline, v probe.Verdict, means *ProbeChoice, usageWarning float64) bool {
+	own, how, more := verdictFindings(v, means, usageWarning)
+	if own.Severity == outcome.Info {
+		p.note(own, how)
+	} else {
+		how(p.log.Debug()).Msg("probe: " + string(v.Class))
+		p.note(own)
+	}
+	if u := v.Usage; u != nil {
+		p.log.Debug().Str("status", u.Status).Str("claim", u.Claim).Msgf("usage: %s", u.Short())
+	}
+	return p.add(more...)
 }
 
 // freshVerdict is the last start's or health check's pass for the same
 // credential and probe, while younger than SLEEVE_CHECK_HEALTH_TTL: a
 // restarted sleeve (or a fleet restarted together) needs no new claude -p
 // to know what it knew a minute ago. Only a start reuses it, and only a pass.
-func (r *runner) freshVerdict(res *check.Resolution, means Means) (ProbeCache, bool) {
-	if len(r.inv.Command) == 0 || r.inv.Settings.HealthTTL <= 0 {
+func (pr prober) freshVerdict(res *check.Resolution, means Means) (ProbeCache, bool) {
+	if !pr.reusable || pr.s.HealthTTL <= 0 {
 		return ProbeCache{}, false
 	}
-	c, ok := r.cachedVerdict(res.Selected, means)
-	age := r.start.Sub(c.CheckedAt)
-	return c, ok && c.Verdict.Class == probe.Valid && c.Verdict.Finding.Severity == outcome.Info && age >= 0 && age < r.inv.Settings.HealthTTL
+	c, ok := cachedVerdict(pr.dirs, res.Selected, means)
+	age := pr.now.Sub(c.CheckedAt)
+	return c, ok && c.Verdict.Class == probe.Valid && c.Verdict.Finding.Severity == outcome.Info && age >= 0 && age < pr.s.HealthTTL
 }
 
-// sleep waits d, or until a signal: it reports whether d passed.
-func (r *runner) sleep(d time.Duration) bool {
+// sleep waits d, or until ctx ends: it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
-	case <-r.ctx.Done():
+	case <-ctx.Done():
 		return false
 	}
 }
 
 // probeSkip says why the selected credential is not probed, or "".
-func (r *runner) probeSkip(res *check.Resolution) string {
+// reportOnlySeed: a report (which writes nothing) judges a seed it did not copy.
+func probeSkip(s Settings, res *check.Resolution, now time.Time, reportOnlySeed bool) string {
 	sel := res.Selected
 	switch {
-	case r.inv.Settings.Probe == "off":
+	case s.Probe == "off":
 		return "the probe is off (SLEEVE_CHECK_PROBE=off)"
 	case sel == nil:
 		return "there is no credential"
 	case sel.Value.Len() == 0:
 		return "Claude Code authenticates through " + string(sel.Kind) + ", which sleeve-check does not probe"
-	case sel.Kind == check.KindOAuthFile && sel.Refreshable && !sel.ExpiresAt.After(r.start):
+	case sel.Kind == check.KindOAuthFile && sel.Refreshable && !sel.ExpiresAt.After(now):
 		return "the access token has expired and Claude Code refreshes it before its first request"
-	case r.seeded != nil && len(r.inv.Command) == 0 && r.probeChoice(res) == ByCLI:
+	case reportOnlySeed && probeChoice(s.Probe, sel.Kind).Means == ByCLI:
 		return "a report copies no seed, and Claude Code, the only one that may send its token, reads the copy: a start proves it"
 	}
 	return ""
@@ -190,6 +214,11 @@ type probePolicy struct {
 	warnUsageLimit  bool
 }
 
+func (pr prober) startPolicy() probePolicy {
+	s := pr.s
+	return probePolicy{deadline: s.ProbeTimeout, strict: s.Strict, warnUnavailable: s.OnUnavailable == "warn", warnUsageLimit: s.OnUsageLimit == "warn"}
+}
+
 // Means is how a credential is proved.
 type Means string
 
@@ -198,20 +227,30 @@ const (
 	ByCLI  Means = "cli"  // one claude -p, by Claude Code itself
 )
 
-// probeMeans picks how to prove the selected credential, and says why.
+// ProbeChoice is which probe ran, and why: in the report and --verbose.
+type ProbeChoice struct {
+	Means Means  `json:"means"`
+	Why   string `json:"why"`
+}
+
+// probeChoice picks how to prove a credential of kind, and says why.
 // Anthropic's terms reserve a subscription (OAuth) token for Claude Code:
 // under auto, Claude Code proves it; a key any tool may use is proved by
 // the HTTP probe, which costs a few ms instead of a Claude Code start.
-func probeMeans(setting string, kind check.Kind) (Means, string) {
+func probeChoice(setting string, kind check.Kind) ProbeChoice {
 	switch {
 	case setting == "http":
-		return ByHTTP, "SLEEVE_CHECK_PROBE=http"
+		return ProbeChoice{ByHTTP, "SLEEVE_CHECK_PROBE=http"}
 	case setting == "cli":
-		return ByCLI, "SLEEVE_CHECK_PROBE=cli"
+		return ProbeChoice{ByCLI, "SLEEVE_CHECK_PROBE=cli"}
 	case isSubscription(kind):
-		return ByCLI, "a subscription token is used by Claude Code only (Anthropic's terms), so Claude Code proves it"
+		return ProbeChoice{ByCLI, "a subscription token is used by Claude Code only (Anthropic's terms), so Claude Code proves it"}
 	}
-	return ByHTTP, "an " + string(kind) + " may be used by any tool, so one tiny request proves it"
+	return ProbeChoice{ByHTTP, "an " + string(kind) + " may be used by any tool, so one tiny request proves it"}
+}
+
+func (pr prober) choice(res *check.Resolution) ProbeChoice {
+	return probeChoice(pr.s.Probe, res.Selected.Kind)
 }
 
 // subscriptionOverHTTP is the warning for an operator who asked the HTTP
@@ -220,47 +259,49 @@ var subscriptionOverHTTP = outcome.Finding{Severity: outcome.Warning, ID: "probe
 	Message: "SLEEVE_CHECK_PROBE=http sends the subscription token from sleeve-check, not Claude Code: Anthropic's terms reserve subscription (OAuth) tokens for Claude Code, and the API refuses such requests after checking the token",
 	Hint:    "use SLEEVE_CHECK_PROBE=auto (the default): Claude Code itself proves the token"}
 
-// probeChoice records in the report which probe proves the selected
-// credential, and returns it.
-func (r *runner) probeChoice(res *check.Resolution) Means {
-	means, why := probeMeans(r.inv.Settings.Probe, res.Selected.Kind)
-	r.rep.ProbeMeans = &ProbeChoice{Means: means, Why: why}
-	return means
+// plainHTTP warns that the base URL is plain http off loopback: Claude
+// Code sends the credential there unencrypted (observed with 2.1.332: it
+// sent the OAuth token to http://<gateway>:<port> as Bearer), so the
+// probe does too, and says so. With SLEEVE_CHECK_REQUIRE_TLS the probe
+// refuses instead (exit 3).
+func plainHTTP(res *check.Resolution, requireTLS bool) *outcome.Finding {
+	u, err := url.Parse(res.BaseURL)
+	if requireTLS || err != nil || u.Scheme != "http" || probe.IsLoopback(u.Hostname()) {
+		return nil
+	}
+	return &outcome.Finding{Severity: outcome.Warning, ID: "base_url_plain_http",
+		Message: fmt.Sprintf("%s is plain http to %s, not a loopback address: the credential crosses the network unencrypted, as Claude Code will send it", baseURLWords(res), strconv.Quote(u.Host)),
+		Hint:    "use https, or a gateway on 127.0.0.1; set SLEEVE_CHECK_REQUIRE_TLS=true to refuse such a start"}
 }
 
-// runProbe asks, by the chosen means, whether the credential works.
-func (r *runner) runProbe(res *check.Resolution, pol probePolicy) probe.Verdict {
-	if r.probeChoice(res) == ByHTTP {
-		return probe.HTTP(r.ctx, *res.Selected, r.probeConfig(res, pol))
+// run asks, by the chosen means, whether the credential works.
+func (pr prober) run(ctx context.Context, res *check.Resolution, pol probePolicy) probe.Verdict {
+	if pr.choice(res).Means == ByHTTP {
+		return probe.HTTP(ctx, *res.Selected, pr.httpConfig(res, pol))
 	}
 	claude := "claude"
-	if c := r.inv.Command; len(c) > 0 && filepath.Base(c[0]) == "claude" {
-		claude = c[0]
+	if pr.claude != "" {
+		claude = pr.claude
 	}
-	path, err := LookPath(claude, r.env.Get("PATH"))
+	path, err := LookPath(claude, pr.env.Get("PATH"))
 	if err != nil {
 		return probe.Verdict{Class: probe.NotRun, Status: check.StatusUnknown, Finding: outcome.Finding{Severity: outcome.Error, Code: outcome.Config, ID: "probe_cli_no_claude",
 			Message: "proving a subscription token needs the claude binary, which sends it as Anthropic's terms require: " + err.Error(),
 			Hint:    "install Claude Code in the image (or put it in PATH), or set SLEEVE_CHECK_PROBE=off"}}
 	}
-	return probe.CLI(r.ctx, probe.CLIConfig{Path: path, Env: r.childEnv(), Dir: r.cwd, Timeout: pol.deadline, BaseURL: res.BaseURL, BaseURLSource: baseURLWords(res), Model: r.inv.Settings.ProbeModel,
-		Strict: pol.strict, WarnUnavailable: pol.warnUnavailable, WarnUsageLimit: pol.warnUsageLimit})
+	return probe.CLI(ctx, probe.CLIConfig{Path: path, Env: childEnv(pr.env, res), Dir: pr.cwd, Timeout: pol.deadline, BaseURL: res.BaseURL, BaseURLSource: baseURLWords(res), Model: pr.s.ProbeModel,
+		RequireTLS: pr.s.RequireTLS, Strict: pol.strict, WarnUnavailable: pol.warnUnavailable, WarnUsageLimit: pol.warnUsageLimit})
 }
 
-func (r *runner) probeConfig(res *check.Resolution, pol probePolicy) probe.HTTPConfig {
-	s := r.inv.Settings
-	base, baseSrc := res.BaseURL, res.BaseURLSource
+func (pr prober) httpConfig(res *check.Resolution, pol probePolicy) probe.HTTPConfig {
+	s := pr.s
 	headers, _, _ := res.Lookup("ANTHROPIC_CUSTOM_HEADERS")
-	cfg := probe.HTTPConfig{
-		BaseURL: base, BaseURLSource: baseSrc, Model: s.ProbeModel, Deadline: pol.deadline, AttemptTimeout: min(s.AttemptTime, pol.deadline),
-		CustomHeaders: headers, ExtraCAFile: r.env.Get("NODE_EXTRA_CA_CERTS"), SystemCAFile: r.env.Get("SSL_CERT_FILE"), UserAgent: "sleeve-check/" + Version,
-		Strict: pol.strict, WarnUnavailable: pol.warnUnavailable, WarnUsageLimit: pol.warnUsageLimit, RetryWaitMin: 500 * time.Millisecond, RetryWaitMax: 4 * time.Second,
-		Proxy: r.env.Proxy(), Log: r.log,
+	return probe.HTTPConfig{
+		BaseURL: res.BaseURL, BaseURLSource: baseURLWords(res), Model: s.ProbeModel, Deadline: pol.deadline, AttemptTimeout: min(s.AttemptTime, pol.deadline),
+		CustomHeaders: headers, ExtraCAFile: pr.env.Get("NODE_EXTRA_CA_CERTS"), SystemCAFile: pr.env.Get("SSL_CERT_FILE"), UserAgent: "sleeve-check/" + Version,
+		RequireTLS: s.RequireTLS, Strict: pol.strict, WarnUnavailable: pol.warnUnavailable, WarnUsageLimit: pol.warnUsageLimit, RetryWaitMin: 500 * time.Millisecond, RetryWaitMax: 4 * time.Second,
+		Proxy: pr.env.Proxy(), Log: pr.log,
 	}
-	if cfg.BaseURL != "" {
-		cfg.BaseURLSource = baseURLWords(res)
-	}
-	return cfg
 }
 
 // baseURLWords names ANTHROPIC_BASE_URL and where it came from, redacted.
@@ -271,26 +312,43 @@ func baseURLWords(res *check.Resolution) string {
 	return "the base URL " + strconv.Quote(probe.RedactURL(res.BaseURL)) + " (" + res.BaseURLSource + ")"
 }
 
-// applyVerdict lets the API's word set the status, except that a valid
-// answer does not hide a coming expiry, and no answer changes nothing.
-func (r *runner) applyVerdict(v probe.Verdict) {
-	if v.Status != check.StatusUnknown && !(v.Status == check.StatusValid && r.rep.Status == check.StatusExpiringSoon) {
-		r.rep.Status = v.Status
-	}
+// applyVerdict is the status after the API's word: it sets the status,
+// except that a valid answer does not hide a coming expiry, and no answer
+// changes nothing.
+func applyVerdict(status check.Status, v probe.Verdict) check.Status {
 	if v.Class == probe.Authenticated {
 		// The token passed the API's own checks, but no inference was
 		// served: whether it works for Claude Code is not known.
-		r.rep.Status = check.StatusUnknown
+		return check.StatusUnknown
 	}
-	r.rep.Usage = v.Usage
+	if v.Status != check.StatusUnknown && !(v.Status == check.StatusValid && status == check.StatusExpiringSoon) {
+		return v.Status
+	}
+	return status
 }
 
 func isSubscription(k check.Kind) bool {
 	return k == check.KindOAuthToken || k == check.KindOAuthFile
 }
 
-// ProbeChoice is which probe ran, and why: in the report and --verbose.
-type ProbeChoice struct {
-	Means Means  `json:"means"`
-	Why   string `json:"why"`
+// childEnv is the environment passed on: the sleeve's, plus the plain
+// variables read from *_FILE secrets.
+func childEnv(env environ.Env, res *check.Resolution) []string {
+	if res == nil || len(res.ChildEnv) == 0 {
+		return env.Slice()
+	}
+	child := env.Clone()
+	for _, k := range slices.Sorted(maps.Keys(res.ChildEnv)) {
+		child.Set(k, res.ChildEnv[k])
+	}
+	return child.Slice()
+}
+
+// claudeOf is the command's claude, when the command is claude: the probe
+// runs the same binary.
+func claudeOf(cmd []string) string {
+	if len(cmd) > 0 && filepath.Base(cmd[0]) == "claude" {
+		return cmd[0]
+	}
+	return ""
 }

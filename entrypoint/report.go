@@ -3,11 +3,13 @@ package entrypoint
 import (
 	"encoding/json"
 	"fmt"
-	"sleeve-check/internal/outcome"
+	"io"
+	"os"
 	"time"
 
 	"sleeve-check/check"
 	"sleeve-check/check/probe"
+	"sleeve-check/internal/outcome"
 )
 
 // Report is the one machine-readable account of a run (--json), in
@@ -53,62 +55,98 @@ type FileReport struct {
 	InPlace bool     `json:"in_place,omitempty"`
 }
 
-// finish fills in the verdict and prints the report.
-func (r *runner) finish(code outcome.Code) {
-	r.rep.ExitCode = int(code)
-	r.rep.Exit = code.Name()
-	if f := outcome.Findings(r.rep.Findings).FirstError(); f != nil {
-		r.rep.Message, r.rep.Hint = f.Message, f.Hint
+// buildReport is the one place a start's report is made: from what the
+// steps returned (st), what they said, and the exit status.
+func buildReport(c call, st started, said outcome.Findings, code outcome.Code) Report {
+	rep := Report{Version: Version, CheckedAt: c.began.UTC(), Status: check.StatusUnknown, ExitCode: int(code), Exit: code.Name(),
+		Command: c.inv.Command, Findings: append([]outcome.Finding{}, said...), UID: os.Geteuid(),
+		Config: ConfigReport{DryRun: st.dry, Files: st.files}}
+	if f := said.FirstError(); f != nil {
+		rep.Message, rep.Hint = f.Message, f.Hint
 	}
-	if r.rep.Status == "" {
-		r.rep.Status = check.StatusUnknown
+	if u := st.user; u != nil {
+		rep.User, rep.UID = u.Name, u.UID
 	}
-	r.rep.DurationMS = float64(time.Since(r.start).Microseconds()) / 1000
-	if r.inv.Settings.JSON {
-		enc := json.NewEncoder(r.stdout)
+	if res := st.res; res != nil {
+		describeResolution(&rep, res, c.began)
+	}
+	if v := st.probe.Verdict; v != nil {
+		rep.Probe, rep.Usage = v, v.Usage
+		rep.Status = applyVerdict(rep.Status, *v)
+	}
+	rep.ProbeMeans = st.probe.Means
+	if rep.Status == "" {
+		rep.Status = check.StatusUnknown
+	}
+	rep.DurationMS = float64(time.Since(c.began).Microseconds()) / 1000
+	return rep
+}
+
+// describeResolution puts the credential, its expiry, the ones it
+// shadows and Claude Code's config paths in the report.
+func describeResolution(rep *Report, res *check.Resolution, now time.Time) {
+	rep.Status = res.Status
+	rep.Config.ConfigDir, rep.Config.GlobalConfig = res.ConfigDir, res.GlobalConfig
+	if res.Selected != nil {
+		fp := res.Selected.Fingerprint()
+		rep.Credential = &fp
+		if fp.ExpiresAt != nil {
+			s := int64(fp.ExpiresAt.Sub(now).Seconds())
+			rep.ExpiresIn = &s
+		}
+	}
+	for _, sh := range res.Shadowed {
+		rep.Shadowed = append(rep.Shadowed, sh.Fingerprint())
+	}
+}
+
+// finish prints the report (--json, or the text of a report without a
+// command) and the start's last line.
+func finish(c call, rep Report) {
+	if c.inv.Settings.JSON {
+		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
-		enc.Encode(r.rep)
-	} else if len(r.inv.Command) == 0 {
-		r.printText()
+		enc.Encode(rep)
+	} else if len(c.inv.Command) == 0 {
+		printText(c.stdout, rep, c.began)
 	}
-	if code == outcome.OK && len(r.inv.Command) > 0 {
-		if r.rep.Credential != nil {
-			r.log.Info().Msgf("ok: %s, %s; starting %s", r.rep.Credential, r.rep.Status, r.inv.Command[0])
+	if rep.ExitCode == 0 && len(c.inv.Command) > 0 {
+		if rep.Credential != nil {
+			c.log.Info().Msgf("ok: %s, %s; starting %s", rep.Credential, rep.Status, c.inv.Command[0])
 		}
 		return // the exec line says the rest
 	}
-	r.log.Debug().Float64("took_ms", r.rep.DurationMS).Msgf("done: exit %d (%s)", code, code.Name())
+	c.log.Debug().Float64("took_ms", rep.DurationMS).Msgf("done: exit %d (%s)", rep.ExitCode, rep.Exit)
 }
 
-func (r *runner) printText() {
-	w := r.stdout
-	fmt.Fprintf(w, "status:       %s\n", r.rep.Status)
-	if c := r.rep.Credential; c != nil {
+func printText(w io.Writer, rep Report, now time.Time) {
+	fmt.Fprintf(w, "status:       %s\n", rep.Status)
+	if c := rep.Credential; c != nil {
 		fmt.Fprintf(w, "credential:   %s\n", c)
 		if c.ExpiresAt != nil {
-			fmt.Fprintf(w, "expires:      %s (%s)\n", c.ExpiresAt.Format(time.RFC3339), relTime(*c.ExpiresAt, r.start))
+			fmt.Fprintf(w, "expires:      %s (%s)\n", c.ExpiresAt.Format(time.RFC3339), relTime(*c.ExpiresAt, now))
 		}
 	}
-	if p := r.rep.ProbeMeans; p != nil {
+	if p := rep.ProbeMeans; p != nil {
 		fmt.Fprintf(w, "probe:        %s (%s)\n", p.Means, p.Why)
 	}
-	if u := r.rep.Usage.Short(); u != "" {
+	if u := rep.Usage.Short(); u != "" {
 		fmt.Fprintf(w, "usage:        %s\n", u)
-	} else if r.rep.Probe != nil && r.rep.Probe.UsageUnknown != "" {
-		fmt.Fprintf(w, "usage:        unknown (%s)\n", r.rep.Probe.UsageUnknown)
+	} else if rep.Probe != nil && rep.Probe.UsageUnknown != "" {
+		fmt.Fprintf(w, "usage:        unknown (%s)\n", rep.Probe.UsageUnknown)
 	}
-	for _, s := range r.rep.Shadowed {
+	for _, s := range rep.Shadowed {
 		fmt.Fprintf(w, "ignored:      %s\n", s)
 	}
-	if r.rep.Config.GlobalConfig != "" {
-		fmt.Fprintf(w, "config:       %s\n", r.rep.Config.GlobalConfig)
+	if rep.Config.GlobalConfig != "" {
+		fmt.Fprintf(w, "config:       %s\n", rep.Config.GlobalConfig)
 	}
-	for _, f := range r.rep.Config.Files {
+	for _, f := range rep.Config.Files {
 		for _, c := range f.Changes {
 			fmt.Fprintf(w, "would change: %s: %s\n", f.Path, c)
 		}
 	}
-	fmt.Fprintf(w, "result:       %s (exit %d)\n", r.rep.Exit, r.rep.ExitCode)
+	fmt.Fprintf(w, "result:       %s (exit %d)\n", rep.Exit, rep.ExitCode)
 }
 
 func helpText() string {

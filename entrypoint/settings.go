@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
-	"sleeve-check/internal/outcome"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	cenv "github.com/caarlos0/env/v11"
 
 	"sleeve-check/internal/environ"
+	"sleeve-check/internal/outcome"
 )
 
 // EnvPrefix is the prefix of every sleeve-check environment variable.
@@ -36,6 +36,8 @@ type Settings struct {
 	ProbeModel      string        `env:"PROBE_MODEL" envDefault:"claude-haiku-4-5" flag:"probe-model" help:"model named in the probe request (max_tokens 1)"`
 	ProbeTimeout    time.Duration `env:"PROBE_TIMEOUT" envDefault:"20s" flag:"probe-timeout" help:"deadline for the whole probe, retries included"`
 	AttemptTime     time.Duration `env:"PROBE_ATTEMPT_TIMEOUT" envDefault:"10s" flag:"probe-attempt-timeout" help:"deadline for one probe request"`
+	StartTimeout    time.Duration `env:"START_TIMEOUT" envDefault:"60s" flag:"start-timeout" help:"the longest a start may take, every step up to the exec but the usage-limit wait; past it the start stops with the exit code of the step it was in (0: no limit)"`
+	RequireTLS      bool          `env:"REQUIRE_TLS" flag:"require-tls" help:"refuse (exit 3) a plain-http ANTHROPIC_BASE_URL off loopback instead of warning that the credential crosses the network unencrypted"`
 	ProbeSplay      time.Duration `env:"PROBE_SPLAY" envDefault:"0s" flag:"probe-splay" help:"wait a random time up to this long before the probe, to spread sleeves started together"`
 	Strict          bool          `env:"STRICT" flag:"strict" help:"stop (exit 9) when the API still rate-limits at the probe's deadline, instead of warning"`
 	OnUsageLimit    string        `env:"ON_USAGE_LIMIT" envDefault:"fail" flag:"on-usage-limit" help:"when a usage limit is used up: fail (exit 11), warn (start anyway) or wait (for its reset)"`
@@ -295,6 +297,9 @@ func validateLists(s *Settings, bad func(name, msg string)) {
 	}
 	if s.UsageWaitMax < 0 {
 		bad("UsageWaitMax", "must not be negative")
+	}
+	if s.StartTimeout < 0 {
+		bad("StartTimeout", "must not be negative (0: no limit)")
 	}
 	if s.ProbeSplay < 0 {
 		bad("ProbeSplay", "must not be negative")

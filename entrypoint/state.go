@@ -7,13 +7,16 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sleeve-check/internal/outcome"
 	"strconv"
 	"syscall"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"sleeve-check/check"
 	"sleeve-check/check/probe"
+	"sleeve-check/internal/environ"
+	"sleeve-check/internal/outcome"
 	"sleeve-check/internal/safefile"
 )
 
@@ -50,6 +53,9 @@ type StartState struct {
 type Waiting struct {
 	Until  time.Time `json:"until"`
 	Window string    `json:"window"`
+	// wait is how long the start waits: to a second past the reset, with
+	// a part of the splay.
+	wait time.Duration
 }
 
 // StartContext is how the start ran, beyond its report.
@@ -73,7 +79,7 @@ const maxStateSize = 1 << 20
 // one cannot be used (a non-root sleeve with a root-owned /run).
 type stateDirs struct{ configured, tmp string }
 
-func (r *runner) stateDirs() stateDirs { return stateDirs{r.inv.Settings.StateDir, r.env.TempDir()} }
+func newStateDirs(s Settings, env environ.Env) stateDirs { return stateDirs{s.StateDir, env.TempDir()} }
 
 // fallback is the per-user directory of uid.
 func (d stateDirs) fallback(uid int) string {
@@ -188,35 +194,27 @@ func sameCredential(a, b check.Fingerprint) bool {
 
 // saveVerdict writes probe.json: the verdict, when it was reached, and
 // for which credential (its keyed identity) by which probe.
-func (r *runner) saveVerdict(dir string, cred *check.Credential, at time.Time, v probe.Verdict) error {
-	pc := ProbeCache{CheckedAt: at.UTC(), Credential: cred.Fingerprint(), Identity: credentialID(dir, cred, true), Verdict: v}
-	if m := r.rep.ProbeMeans; m != nil {
-		pc.Means = m.Means
-	}
+func saveVerdict(dir string, cred *check.Credential, at time.Time, v probe.Verdict, means Means) error {
+	pc := ProbeCache{CheckedAt: at.UTC(), Credential: cred.Fingerprint(), Identity: credentialID(dir, cred, true), Means: means, Verdict: v}
 	return writeStateFile(dir, probeFile, pc)
 }
 
 // cachedVerdict is probe.json when it is for this very credential (the
 // same keyed identity, not only the same fingerprint), proved by means.
-func (r *runner) cachedVerdict(cred *check.Credential, means Means) (ProbeCache, bool) {
+func cachedVerdict(dirs stateDirs, cred *check.Credential, means Means) (ProbeCache, bool) {
 	var c ProbeCache
-	path, err := r.stateDirs().read(probeFile, &c)
+	path, err := dirs.read(probeFile, &c)
 	ok := err == nil && c.Means == means && c.Identity != "" && sameCredential(c.Credential, cred.Fingerprint()) &&
 		credentialID(filepath.Dir(path), cred, false) == c.Identity
 	return c, ok
 }
 
-// saveState leaves the start's report, how it ran, and its probe verdict
-// for health checks. Failing to is a warning: the start itself is sound.
-func (r *runner) saveState() {
-	dirs := r.stateDirs()
+// saveState leaves the start's report and how it ran (st), and its probe
+// verdict, for health checks. Failing to is a warning: the start itself
+// is sound.
+func saveState(dirs stateDirs, st StartState, cred *check.Credential, pr probed, log zerolog.Logger) outcome.Findings {
 	dir, err := dirs.writable()
 	if err == nil {
-		st := StartState{Report: r.rep, Start: StartContext{Settings: r.inv.Given}}
-		st.ExitCode, st.Exit = 0, outcome.OK.Name()
-		if r.res != nil {
-			st.Start.Home = r.res.Home
-		}
 		err = writeStateFile(dir, stateFile, st)
 		if fb := dirs.fallback(os.Geteuid()); err == nil && dir != defaultStateDir && dir != fb {
 			// A health check not told the start's --state-dir looks in the
@@ -225,36 +223,26 @@ func (r *runner) saveState() {
 				writeStateFile(fb, stateFile, st)
 			}
 		}
-		if err == nil && r.rep.Probe != nil && r.rep.Credential != nil {
-			at := r.probedAt
-			if at.IsZero() {
-				at = r.start
-			}
-			err = r.saveVerdict(dir, r.res.Selected, at, *r.rep.Probe)
+		if err == nil && pr.Verdict != nil && cred != nil {
+			err = saveVerdict(dir, cred, pr.At, *pr.Verdict, pr.Means.Means)
 		}
 	}
+	var fs outcome.Findings
 	if err != nil {
-		r.finding(outcome.Finding{Severity: outcome.Warning, ID: "state_not_saved",
-			Message: fmt.Sprintf("cannot save state for health checks in %q: %s", r.inv.Settings.StateDir, safefile.ErrText(err)),
-			Hint:    "make SLEEVE_CHECK_STATE_DIR writable by the sleeve user; until then health checks cannot remember the API's verdict, so they ask the API only in the first minute of every SLEEVE_CHECK_HEALTH_TTL, and cannot see the start's flags"})
-		return
+		fs.Warn("state_not_saved", fmt.Sprintf("cannot save state for health checks in %q: %s", dirs.configured, safefile.ErrText(err)),
+			"make SLEEVE_CHECK_STATE_DIR writable by the sleeve user; until then health checks cannot remember the API's verdict, so they ask the API only in the first minute of every SLEEVE_CHECK_HEALTH_TTL, and cannot see the start's flags")
+		return fs
 	}
-	r.log.Debug().Str("dir", dir).Msg("saved state for health checks")
+	log.Debug().Str("dir", dir).Msg("saved state for health checks")
+	return nil
 }
 
 // saveWaiting leaves a state that says the start is waiting for a usage
 // window's reset, for health checks in the meantime.
-func (r *runner) saveWaiting(w Waiting, v probe.Verdict) {
-	dir, err := r.stateDirs().writable()
-	if err != nil {
-		return
+func saveWaiting(dirs stateDirs, st StartState) {
+	if dir, err := dirs.writable(); err == nil {
+		writeStateFile(dir, stateFile, st)
 	}
-	st := StartState{Report: r.rep, Start: StartContext{Settings: r.inv.Given, Waiting: &w}}
-	st.Probe = &v
-	if r.res != nil {
-		st.Start.Home = r.res.Home
-	}
-	writeStateFile(dir, stateFile, st)
 }
 
 // startState finds the state the start left, for a health check. A state

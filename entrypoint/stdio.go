@@ -4,7 +4,6 @@ import (
 	"os"
 	"syscall"
 	"time"
-	"unsafe"
 )
 
 // stdinWait is how long Claude Code 2.1.332 waits for a first byte on a
@@ -39,26 +38,6 @@ func noInput(stdin *os.File, wait time.Duration) string {
 		return "standard input is an empty file"
 	case mode&(os.ModeNamedPipe|os.ModeSocket) != 0:
 		return pipeInput(int(stdin.Fd()), wait)
-	}
-	return ""
-}
-
-// pipeInput waits up to wait for a pipe or socket to have data or to be
-// closed, without reading from it.
-func pipeInput(fd int, wait time.Duration) string {
-	var set syscall.FdSet
-	set.Bits[fd/64] |= 1 << (uint(fd) % 64)
-	tv := syscall.NsecToTimeval(wait.Nanoseconds())
-	n, err := syscall.Select(fd+1, &set, nil, nil, &tv)
-	switch {
-	case err != nil:
-		return ""
-	case n == 0:
-		return "standard input is a pipe that gave no data in " + wait.String() + " (docker run -i without -t keeps it open and empty)"
-	}
-	var avail int32
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TIOCINQ, uintptr(unsafe.Pointer(&avail))); e == 0 && avail == 0 {
-		return "standard input is a pipe that closed without data"
 	}
 	return ""
 }

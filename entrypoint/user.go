@@ -5,13 +5,16 @@ import (
 	"maps"
 	"os"
 	"os/user"
-	"sleeve-check/internal/outcome"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 
+	"github.com/rs/zerolog"
+
 	"sleeve-check/check"
+	"sleeve-check/internal/environ"
+	"sleeve-check/internal/outcome"
 )
 
 // sleeveUser is who Claude Code runs as.
@@ -100,38 +103,53 @@ func (u *sleeveUser) env() map[string]string {
 	return m
 }
 
-// switchUser drops to SLEEVE_CHECK_USER before anything else is read.
-// The *_FILE secrets are read first, as root: the operator named them.
-func (r *runner) switchUser() *outcome.Finding {
-	spec := r.inv.Settings.User
+// rootFiles are what is read before the user switch, with the rights
+// the container started with: the operator named these files, and a
+// root-owned 0600 mount is for root to read.
+type rootFiles struct {
+	secrets *check.Secrets // the *_FILE secrets
+	seed    *seedSource    // SLEEVE_CHECK_SEED_CREDENTIALS, if set
+}
+
+// readRootFiles reads the *_FILE secrets and the seed.
+func readRootFiles(s Settings, env environ.Env) (rootFiles, outcome.Findings) {
+	rf := rootFiles{secrets: check.LoadSecrets(env)}
+	if s.SeedCredentials != "" {
+		data, of, fs := check.ReadSeed(s.SeedCredentials)
+		rf.seed = &seedSource{data, of, fs}
+	}
+	return rf, nil
+}
+
+// switchUser drops to SLEEVE_CHECK_USER (spec), and returns the user and
+// the environment that follows it (HOME, USER, LOGNAME).
+func switchUser(spec string, env environ.Env, log zerolog.Logger) (*sleeveUser, environ.Env, outcome.Findings) {
+	var fs outcome.Findings
 	u, err := lookupUser(spec)
 	if err != nil {
-		return &outcome.Finding{Severity: outcome.Error, Code: outcome.Config, ID: "user_unknown", Message: err.Error(),
-			Hint: "name a user of the image (see /etc/passwd), or a numeric UID[:GID]"}
+		fs.Errf(outcome.Config, "user_unknown", err.Error(), "name a user of the image (see /etc/passwd), or a numeric UID[:GID]")
+		return nil, env, fs
 	}
 	if os.Geteuid() != 0 {
 		if u.UID == os.Geteuid() {
-			return nil // already that user
+			return nil, env, nil // already that user
 		}
-		return &outcome.Finding{Severity: outcome.Error, Code: outcome.Config, ID: "user_needs_root",
-			Message: fmt.Sprintf("SLEEVE_CHECK_USER=%s needs root to switch to uid %d, and sleeve-check runs as uid %d", spec, u.UID, os.Geteuid()),
-			Hint:    "start the container as root (the image's USER root, or docker run --user 0), or drop SLEEVE_CHECK_USER and rely on the image's USER"}
+		fs.Errf(outcome.Config, "user_needs_root", fmt.Sprintf("SLEEVE_CHECK_USER=%s needs root to switch to uid %d, and sleeve-check runs as uid %d", spec, u.UID, os.Geteuid()),
+			"start the container as root (the image's USER root, or docker run --user 0), or drop SLEEVE_CHECK_USER and rely on the image's USER")
+		return nil, env, fs
 	}
-	r.secrets = check.LoadSecrets(r.env)
-	r.readSeed()
 	if err := u.become(); err != nil {
-		return &outcome.Finding{Severity: outcome.Error, Code: outcome.Config, ID: "user_switch",
-			Message: fmt.Sprintf("cannot switch to %s: %v", spec, err), Hint: "the container may lack CAP_SETUID/CAP_SETGID"}
+		fs.Errf(outcome.Config, "user_switch", fmt.Sprintf("cannot switch to %s: %v", spec, err), "the container may lack CAP_SETUID/CAP_SETGID")
+		return nil, env, fs
 	}
+	env = env.Clone()
 	add := u.env()
-	if u.Home == "" && r.env.Get("HOME") == "" {
+	if u.Home == "" && env.Get("HOME") == "" {
 		add["HOME"] = "/"
 	}
 	for _, k := range slices.Sorted(maps.Keys(add)) {
-		r.env.Set(k, add[k])
+		env.Set(k, add[k])
 	}
-	r.user = u
-	r.rep.User, r.rep.UID = u.Name, u.UID
-	r.log.Debug().Int("uid", u.UID).Int("gid", u.GID).Ints("groups", u.Groups).Str("home", r.env.Get("HOME")).Msg("switched user")
-	return nil
+	log.Debug().Int("uid", u.UID).Int("gid", u.GID).Ints("groups", u.Groups).Str("home", env.Get("HOME")).Msg("switched user")
+	return u, env, nil
 }

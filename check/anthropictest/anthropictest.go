@@ -27,6 +27,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -127,6 +128,35 @@ type Server struct {
 func NewServer() *Server {
 	a := New()
 	return &Server{API: a, Server: httptest.NewServer(a)}
+}
+
+// NewServerOn starts a fake listening on addr (host:port); Close it when
+// done. Tests of a gateway on the sleeves' own network use this machine's
+// non-loopback address (LocalAddress): the traffic stays on this machine.
+func NewServerOn(addr string) (*Server, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	a := New()
+	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: a}}
+	srv.Start()
+	return &Server{API: a, Server: srv}, nil
+}
+
+// LocalAddress is an IPv4 address of one of this machine's own interfaces
+// that is not loopback: what a container network's gateway looks like.
+func LocalAddress() (string, error) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return "", err
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			return n.IP.String(), nil
+		}
+	}
+	return "", errors.New("this machine has no non-loopback IPv4 address")
 }
 
 // Set registers how the fake answers token.

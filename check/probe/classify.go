@@ -9,13 +9,13 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"sleeve-check/internal/outcome"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"sleeve-check/check"
+	"sleeve-check/internal/outcome"
 )
 
 // classify is the one classifier: what an answer means for the start.

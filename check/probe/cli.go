@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
-	"sleeve-check/internal/outcome"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"sleeve-check/check"
+	"sleeve-check/internal/outcome"
 )
 
 // CLIConfig is how to run the unmodified Claude Code binary as the
@@ -22,10 +22,12 @@ import (
 type CLIConfig struct {
 	// Strict, WarnUnavailable and WarnUsageLimit say how the answer is judged (Judgement).
 	Strict, WarnUnavailable, WarnUsageLimit bool
-	Path                                    string   // the claude binary
-	Env                                     []string // its environment (the one the command will get)
-	Dir                                     string
-	Timeout                                 time.Duration // hard: the process group is killed after it
+	// RequireTLS refuses a plain-http base URL off loopback.
+	RequireTLS bool
+	Path       string   // the claude binary
+	Env        []string // its environment (the one the command will get)
+	Dir        string
+	Timeout    time.Duration // hard: the process group is killed after it
 	// Model is the probe model (SLEEVE_CHECK_PROBE_MODEL).
 	Model string
 	// BaseURL is ANTHROPIC_BASE_URL, whose secret parts are scrubbed from
@@ -62,7 +64,7 @@ func CLI(ctx context.Context, cfg CLIConfig) Verdict {
 	start := time.Now()
 	if cfg.BaseURL != "" {
 		// The same refusals as the HTTP probe, before claude is started.
-		if _, bad := checkBaseURL(cfg.BaseURL, question{Source: cfg.BaseURLSource}); bad != nil {
+		if _, bad := checkBaseURL(cfg.BaseURL, cfg.RequireTLS, question{Source: cfg.BaseURLSource}); bad != nil {
 			bad.scrubURL(cfg.BaseURL)
 			return *bad
 		}

@@ -2,12 +2,12 @@ package probe
 
 import (
 	"fmt"
-	"sleeve-check/internal/outcome"
 	"strings"
 	"testing"
 	"time"
 
 	"sleeve-check/check"
+	"sleeve-check/internal/outcome"
 )
 
 // Outputs of claude 2.1.332 -p --output-format json, as seen against the

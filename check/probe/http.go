@@ -12,7 +12,6 @@ import (
 	"net/textproto"
 	"net/url"
 	"os"
-	"sleeve-check/internal/outcome"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"sleeve-check/check"
+	"sleeve-check/internal/outcome"
 	"sleeve-check/internal/safefile"
 )
 
@@ -35,7 +35,9 @@ const maxResponseBytes = 64 << 10
 type HTTPConfig struct {
 	// Strict, WarnUnavailable and WarnUsageLimit say how the answer is judged (Judgement).
 	Strict, WarnUnavailable, WarnUsageLimit bool
-	BaseURL                                 string // "" means DefaultBaseURL
+	// RequireTLS refuses a plain-http base URL off loopback.
+	RequireTLS bool
+	BaseURL    string // "" means DefaultBaseURL
 	// BaseURLSource names where BaseURL came from, for messages.
 	BaseURLSource  string
 	Model          string
@@ -100,17 +102,17 @@ func askHTTP(ctx context.Context, cred check.Credential, cfg HTTPConfig, q quest
 
 // checkBaseURL parses the base URL, or says why no credential may be sent
 // to it (whichever probe would send it).
-func checkBaseURL(base string, q question) (*url.URL, *Verdict) {
+func checkBaseURL(base string, requireTLS bool, q question) (*url.URL, *Verdict) {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		v := verdict(Insecure, check.StatusUnknown, outcome.Error, outcome.Config, "base_url_invalid",
 			fmt.Sprintf("%s (%s) is not an http(s) URL", q.Source, strconv.Quote(RedactURL(base))), "set ANTHROPIC_BASE_URL to a URL such as https://api.anthropic.com")
 		return nil, &v
 	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	if requireTLS && u.Scheme == "http" && !IsLoopback(u.Hostname()) {
 		v := verdict(Insecure, check.StatusUnknown, outcome.Error, outcome.Config, "base_url_plain_http",
-			fmt.Sprintf("%s is plain http to %s, which is not a loopback address; sleeve-check will not send a credential over it", q.Source, strconv.Quote(u.Host)),
-			"use https, or a proxy on 127.0.0.1")
+			fmt.Sprintf("%s is plain http to %s, which is not a loopback address, and SLEEVE_CHECK_REQUIRE_TLS is set; sleeve-check will not send a credential over it", q.Source, strconv.Quote(u.Host)),
+			"use https, or a proxy on 127.0.0.1; or unset SLEEVE_CHECK_REQUIRE_TLS to start with a warning")
 		return nil, &v
 	}
 	return u, nil
@@ -123,7 +125,7 @@ func newRequest(cred check.Credential, cfg HTTPConfig, q question) (req *retryab
 	if base == "" {
 		base = DefaultBaseURL
 	}
-	u, bad := checkBaseURL(base, q)
+	u, bad := checkBaseURL(base, cfg.RequireTLS, q)
 	if bad != nil {
 		return nil, false, *bad
 	}
@@ -238,7 +240,7 @@ func setHeaders(h http.Header, cred check.Credential, cfg HTTPConfig) string {
 	case check.KindOAuthToken, check.KindOAuthFile:
 		h.Set("Authorization", "Bearer "+tok)
 		h.Set("anthropic-beta", "oauth-2025-04-20")
-	case check.KindAPIKey:
+	case check.KindAPIKey, check.KindAPIKeyHelper:
 		h.Set("x-api-key", tok)
 	case check.KindAuthToken:
 		h.Set("Authorization", "Bearer "+tok)
@@ -286,7 +288,8 @@ func isSystemBundle(path, sslCertFile string) bool {
 	return err1 == nil && err2 == nil && os.SameFile(a, b)
 }
 
-func isLoopback(host string) bool {
+// IsLoopback reports whether host names this machine: localhost, or a loopback IP.
+func IsLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}

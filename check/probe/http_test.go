@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sleeve-check/internal/outcome"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -23,6 +22,7 @@ import (
 	"sleeve-check/check"
 	"sleeve-check/check/anthropictest"
 	"sleeve-check/internal/leaktest"
+	"sleeve-check/internal/outcome"
 )
 
 func probeCfg(base string) HTTPConfig {
@@ -179,18 +179,41 @@ func TestProbeNeverFollowsRedirect(t *testing.T) {
 	}
 }
 
-func TestProbeRefusesPlainHTTPOffLoopback(t *testing.T) {
-	// A listener on a non-loopback address of this machine would receive
-	// the request if the probe sent it; none must arrive.
+func TestProbeRefusesPlainHTTPOffLoopbackWhenTLSIsRequired(t *testing.T) {
+	// With RequireTLS nothing is sent: no attempt is made.
 	for _, base := range []string{"http://10.255.255.1:9", "http://192.0.2.1", "ftp://127.0.0.1", "not a url"} {
-		v := HTTP(context.Background(), oauthCred(testOAuth), probeCfg(base))
+		cfg := probeCfg(base)
+		cfg.RequireTLS = true
+		v := HTTP(context.Background(), oauthCred(testOAuth), cfg)
 		if v.Finding.Code != outcome.Config || v.Attempts != 0 {
 			t.Errorf("%s: %+v", base, v)
 		}
 	}
-	v := HTTP(context.Background(), oauthCred(testOAuth), probeCfg("http://10.255.255.1:9"))
-	if !strings.Contains(v.Finding.Message, "plain http to \"10.255.255.1:9\", which is not a loopback address") {
+	cfg := probeCfg("http://10.255.255.1:9")
+	cfg.RequireTLS = true
+	v := HTTP(context.Background(), oauthCred(testOAuth), cfg)
+	if !strings.Contains(v.Finding.Message, "plain http to \"10.255.255.1:9\", which is not a loopback address, and SLEEVE_CHECK_REQUIRE_TLS is set") {
 		t.Errorf("%q", v.Finding.Message)
+	}
+}
+
+// TestProbeSendsPlainHTTPOffLoopback: without RequireTLS the probe goes
+// where Claude Code goes, a gateway on plain http on the sleeves' network
+// (here the fake on this machine's own non-loopback address).
+func TestProbeSendsPlainHTTPOffLoopback(t *testing.T) {
+	ip, err := anthropictest.LocalAddress()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := anthropictest.NewServerOn(net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	srv.Set(testAPIKey, anthropictest.Behavior{Kind: anthropictest.Valid})
+	v := HTTP(context.Background(), check.Credential{Kind: check.KindAPIKey, Source: "ANTHROPIC_API_KEY", Value: check.NewSecret(testAPIKey)}, probeCfg(srv.URL))
+	if v.Class != Valid || v.Attempts != 1 || !strings.HasPrefix(srv.URL, "http://"+ip) {
+		t.Fatalf("%s: %+v", srv.URL, v)
 	}
 }
 
@@ -213,8 +236,12 @@ func TestProbeTransportFailures(t *testing.T) {
 	} {
 		cfg := probeCfg(c.base)
 		// Long enough for a TLS handshake on a loaded machine (the race
-		// detector, a fleet of claude -p beside it).
+		// detector, a fleet of claude -p beside it), in one attempt: with
+		// the 1 s attempt timeout, a handshake slowed past it under the
+		// whole suite's load was retried, and the certificate error came
+		// on attempt 2.
 		cfg.Deadline = 2 * time.Second
+		cfg.AttemptTimeout = cfg.Deadline
 		v := HTTP(context.Background(), oauthCred(testOAuth), cfg)
 		if v.Finding.Code != outcome.Unavailable || v.Finding.ID != c.id || !strings.Contains(v.Finding.Hint, c.hint) || v.Attempts > c.maxAttempts {
 			t.Errorf("%s: %+v", c.base, v)

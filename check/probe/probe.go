@@ -19,10 +19,10 @@
 package probe
 
 import (
-	"sleeve-check/internal/outcome"
 	"time"
 
 	"sleeve-check/check"
+	"sleeve-check/internal/outcome"
 )
 
 // Class is what kind of answer the probe got: a closed set.

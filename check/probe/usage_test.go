@@ -2,11 +2,12 @@ package probe
 
 import (
 	"net/http"
-	"sleeve-check/internal/outcome"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"sleeve-check/internal/outcome"
 )
 
 var usageNow = time.Date(2026, 11, 29, 13, 33, 0, 0, time.UTC)

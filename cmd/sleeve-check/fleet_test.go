@@ -294,14 +294,17 @@ func TestFleetUsageLimit(t *testing.T) {
 	}
 
 	srv.Reset()
-	// Past the time twelve claude -p take to start together (about 5 s here).
+	// Past the time twelve claude -p take to start together (about 5 s here,
+	// 9 s beside the rest of the suite under -race on 2 cores: hence the
+	// probe timeout of 30 s below, so that the probe after the reset is not
+	// cut short by the load).
 	const resetIn = 12 * time.Second
 	for _, tok := range toks {
 		srv.Set(tok, anthropictest.Behavior{Kind: anthropictest.UsageLimit, ResetIn: resetIn})
 	}
 	resetAt := time.Now().Add(resetIn)
 	res = runMany(t, bin, n, env, func(int) []string {
-		return []string{"--on-usage-limit=wait", "--probe-timeout=8s", "--", "sh", "-c", "echo child-ran"}
+		return []string{"--on-usage-limit=wait", "--probe-timeout=30s", "--", "sh", "-c", "echo child-ran"}
 	})
 	for i, r := range res {
 		if r.code != 0 || !strings.Contains(r.out, "child-ran") || !strings.Contains(r.out, "waiting for the subscription's 5-hour limit to reset") {

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"sleeve-check/internal/leaktest"
-	"sleeve-check/internal/outcome"
-
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +18,8 @@ import (
 
 	"sleeve-check/check/anthropictest"
 	"sleeve-check/entrypoint"
+	"sleeve-check/internal/leaktest"
+	"sleeve-check/internal/outcome"
 )
 
 // Made-up credentials of the real shapes; none is real.
@@ -86,6 +88,14 @@ func TestScripts(t *testing.T) {
 			srv.Set(fakeOAuth, anthropictest.Behavior{Kind: anthropictest.Valid})
 			srv.Set(fakeAPIKey, anthropictest.Behavior{Kind: anthropictest.Valid})
 			e.Values["fake"] = srv
+			// The same fake on this machine's own non-loopback address, as
+			// a gateway on the sleeves' network looks: FAKE_API_LAN.
+			lan, err := lanServer(srv.API)
+			if err != nil {
+				return err
+			}
+			e.Defer(lan.Close)
+			e.Setenv("FAKE_API_LAN", lan.URL)
 			for name, b := range fakeTokens {
 				tok := fakeToken(name)
 				e.Setenv("SECRET_"+name, tok)
@@ -124,6 +134,12 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// noleak fails if stdout, stderr or the named files hold any
 			// piece of a SECRET_* value.
+			// docsteps LIST fails unless the "step NAME" lines of the last
+			// stderr name steps of entrypoint/doc.go's list LIST (start or
+			// health), in its order.
+			"docsteps": func(ts *testscript.TestScript, neg bool, args []string) {
+				docSteps(ts, args[0])
+			},
 			"noleak": func(ts *testscript.TestScript, neg bool, args []string) {
 				noLeak(ts, args...)
 			},
@@ -527,5 +543,51 @@ func TestUsageLimitWait(t *testing.T) {
 	}
 	if w := leaktest.LeakedWindow(fakeOAuth, out.String()+line); w != "" {
 		t.Fatalf("leak %q", w)
+	}
+}
+
+// lanServer serves api on this machine's non-loopback address.
+func lanServer(api http.Handler) (*httptest.Server, error) {
+	ip, err := anthropictest.LocalAddress()
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		return nil, err
+	}
+	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: api}}
+	srv.Start()
+	return srv, nil
+}
+
+// docSteps checks the steps a run logged against the order doc.go gives.
+func docSteps(ts *testscript.TestScript, which string) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "entrypoint", "doc.go"))
+	ts.Check(err)
+	var lists [][]string
+	var cur []string
+	for _, line := range strings.Split(string(doc), "\n") {
+		if !strings.HasPrefix(line, "//\t") {
+			if cur != nil {
+				lists, cur = append(lists, cur), nil
+			}
+			continue
+		}
+		for _, s := range strings.Split(strings.TrimPrefix(line, "//\t"), "->") {
+			if s = strings.Trim(strings.TrimSpace(s), "[]"); s != "" {
+				cur = append(cur, s)
+			}
+		}
+	}
+	list := map[string][]string{"start": lists[0], "health": lists[1]}[which]
+	i := 0
+	for _, m := range regexp.MustCompile(`debug: step (.+?) took_ms=`).FindAllStringSubmatch(ts.ReadFile("stderr"), -1) {
+		for i < len(list) && list[i] != m[1] {
+			i++
+		}
+		if i == len(list) {
+			ts.Fatalf("step %q was logged out of the order of doc.go's %s list %q", m[1], which, list)
+		}
 	}
 }

@@ -11,12 +11,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sleeve-check/internal/outcome"
 	"strconv"
 	"syscall"
 	"time"
 	"unicode/utf8"
 
+	"sleeve-check/internal/outcome"
 	"sleeve-check/internal/safefile"
 )
 

@@ -112,3 +112,27 @@ func TestImagePinsTheTestedRelease(t *testing.T) {
 		}
 	}
 }
+
+// TestDevelopmentDocNamesEveryPackage: docs/development.md's architecture
+// lists every package of the module (and the scripts' programs), so a
+// newcomer's map cannot miss one.
+func TestDevelopmentDocNamesEveryPackage(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "development.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	sources(t, true, func(_ *token.FileSet, p string, _ *ast.File) {
+		dir, _ := filepath.Rel(filepath.Join("..", ".."), filepath.Dir(p))
+		if seen[dir] {
+			return
+		}
+		seen[dir] = true
+		if !strings.Contains(string(doc), dir+"/ ") && !strings.Contains(string(doc), dir+" ") {
+			t.Errorf("docs/development.md does not name the package %s/", dir)
+		}
+	})
+	if len(seen) < 10 {
+		t.Fatalf("found only %d packages", len(seen))
+	}
+}

@@ -1,0 +1,40 @@
+package entrypoint
+
+import (
+	"os"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// isTerminal reports whether w is a terminal, as isatty(3) does: the
+// terminal ioctl answers. (A character device is not enough: /dev/null is one.)
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok || f == nil {
+		return false
+	}
+	var t syscall.Termios
+	_, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), syscall.TCGETS, uintptr(unsafe.Pointer(&t)))
+	return e == 0
+}
+
+// pipeInput waits up to wait for a pipe or socket to have data or to be
+// closed, without reading from it.
+func pipeInput(fd int, wait time.Duration) string {
+	var set syscall.FdSet
+	set.Bits[fd/64] |= 1 << (uint(fd) % 64)
+	tv := syscall.NsecToTimeval(wait.Nanoseconds())
+	n, err := syscall.Select(fd+1, &set, nil, nil, &tv)
+	switch {
+	case err != nil:
+		return ""
+	case n == 0:
+		return "standard input is a pipe that gave no data in " + wait.String() + " (docker run -i without -t keeps it open and empty)"
+	}
+	var avail int32
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TIOCINQ, uintptr(unsafe.Pointer(&avail))); e == 0 && avail == 0 {
+		return "standard input is a pipe that closed without data"
+	}
+	return ""
+}

@@ -38,10 +38,13 @@ var fakeTokens = map[string]anthropictest.Behavior{
 	"OVERLOADED":  {Kind: anthropictest.Overloaded},
 	"SLOW":        {Kind: anthropictest.Valid, Delay: time.Minute},
 	"CCONLY":      {Kind: anthropictest.ClaudeCodeOnly},
-	"REDIRECT":    {Kind: anthropictest.Redirect, Location: "https://elsewhere.invalid/v1/messages"},
-	"USAGEOK":     {Kind: anthropictest.UsageOK},
-	"USAGEWARN":   {Kind: anthropictest.UsageWarning},
-	"USAGELIMIT":  {Kind: anthropictest.UsageLimit},
+	// Twins: one length, one last four ("TWIN"), one valid, one revoked.
+	"TWINA":      {Kind: anthropictest.Valid},
+	"TWINB":      {Kind: anthropictest.Revoked},
+	"REDIRECT":   {Kind: anthropictest.Redirect, Location: "https://elsewhere.invalid/v1/messages"},
+	"USAGEOK":    {Kind: anthropictest.UsageOK},
+	"USAGEWARN":  {Kind: anthropictest.UsageWarning},
+	"USAGELIMIT": {Kind: anthropictest.UsageLimit},
 }
 
 // fakeKey makes an API-key-shaped value unique to name.

@@ -1,10 +1,13 @@
 package entrypoint
 
 import (
+	"bytes"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,6 +31,41 @@ func TestDocListsTheStepsInTheirOrder(t *testing.T) {
 	}
 	if health := codeSteps(t, "health.go"); !slices.Equal(lists[1], health) {
 		t.Errorf("doc.go lists health as\n\t%q\nhealth.go runs\n\t%q", lists[1], health)
+	}
+}
+
+// TestLoggedStepsFollowTheDoc runs a report and a health check in this
+// process (no command, so nothing is exec'd) and checks that the "step
+// NAME" lines --verbose logs name doc.go's steps, in its order.
+func TestLoggedStepsFollowTheDoc(t *testing.T) {
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lists := docStepLists(string(doc))
+	home := t.TempDir()
+	env := []string{"HOME=" + home, "PATH=/usr/bin:/bin", "TMPDIR=" + t.TempDir(), "SLEEVE_CHECK_STATE_DIR=" + filepath.Join(home, "state"),
+		"SLEEVE_CHECK_MANAGED_SETTINGS=" + filepath.Join(home, "managed.json"), "ANTHROPIC_API_KEY=sk-ant-api03-" + strings.Repeat("FAKE", 23)}
+	for i, args := range [][]string{{"--verbose", "--probe=off"}, {"health", "--verbose", "--probe=off"}} {
+		var stdout, stderr bytes.Buffer
+		Main(args, env, nil, &stdout, &stderr)
+		var logged []string
+		for _, m := range regexp.MustCompile(`debug: step (.+?) took_ms=`).FindAllStringSubmatch(stderr.String(), -1) {
+			logged = append(logged, m[1])
+		}
+		if len(logged) < 3 {
+			t.Fatalf("%v logged the steps %q:\n%s", args, logged, stderr.String())
+		}
+		at := 0
+		for _, name := range logged {
+			for at < len(lists[i]) && lists[i][at] != name {
+				at++
+			}
+			if at == len(lists[i]) {
+				t.Errorf("%v logged %q, which doc.go does not list there (or not in that order): %q", args, logged, lists[i])
+				break
+			}
+		}
 	}
 }
 

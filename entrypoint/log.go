@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"os"
+	"syscall"
+	"unsafe"
 
 	"github.com/rs/zerolog"
 )
@@ -49,4 +52,16 @@ func newLogger(w io.Writer, format string, verbose, color bool) zerolog.Logger {
 		},
 	}
 	return zerolog.New(cw).Level(level)
+}
+
+// isTerminal reports whether w is a terminal, as isatty(3) does: the
+// terminal ioctl answers. (A character device is not enough: /dev/null is one.)
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok || f == nil {
+		return false
+	}
+	var t syscall.Termios
+	_, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), getTermios, uintptr(unsafe.Pointer(&t)))
+	return e == 0
 }

@@ -1,23 +1,13 @@
 package entrypoint
 
 import (
-	"os"
 	"syscall"
 	"time"
 	"unsafe"
 )
 
-// isTerminal reports whether w is a terminal, as isatty(3) does: the
-// terminal ioctl answers. (A character device is not enough: /dev/null is one.)
-func isTerminal(w any) bool {
-	f, ok := w.(*os.File)
-	if !ok || f == nil {
-		return false
-	}
-	var t syscall.Termios
-	_, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), syscall.TCGETS, uintptr(unsafe.Pointer(&t)))
-	return e == 0
-}
+// getTermios is the ioctl that reads a terminal's attributes.
+const getTermios = syscall.TCGETS
 
 // pipeInput waits up to wait for a pipe or socket to have data or to be
 // closed, without reading from it.

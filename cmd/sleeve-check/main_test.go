@@ -137,12 +137,6 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// noleak fails if stdout, stderr or the named files hold any
 			// piece of a SECRET_* value.
-			// docsteps LIST fails unless the "step NAME" lines of the last
-			// stderr name steps of entrypoint/doc.go's list LIST (start or
-			// health), in its order.
-			"docsteps": func(ts *testscript.TestScript, neg bool, args []string) {
-				docSteps(ts, args[0])
-			},
 			"noleak": func(ts *testscript.TestScript, neg bool, args []string) {
 				noLeak(ts, args...)
 			},
@@ -562,35 +556,4 @@ func lanServer(api http.Handler) (*httptest.Server, error) {
 	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: api}}
 	srv.Start()
 	return srv, nil
-}
-
-// docSteps checks the steps a run logged against the order doc.go gives.
-func docSteps(ts *testscript.TestScript, which string) {
-	doc, err := os.ReadFile(filepath.Join("..", "..", "entrypoint", "doc.go"))
-	ts.Check(err)
-	var lists [][]string
-	var cur []string
-	for _, line := range strings.Split(string(doc), "\n") {
-		if !strings.HasPrefix(line, "//\t") {
-			if cur != nil {
-				lists, cur = append(lists, cur), nil
-			}
-			continue
-		}
-		for _, s := range strings.Split(strings.TrimPrefix(line, "//\t"), "->") {
-			if s = strings.Trim(strings.TrimSpace(s), "[]"); s != "" {
-				cur = append(cur, s)
-			}
-		}
-	}
-	list := map[string][]string{"start": lists[0], "health": lists[1]}[which]
-	i := 0
-	for _, m := range regexp.MustCompile(`debug: step (.+?) took_ms=`).FindAllStringSubmatch(ts.ReadFile("stderr"), -1) {
-		for i < len(list) && list[i] != m[1] {
-			i++
-		}
-		if i == len(list) {
-			ts.Fatalf("step %q was logged out of the order of doc.go's %s list %q", m[1], which, list)
-		}
-	}
 }

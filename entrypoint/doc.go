@@ -17,14 +17,18 @@
 //
 //	read root-only files -> [switch user] -> [find command] ->
 //	[seed credentials] -> resolve credential -> [run apiKeyHelper] ->
-//	foresee claude's screens -> prepare config -> probe ->
-//	[wait for the usage reset] -> [probe after the reset] -> [save state] -> exec
+//	foresee claude's screens -> prepare config -> [spread the probe] ->
+//	probe -> [wait for the API] -> [wait for the usage reset] ->
+//	[probe after the reset] -> [save state] -> exec
 //
 // "read root-only files" reads the *_FILE secrets and the seed with the
 // rights the container started with, before the switch to --user; every
-// later step runs as the sleeve user. The config is prepared before the
+// later step runs as the sleeve user, and a start with a command notes in
+// its state which step it is in, for health checks ("starting: ..."). A
+// step that runs over 2 s says so at the default level. The config is prepared before the
 // probe because the CLI probe is Claude Code, which reads it. One deadline,
-// SLEEVE_CHECK_START_TIMEOUT, covers every step but the usage wait: past
+// SLEEVE_CHECK_START_TIMEOUT, covers every step but the two waits (each
+// has its own cap) and saving the state: past
 // it the start stops with the exit code of the step it was in, and says
 // "start timeout". Each step that fails leaves one Finding whose Code is
 // the exit status, and one sentence on stderr with a hint. Without a

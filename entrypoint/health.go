@@ -50,9 +50,20 @@ func health(ctx context.Context, c call, last *StartState) int {
 		h.StartedAt = &t
 		parts = append(parts, "started "+outcome.Human(c.began.Sub(t))+" ago")
 	}
+	if s := last.starting(); s != nil {
+		// Not a failure, and not yet a pass: Docker keeps the container
+		// "starting" while its start period lasts.
+		h.Healthy, h.Line = false, stateLine("starting: ", fmt.Sprintf("%s (step %q for %s; the start began %s ago)",
+			stepWaits[s.Step].what, s.Step, outcome.Human(c.began.Sub(s.Since)), outcome.Human(c.began.Sub(last.CheckedAt))))
+		return healthOut(c, st, p, h)
+	}
 	if w := waitingNow(last, c.began); w != nil {
 		// The start is alive and doing what it was told: not a failure.
-		h.Warning, h.Line = true, healthLine(true, true, fmt.Sprintf("waiting for the %s limit to reset%s", w.Window, probe.ResetWords(&w.Until, c.began)))
+		what := fmt.Sprintf("waiting for the %s limit to reset%s", w.Window, probe.ResetWords(&w.Until, c.began))
+		if w.API {
+			what = "waiting for the API to answer again (SLEEVE_CHECK_ON_UNAVAILABLE=wait)"
+		}
+		h.Warning, h.Line = true, healthLine(true, true, what)
 		return healthOut(c, st, p, h)
 	}
 	ok := healthSteps(p, c, &st, last, &env)
@@ -170,7 +181,7 @@ func waitingNow(last *StartState, now time.Time) *Waiting {
 	if last == nil || last.Start.Waiting == nil {
 		return nil
 	}
-	if w := last.Start.Waiting; now.Before(w.Until.Add(time.Minute + 30*time.Second)) {
+	if w := last.Start.Waiting; w.API || now.Before(w.Until.Add(time.Minute+30*time.Second)) {
 		return w
 	}
 	return nil
@@ -213,6 +224,14 @@ func adoptStart(args []string, inv *Invocation, env environ.Env) (*StartState, *
 		}
 	}
 	return st, adoptedInv, env
+}
+
+// starting is the step of a start still in progress, or nil.
+func (st *StartState) starting() *Starting {
+	if st == nil {
+		return nil
+	}
+	return st.Start.Starting
 }
 
 // command is the start's command, or nil.
@@ -302,6 +321,12 @@ func healthLine(healthy, warning bool, msg string) string {
 	case healthy:
 		prefix = "healthy: "
 	}
+	return stateLine(prefix, msg)
+}
+
+// stateLine is prefix and msg as one line, no colour, no control
+// characters, bounded.
+func stateLine(prefix, msg string) string {
 	msg = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return ' '

@@ -14,11 +14,14 @@ import (
 // newLogger builds the one logger of a run. Console lines read
 // "sleeve-check: error: ..." followed by "sleeve-check: hint: ..."; JSON
 // lines carry the same as fields. Only warnings and errors appear unless
-// verbose.
-func newLogger(w io.Writer, format string, verbose, color bool) zerolog.Logger {
+// verbose; errors only when quiet.
+func newLogger(w io.Writer, format string, verbose, quiet, color bool) zerolog.Logger {
 	level := zerolog.InfoLevel
-	if verbose {
+	switch {
+	case verbose:
 		level = zerolog.DebugLevel
+	case quiet:
+		level = zerolog.ErrorLevel
 	}
 	if format == "json" {
 		return zerolog.New(w).Level(level).With().Timestamp().Str("logger", "sleeve-check").Logger()

@@ -26,6 +26,9 @@ type pipeline struct {
 	said        outcome.Findings
 	// ended is the error that ended the run, if one did.
 	ended *outcome.Finding
+	// onStep, when set, is told each step's name as it begins (the start
+	// leaves it in its state for health checks: "starting: ...").
+	onStep func(name string)
 }
 
 func newPipeline(ctx context.Context, log zerolog.Logger, limit time.Duration) *pipeline {
@@ -50,7 +53,7 @@ func step[T any](p *pipeline, name string, code outcome.Code, fn func(ctx contex
 		ctx, cancel = context.WithTimeoutCause(p.ctx, p.left, errStartTimeout)
 	}
 	defer cancel()
-	v, fs, took := timed(fn, ctx)
+	v, fs, took := timed(p, name, fn, ctx)
 	p.log.Debug().Dur("took_ms", took).Msgf("step %s", name)
 	p.left -= took
 	if p.signalled() {
@@ -65,7 +68,7 @@ func step[T any](p *pipeline, name string, code outcome.Code, fn func(ctx contex
 // pause runs fn as a step outside the start deadline: the usage-limit
 // wait, which keeps its own cap (SLEEVE_CHECK_USAGE_WAIT_MAX).
 func pause[T any](p *pipeline, name string, fn func(ctx context.Context) (T, outcome.Findings)) (T, bool) {
-	v, fs, took := timed(fn, p.ctx)
+	v, fs, took := timed(p, name, fn, p.ctx)
 	p.log.Debug().Dur("took_ms", took).Msgf("step %s", name)
 	if p.signalled() {
 		return v, false
@@ -73,10 +76,68 @@ func pause[T any](p *pipeline, name string, fn func(ctx context.Context) (T, out
 	return v, p.add(fs...)
 }
 
-func timed[T any](fn func(ctx context.Context) (T, outcome.Findings), ctx context.Context) (T, outcome.Findings, time.Duration) {
+// timed runs fn, and says at the default level that it is still waiting
+// when it takes a while (after 2 s, 10 s, 30 s, 1 min, then every 5 min),
+// so that `docker logs -f` and `docker run -it` are never silent.
+func timed[T any](p *pipeline, name string, fn func(ctx context.Context) (T, outcome.Findings), ctx context.Context) (T, outcome.Findings, time.Duration) {
+	if p.onStep != nil {
+		p.onStep(name)
+	}
 	t := time.Now()
+	done := make(chan struct{})
+	go p.progress(name, t, done)
 	v, fs := fn(ctx)
+	close(done)
 	return v, fs, time.Since(t)
+}
+
+// progressAt is when a step that is still running says so.
+var progressAt = []time.Duration{2 * time.Second, 10 * time.Second, 30 * time.Second, time.Minute}
+
+// progress logs the progress lines of the step name, begun at t, until done.
+func (p *pipeline) progress(name string, t time.Time, done <-chan struct{}) {
+	for i := 0; ; i++ {
+		at := 5 * time.Minute * time.Duration(i-len(progressAt)+1)
+		if i < len(progressAt) {
+			at = progressAt[i]
+		}
+		timer := time.NewTimer(time.Until(t.Add(at)))
+		select {
+		case <-done:
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		left := ""
+		if p.limit > 0 && stepWaits[name].deadline {
+			left = fmt.Sprintf("; %s left of SLEEVE_CHECK_START_TIMEOUT (%s)", (p.left - time.Since(t)).Round(time.Second), p.limit)
+		}
+		p.log.Info().Msgf("still waiting for %s (step %q, %s so far%s)", stepWaits[name].what, name, time.Since(t).Round(time.Second), left)
+	}
+}
+
+// stepWaits says what each step waits for while it runs, for the progress
+// lines, and whether the start deadline covers it.
+var stepWaits = map[string]struct {
+	what     string
+	deadline bool
+}{
+	"read root-only files":     {"the *_FILE secrets and the seed to be read", true},
+	"switch user":              {"the user switch", true},
+	"find command":             {"the command to be found", true},
+	"seed credentials":         {"the seed to be copied", true},
+	"resolve credential":       {"Claude Code's settings and credentials to be read", true},
+	"run apiKeyHelper":         {"the apiKeyHelper to print a key", true},
+	"foresee claude's screens": {"standard input to give claude -p its prompt", true},
+	"prepare config":           {"Claude Code's config lock (another process is writing .claude.json)", true},
+	"spread the probe":         {"a random part of SLEEVE_CHECK_PROBE_SPLAY, which spreads the probes of sleeves started together", true},
+	"probe":                    {"the probe's answer (the API, or claude -p)", true},
+	"wait for the API":         {"the API to answer again (SLEEVE_CHECK_ON_UNAVAILABLE=wait)", false},
+	"wait for the usage reset": {"the subscription's usage window to reset (SLEEVE_CHECK_ON_USAGE_LIMIT=wait)", false},
+	"probe after the reset":    {"the probe's answer after the reset", true},
+	"save state":               {"the state for health checks to be written", false},
+	"check the sleeve":         {"Claude Code's config to be read", false},
+	"ask the API":              {"the health probe's answer", false},
 }
 
 // add logs and keeps fs; it reports whether none of them is an error.

@@ -46,29 +46,47 @@ type probed struct {
 	reused time.Duration
 }
 
-// probeStart proves the selected credential for a start: a recent pass
-// reused, or the splay, then the probe, and a reset within the deadline
-// waited for. Its findings are what it says before the verdict (the
-// pipeline notes the verdict itself, with how it was reached).
-func probeStart(ctx context.Context, pr prober, res *check.Resolution, reportOnlySeed bool) (probed, outcome.Findings) {
+// probePlan is what the start's probe will do: nothing (skip says why),
+// reuse a recent pass, or probe by means.
+type probePlan struct {
+	skip   string
+	means  ProbeChoice
+	reused *ProbeCache
+}
+
+// planProbe decides, before any wait, what proving the credential takes.
+func planProbe(pr prober, res *check.Resolution, reportOnlySeed bool) probePlan {
 	if skip := probeSkip(pr.s, res, pr.now, reportOnlySeed); skip != "" {
-		pr.log.Debug().Msg("not probed: " + skip)
-		return probed{}, nil
+		return probePlan{skip: skip}
 	}
+	plan := probePlan{means: pr.choice(res)}
+	if c, ok := pr.freshVerdict(res, plan.means.Means); ok {
+		plan.reused = &c
+	}
+	return plan
+}
+
+// spreadProbe is the step that waits a random part of
+// SLEEVE_CHECK_PROBE_SPLAY before the probe, so that sleeves started
+// together do not all ask at once.
+func spreadProbe(ctx context.Context, splay time.Duration, log zerolog.Logger) {
+	d := time.Duration(rand.Int64N(int64(splay)))
+	ev := log.Debug()
+	if d >= 2*time.Second {
+		ev = log.Info()
+	}
+	ev.Dur("splay_ms", d).Msgf("waiting %s before the probe (SLEEVE_CHECK_PROBE_SPLAY=%s spreads the probes of sleeves started together)", d.Round(100*time.Millisecond), splay)
+	sleep(ctx, d)
+}
+
+// probeNow is the start's probe step: the probe by the planned means, and
+// a reset within the deadline waited for. Its findings are what it says
+// before the verdict (the pipeline notes the verdict itself, with how it
+// was reached).
+func probeNow(ctx context.Context, pr prober, res *check.Resolution, means ProbeChoice) (probed, outcome.Findings) {
 	var fs outcome.Findings
-	means := pr.choice(res)
-	if c, ok := pr.freshVerdict(res, means.Means); ok {
-		return probed{Verdict: &c.Verdict, Means: &means, At: c.CheckedAt, reused: pr.now.Sub(c.CheckedAt)}, nil
-	}
 	if w := plainHTTP(res, pr.s.RequireTLS); w != nil {
 		fs = append(fs, *w)
-	}
-	if pr.s.ProbeSplay > 0 {
-		d := time.Duration(rand.Int64N(int64(pr.s.ProbeSplay)))
-		pr.log.Debug().Dur("splay_ms", d).Msg("waiting before the probe")
-		if !sleep(ctx, d) {
-			return probed{Means: &means}, fs
-		}
 	}
 	if means.Means == ByHTTP && isSubscription(res.Selected.Kind) {
 		fs = append(fs, subscriptionOverHTTP)
@@ -84,14 +102,45 @@ func probeStart(ctx context.Context, pr prober, res *check.Resolution, reportOnl
 			v = pr.run(ctx, res, pol)
 		}
 	}
-	out := probed{Verdict: &v, Means: &means, At: time.Now()}
+	return pr.settle(v, res, &means), fs
+}
+
+// settle is a probe's outcome: the verdict and when it was reached, with
+// the reset a --on-usage-limit=wait start waits for.
+func (pr prober) settle(v probe.Verdict, res *check.Resolution, means *ProbeChoice) probed {
+	out := probed{Means: means, At: time.Now()}
 	if v.Class == probe.UsageLimit && pr.s.OnUsageLimit == "wait" {
 		out.Wait = pr.resetToWaitFor(&v)
 	}
 	if sel := res.Selected; sel.SettingsFile != "" && v.Finding.Severity == outcome.Error && v.Finding.Code == outcome.Rejected {
 		v.Finding.Message += "; it came from " + sel.Source + ", which overrides the process environment"
 	}
-	return out, fs
+	out.Verdict = &v
+	return out
+}
+
+// waitForAPI is the step of a --on-unavailable=wait start whose probe
+// found the API unreachable: it probes again, with a backoff from 5 s to
+// 1 min, until the API answers or SLEEVE_CHECK_UNAVAILABLE_WAIT_MAX has
+// passed. Each attempt is a line at the default level.
+func waitForAPI(ctx context.Context, pr prober, res *check.Resolution, first probed) (probed, outcome.Findings) {
+	pol := pr.startPolicy()
+	began, wait, out := time.Now(), 5*time.Second, first
+	for attempt := 2; out.Verdict.Class == probe.Unavailable; attempt++ {
+		left := pr.s.UnavailableWaitMax - time.Since(began)
+		if left <= 0 {
+			out.Verdict.Finding.Message += fmt.Sprintf("; still so after SLEEVE_CHECK_UNAVAILABLE_WAIT_MAX (%s) of SLEEVE_CHECK_ON_UNAVAILABLE=wait", pr.s.UnavailableWaitMax)
+			break
+		}
+		d := min(wait, left)
+		pr.log.Info().Msgf("the API is unreachable (%s); probing again in %s, %s left of SLEEVE_CHECK_UNAVAILABLE_WAIT_MAX", out.Verdict.Finding.Message, d, left.Round(time.Second))
+		if !sleep(ctx, d) {
+			break
+		}
+		out = pr.settle(pr.run(ctx, res, pol), res, first.Means)
+		wait = min(2*wait, time.Minute)
+	}
+	return out, nil
 }
 
 // resetToWaitFor is the reset a --on-usage-limit=wait start waits for

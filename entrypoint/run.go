@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, env environ.Env, stdin *os.File, st
 	color := isTerminal(stderr) && env.Get("NO_COLOR") == ""
 	switch {
 	case err != nil:
-		return parseFailed(inv, err, stdout, newLogger(stderr, format, false, color))
+		return parseFailed(inv, err, stdout, newLogger(stderr, format, false, false, color))
 	case inv.Help:
 		fmt.Fprint(stdout, helpText())
 		return 0
@@ -94,12 +94,12 @@ func run(ctx context.Context, args []string, env environ.Env, stdin *os.File, st
 		last, inv, env := adoptStart(args, inv, env)
 		log := zerolog.Nop() // Docker keeps stdout and stderr of a health check: only the line
 		if inv.Settings.Verbose {
-			log = newLogger(stderr, format, true, color)
+			log = newLogger(stderr, format, true, false, color)
 		}
 		logSettings(inv, log)
 		return health(ctx, call{inv: inv, env: env, stdin: stdin, stdout: stdout, log: log, began: began}, last)
 	}
-	c := call{inv: inv, env: env, stdin: stdin, stdout: stdout, log: newLogger(stderr, format, inv.Settings.Verbose, color), began: began}
+	c := call{inv: inv, env: env, stdin: stdin, stdout: stdout, log: newLogger(stderr, format, inv.Settings.Verbose, inv.Settings.Quiet, color), began: began}
 	logSettings(inv, c.log)
 	return start(ctx, c)
 }

@@ -23,33 +23,35 @@ const EnvPrefix = "SLEEVE_CHECK_"
 // which beats the default. One struct, read by one mechanism, documents
 // them all for --help and the README.
 type Settings struct {
-	Verbose         bool          `env:"VERBOSE" flag:"verbose" state:"-" help:"log the steps with timings, the non-default settings and their sources, the credential's fingerprint"`
-	JSON            bool          `env:"JSON" flag:"json" state:"-" help:"print one JSON report on stdout"`
-	LogFormat       string        `env:"LOG_FORMAT" envDefault:"console" flag:"log-format" state:"-" help:"stderr format: console or json (JSON lines)"`
-	ExpiryWarning   time.Duration `env:"EXPIRY_WARNING" envDefault:"1h" flag:"expiry-warning" help:"warn when a credential expires within this duration"`
-	TokenIssued     Date          `env:"OAUTH_TOKEN_ISSUED" flag:"oauth-token-issued" help:"date (YYYY-MM-DD) the setup-token was issued; warns in the last 30 days of its year"`
-	TrustDirs       []string      `env:"TRUST_DIRS" envSeparator:":" flag:"trust-dirs" help:"absolute directories (colon-separated) to mark as trusted, skipping the trust dialog"`
-	ApproveAPIKey   bool          `env:"APPROVE_API_KEY" flag:"approve-api-key" help:"approve the selected ANTHROPIC_API_KEY so Claude Code does not ask"`
-	AcceptBypass    bool          `env:"ACCEPT_BYPASS_PERMISSIONS" flag:"accept-bypass-permissions" help:"set skipDangerousModePermissionPrompt in settings.json"`
-	ApproveMCP      []string      `env:"APPROVE_MCP_SERVERS" envSeparator:"," flag:"approve-mcp-servers" help:"project MCP servers (.mcp.json) to approve ahead: all, or comma-separated names (they run code: name only trusted ones)"`
-	Probe           string        `env:"PROBE" envDefault:"auto" flag:"probe" help:"how to prove the credential: auto (claude -p for a subscription token, http for the rest), http (one tiny API request), cli (one claude -p) or off"`
-	ProbeModel      string        `env:"PROBE_MODEL" envDefault:"claude-haiku-4-5" flag:"probe-model" help:"model named in the probe request (max_tokens 1)"`
-	ProbeTimeout    time.Duration `env:"PROBE_TIMEOUT" envDefault:"20s" flag:"probe-timeout" help:"deadline for the whole probe, retries included"`
-	AttemptTime     time.Duration `env:"PROBE_ATTEMPT_TIMEOUT" envDefault:"10s" flag:"probe-attempt-timeout" help:"deadline for one probe request"`
-	StartTimeout    time.Duration `env:"START_TIMEOUT" envDefault:"60s" flag:"start-timeout" help:"the longest a start may take, every step up to the exec but the usage-limit wait; past it the start stops with the exit code of the step it was in (0: no limit)"`
-	RequireTLS      bool          `env:"REQUIRE_TLS" flag:"require-tls" help:"refuse (exit 3) a plain-http ANTHROPIC_BASE_URL off loopback instead of warning that the credential crosses the network unencrypted"`
-	ProbeSplay      time.Duration `env:"PROBE_SPLAY" envDefault:"0s" flag:"probe-splay" help:"wait a random time up to this long before the probe, to spread sleeves started together"`
-	Strict          bool          `env:"STRICT" flag:"strict" help:"stop (exit 9) when the API still rate-limits at the probe's deadline, instead of warning"`
-	OnUsageLimit    string        `env:"ON_USAGE_LIMIT" envDefault:"fail" flag:"on-usage-limit" help:"when a usage limit is used up: fail (exit 11), warn (start anyway) or wait (for its reset)"`
-	UsageWaitMax    time.Duration `env:"USAGE_WAIT_MAX" envDefault:"6h" flag:"usage-wait-max" help:"the longest --on-usage-limit=wait waits; a later reset fails with exit 11"`
-	UsageWarning    Percent       `env:"USAGE_WARNING" envDefault:"90%" flag:"usage-warning" help:"warn when a window of the subscription's usage is this full"`
-	OnUnavailable   string        `env:"ON_UNAVAILABLE" envDefault:"fail" flag:"on-unavailable" help:"when the API cannot be reached or fails: fail (exit 8) or warn (start anyway)"`
-	SeedCredentials string        `env:"SEED_CREDENTIALS" flag:"seed-credentials" help:"a credentials file (a read-only mount) to copy where Claude Code reads it, unless the copy there has a later expiresAt"`
-	User            string        `env:"USER" flag:"user" help:"NAME|UID[:GID] to drop to (as gosu does) before anything else, when started as root"`
-	StateDir        string        `env:"STATE_DIR" envDefault:"/run/sleeve-check" flag:"state-dir" help:"where the start leaves its state for health checks (falls back to $TMPDIR/sleeve-check-UID)"`
-	HealthTTL       time.Duration `env:"HEALTH_TTL" envDefault:"30m" flag:"health-ttl" help:"health calls the API at most once per this long, reusing the last verdict"`
-	HealthTimeout   time.Duration `env:"HEALTH_PROBE_TIMEOUT" envDefault:"5s" flag:"health-probe-timeout" help:"deadline of the probe a health check makes when its verdict is stale"`
-	Managed         string        `env:"MANAGED_SETTINGS" envDefault:"/etc/claude-code/managed-settings.json" flag:"managed-settings" help:"path of Claude Code's managed settings file, read for its env block"`
+	Verbose            bool          `env:"VERBOSE" flag:"verbose" state:"-" help:"log the steps with timings, the non-default settings and their sources, the credential's fingerprint"`
+	Quiet              bool          `env:"QUIET" flag:"quiet" state:"-" help:"log errors only: no warnings, no progress lines (--verbose wins)"`
+	JSON               bool          `env:"JSON" flag:"json" state:"-" help:"print one JSON report on stdout"`
+	LogFormat          string        `env:"LOG_FORMAT" envDefault:"console" flag:"log-format" state:"-" help:"stderr format: console or json (JSON lines)"`
+	ExpiryWarning      time.Duration `env:"EXPIRY_WARNING" envDefault:"1h" flag:"expiry-warning" help:"warn when a credential expires within this duration"`
+	TokenIssued        Date          `env:"OAUTH_TOKEN_ISSUED" flag:"oauth-token-issued" help:"date (YYYY-MM-DD) the setup-token was issued; warns in the last 30 days of its year"`
+	TrustDirs          []string      `env:"TRUST_DIRS" envSeparator:":" flag:"trust-dirs" help:"absolute directories (colon-separated) to mark as trusted, skipping the trust dialog"`
+	ApproveAPIKey      bool          `env:"APPROVE_API_KEY" flag:"approve-api-key" help:"approve the selected ANTHROPIC_API_KEY so Claude Code does not ask"`
+	AcceptBypass       bool          `env:"ACCEPT_BYPASS_PERMISSIONS" flag:"accept-bypass-permissions" help:"set skipDangerousModePermissionPrompt in settings.json"`
+	ApproveMCP         []string      `env:"APPROVE_MCP_SERVERS" envSeparator:"," flag:"approve-mcp-servers" help:"project MCP servers (.mcp.json) to approve ahead: all, or comma-separated names (they run code: name only trusted ones)"`
+	Probe              string        `env:"PROBE" envDefault:"auto" flag:"probe" help:"how to prove the credential: auto (claude -p for a subscription token, http for the rest), http (one tiny API request), cli (one claude -p) or off"`
+	ProbeModel         string        `env:"PROBE_MODEL" envDefault:"claude-haiku-4-5" flag:"probe-model" help:"model named in the probe request (max_tokens 1)"`
+	ProbeTimeout       time.Duration `env:"PROBE_TIMEOUT" envDefault:"20s" flag:"probe-timeout" help:"deadline for the whole probe, retries included"`
+	AttemptTime        time.Duration `env:"PROBE_ATTEMPT_TIMEOUT" envDefault:"10s" flag:"probe-attempt-timeout" help:"deadline for one probe request"`
+	StartTimeout       time.Duration `env:"START_TIMEOUT" envDefault:"60s" flag:"start-timeout" help:"the longest a start may take, every step up to the exec but the usage-limit wait; past it the start stops with the exit code of the step it was in (0: no limit)"`
+	RequireTLS         bool          `env:"REQUIRE_TLS" flag:"require-tls" help:"refuse (exit 3) a plain-http ANTHROPIC_BASE_URL off loopback instead of warning that the credential crosses the network unencrypted"`
+	ProbeSplay         time.Duration `env:"PROBE_SPLAY" envDefault:"0s" flag:"probe-splay" help:"wait a random time up to this long before the probe, to spread sleeves started together"`
+	Strict             bool          `env:"STRICT" flag:"strict" help:"stop (exit 9) when the API still rate-limits at the probe's deadline, instead of warning"`
+	OnUsageLimit       string        `env:"ON_USAGE_LIMIT" envDefault:"fail" flag:"on-usage-limit" help:"when a usage limit is used up: fail (exit 11), warn (start anyway) or wait (for its reset)"`
+	UsageWaitMax       time.Duration `env:"USAGE_WAIT_MAX" envDefault:"6h" flag:"usage-wait-max" help:"the longest --on-usage-limit=wait waits; a later reset fails with exit 11"`
+	UsageWarning       Percent       `env:"USAGE_WARNING" envDefault:"90%" flag:"usage-warning" help:"warn when a window of the subscription's usage is this full"`
+	OnUnavailable      string        `env:"ON_UNAVAILABLE" envDefault:"fail" flag:"on-unavailable" help:"when the API cannot be reached or fails: fail (exit 8), warn (start anyway) or wait (probe again with backoff, up to SLEEVE_CHECK_UNAVAILABLE_WAIT_MAX)"`
+	UnavailableWaitMax time.Duration `env:"UNAVAILABLE_WAIT_MAX" envDefault:"15m" flag:"unavailable-wait-max" help:"the longest --on-unavailable=wait waits for the API; past it the start fails with exit 8"`
+	SeedCredentials    string        `env:"SEED_CREDENTIALS" flag:"seed-credentials" help:"a credentials file (a read-only mount) to copy where Claude Code reads it, unless the copy there has a later expiresAt"`
+	User               string        `env:"USER" flag:"user" help:"NAME|UID[:GID] to drop to (as gosu does) before anything else, when started as root"`
+	StateDir           string        `env:"STATE_DIR" envDefault:"/run/sleeve-check" flag:"state-dir" help:"where the start leaves its state for health checks (falls back to $TMPDIR/sleeve-check-UID)"`
+	HealthTTL          time.Duration `env:"HEALTH_TTL" envDefault:"30m" flag:"health-ttl" help:"health calls the API at most once per this long, reusing the last verdict"`
+	HealthTimeout      time.Duration `env:"HEALTH_PROBE_TIMEOUT" envDefault:"5s" flag:"health-probe-timeout" help:"deadline of the probe a health check makes when its verdict is stale"`
+	Managed            string        `env:"MANAGED_SETTINGS" envDefault:"/etc/claude-code/managed-settings.json" flag:"managed-settings" help:"path of Claude Code's managed settings file, read for its env block"`
 }
 
 // Date is a calendar date setting.
@@ -268,8 +270,8 @@ func validate(inv *Invocation, fromFlag map[string]bool, perr *ParseError) {
 	if s.OnUsageLimit != "fail" && s.OnUsageLimit != "warn" && s.OnUsageLimit != "wait" {
 		bad("OnUsageLimit", fmt.Sprintf("must be fail, warn or wait, not %q", s.OnUsageLimit))
 	}
-	if s.OnUnavailable != "fail" && s.OnUnavailable != "warn" {
-		bad("OnUnavailable", fmt.Sprintf("must be fail or warn, not %q", s.OnUnavailable))
+	if s.OnUnavailable != "fail" && s.OnUnavailable != "warn" && s.OnUnavailable != "wait" {
+		bad("OnUnavailable", fmt.Sprintf("must be fail, warn or wait, not %q", s.OnUnavailable))
 	}
 	if s.ProbeTimeout <= 0 {
 		bad("ProbeTimeout", "must be positive")
@@ -297,6 +299,9 @@ func validateLists(s *Settings, bad func(name, msg string)) {
 	}
 	if s.UsageWaitMax < 0 {
 		bad("UsageWaitMax", "must not be negative")
+	}
+	if s.UnavailableWaitMax < 0 {
+		bad("UnavailableWaitMax", "must not be negative")
 	}
 	if s.StartTimeout < 0 {
 		bad("StartTimeout", "must not be negative (0: no limit)")

@@ -77,6 +77,8 @@ func startSteps(p *pipeline, c call, st *started) (string, environ.Env, bool) {
 	}
 	var path string
 	if len(cmd) > 0 {
+		// From here on as the sleeve user: health checks may read which step runs.
+		p.onStep = noteStarting(newStateDirs(s, env), c, env.Get("HOME"))
 		if path, ok = step(p, "find command", outcome.NotFound, func(context.Context) (string, outcome.Findings) { return findCommand(cmd[0], env.Get("PATH")) }); !ok {
 			return "", env, false
 		}
@@ -106,47 +108,75 @@ func startSteps(p *pipeline, c call, st *started) (string, environ.Env, bool) {
 		}
 	}
 	v := sleeveView{cmd: cmd, s: s, env: env, cwd: cwd, stdin: c.stdin, stdout: c.stdout, trust: realTrustDirs(s.TrustDirs, c.log)}
-	if _, ok = step(p, "foresee claude's screens", outcome.Config, func(context.Context) (struct{}, outcome.Findings) { return struct{}{}, foresee(v, st.res) }); !ok {
-		return "", env, false
-	}
-	// The config before the probe: the CLI probe is Claude Code, which
-	// reads it (and, at a FIFO or a corrupt file, would hang or move it
-	// aside itself), so the probe runs claude as the command will find the sleeve.
-	st.dry = len(cmd) == 0
-	if st.files, ok = step(p, "prepare config", outcome.ConfigWrite, func(ctx context.Context) ([]FileReport, outcome.Findings) {
-		files, fs := prepareConfig(ctx, v, st.res, c.began, c.log)
-		return append(st.files, files...), fs
-	}); !ok {
+	if !configSteps(p, c, st, v) {
 		return "", env, false
 	}
 	return path, env, probeSteps(p, c, st, prober{s: s, env: env, cwd: cwd, claude: claudeOf(cmd), log: c.log, now: c.began,
 		dirs: newStateDirs(s, env), reusable: len(cmd) > 0}, in.Seeded != nil && len(cmd) == 0)
 }
 
-// probeSteps are the start's last checks: the probe, and with
-// --on-usage-limit=wait the wait for a used-up window's reset (outside the
-// start deadline) and the probe after it.
-func probeSteps(p *pipeline, c call, st *started, pr prober, reportOnlySeed bool) bool {
-	var ok bool
-	if st.probe, ok = step(p, "probe", outcome.Unavailable, func(ctx context.Context) (probed, outcome.Findings) {
-		return probeStart(ctx, pr, st.res, reportOnlySeed)
-	}); !ok {
+// configSteps foresee claude's screens and prepare its config: before the
+// probe, because the CLI probe is Claude Code, which reads the config (and,
+// at a FIFO or a corrupt file, would hang or move it aside itself), so the
+// probe runs claude as the command will find the sleeve.
+func configSteps(p *pipeline, c call, st *started, v sleeveView) bool {
+	if _, ok := step(p, "foresee claude's screens", outcome.Config, func(context.Context) (struct{}, outcome.Findings) { return struct{}{}, foresee(v, st.res) }); !ok {
 		return false
 	}
-	if d := st.probe.reused; d > 0 {
-		c.log.Debug().Msgf("probe: reusing the pass of %s ago for the same credential (within SLEEVE_CHECK_HEALTH_TTL)", outcome.Human(d))
-	}
-	v := st.probe.Verdict
-	if v == nil {
+	st.dry = len(v.cmd) == 0
+	var ok bool
+	st.files, ok = step(p, "prepare config", outcome.ConfigWrite, func(ctx context.Context) ([]FileReport, outcome.Findings) {
+		files, fs := prepareConfig(ctx, v, st.res, c.began, c.log)
+		return append(st.files, files...), fs
+	})
+	return ok
+}
+
+// probeSteps are the start's last checks: the probe (after a random
+// spread), and, as the settings ask, the waits for an unreachable API to
+// come back and for a used-up window to reset (outside the start
+// deadline), and the probe after the reset.
+func probeSteps(p *pipeline, c call, st *started, pr prober, reportOnlySeed bool) bool {
+	plan := planProbe(pr, st.res, reportOnlySeed)
+	switch {
+	case plan.skip != "":
+		c.log.Debug().Msg("not probed: " + plan.skip)
 		return true
+	case plan.reused != nil:
+		st.probe = probed{Verdict: &plan.reused.Verdict, Means: &plan.means, At: plan.reused.CheckedAt}
+		c.log.Debug().Msgf("probe: reusing the pass of %s ago for the same credential (within SLEEVE_CHECK_HEALTH_TTL)", outcome.Human(c.began.Sub(plan.reused.CheckedAt)))
+		return noteVerdict(p, *st.probe.Verdict, st.probe.Means, pr.s.UsageWarning.Fraction)
 	}
-	w := st.probe.Wait
-	if w == nil {
-		return noteVerdict(p, *v, st.probe.Means, pr.s.UsageWarning.Fraction)
+	var ok bool
+	if pr.s.ProbeSplay > 0 {
+		if _, ok = step(p, "spread the probe", outcome.Unavailable, func(ctx context.Context) (struct{}, outcome.Findings) {
+			spreadProbe(ctx, pr.s.ProbeSplay, c.log)
+			return struct{}{}, nil
+		}); !ok {
+			return false
+		}
 	}
-	p.add(usageWaitNotice(*v, *w))
-	state := StartState{Report: buildReport(c, withVerdict(st, v), p.said, outcome.OK), Start: StartContext{Settings: c.inv.Given, Waiting: w, Home: st.res.Home}}
-	saveWaiting(pr.dirs, state)
+	if st.probe, ok = step(p, "probe", outcome.Unavailable, func(ctx context.Context) (probed, outcome.Findings) { return probeNow(ctx, pr, st.res, plan.means) }); !ok {
+		return false
+	}
+	if st.probe.Verdict.Class == probe.Unavailable && pr.s.OnUnavailable == "wait" {
+		saveWaiting(pr.dirs, waitingState(c, *st, Waiting{Window: "API", API: true}))
+		if st.probe, ok = pause(p, "wait for the API", func(ctx context.Context) (probed, outcome.Findings) { return waitForAPI(ctx, pr, st.res, st.probe) }); !ok {
+			return false
+		}
+	}
+	if w := st.probe.Wait; w != nil {
+		return usageWait(p, c, st, pr, *w)
+	}
+	return noteVerdict(p, *st.probe.Verdict, st.probe.Means, pr.s.UsageWarning.Fraction)
+}
+
+// usageWait waits, with --on-usage-limit=wait, for a used-up window to
+// reset (outside the start deadline), then probes once more.
+func usageWait(p *pipeline, c call, st *started, pr prober, w Waiting) bool {
+	p.add(usageWaitNotice(*st.probe.Verdict, w))
+	saveWaiting(pr.dirs, waitingState(c, *st, w))
+	var ok bool
 	if _, ok = pause(p, "wait for the usage reset", func(ctx context.Context) (bool, outcome.Findings) { return sleep(ctx, w.wait), nil }); !ok {
 		return false
 	}
@@ -161,6 +191,12 @@ func probeSteps(p *pipeline, c call, st *started, pr prober, reportOnlySeed bool
 	return noteVerdict(p, *st.probe.Verdict, st.probe.Means, pr.s.UsageWarning.Fraction)
 }
 
+// waitingState is the state a waiting start leaves for health checks:
+// its report so far (with the verdict that made it wait), and the wait.
+func waitingState(c call, st started, w Waiting) StartState {
+	return StartState{Report: buildReport(c, st, nil, outcome.OK), Start: StartContext{Settings: c.inv.Given, Waiting: &w, Home: st.res.Home}}
+}
+
 // saveStart is the start's last step before the exec: it leaves its
 // report and verdict for health checks. It is local and short, so the
 // start deadline does not cover it.
@@ -169,13 +205,6 @@ func saveStart(p *pipeline, c call, st started, env environ.Env) {
 	pause(p, "save state", func(context.Context) (struct{}, outcome.Findings) {
 		return struct{}{}, saveState(newStateDirs(c.inv.Settings, env), state, st.res.Selected, st.probe, c.log)
 	})
-}
-
-// withVerdict is st as the waiting state shows it: with the verdict that made it wait.
-func withVerdict(st *started, v *probe.Verdict) started {
-	w := *st
-	w.probe.Verdict = v
-	return w
 }
 
 // resolve is the step that finds the credential Claude Code will use.

@@ -53,13 +53,24 @@ type StartState struct {
 type Waiting struct {
 	Until  time.Time `json:"until"`
 	Window string    `json:"window"`
+	// API: the start waits for an unreachable API (--on-unavailable=wait),
+	// not for a usage window.
+	API bool `json:"api,omitempty"`
 	// wait is how long the start waits: to a second past the reset, with
 	// a part of the splay.
 	wait time.Duration
 }
 
+// Starting is the step a start is in, and since when.
+type Starting struct {
+	Step  string    `json:"step"`
+	Since time.Time `json:"since"`
+}
+
 // StartContext is how the start ran, beyond its report.
 type StartContext struct {
+	// Starting is set while the start runs its steps.
+	Starting *Starting `json:"starting,omitempty"`
 	// Waiting is set while the start waits for a usage limit's reset.
 	Waiting *Waiting `json:"waiting,omitempty"`
 	Home    string   `json:"home,omitempty"`
@@ -235,6 +246,22 @@ func saveState(dirs stateDirs, st StartState, cred *check.Credential, pr probed,
 	}
 	log.Debug().Str("dir", dir).Msg("saved state for health checks")
 	return nil
+}
+
+// noteStarting returns the pipeline's onStep for a start with a command:
+// it leaves, as each step begins, a state that says which, so that a
+// health check during the start says "starting: ..." and no false reason
+// (Docker runs the first ones while the start still probes).
+func noteStarting(dirs stateDirs, c call, home string) func(string) {
+	dir, err := dirs.writable()
+	if err != nil {
+		return nil
+	}
+	return func(name string) {
+		st := StartState{Report: Report{Version: Version, CheckedAt: c.began.UTC(), Command: c.inv.Command, Findings: []outcome.Finding{}},
+			Start: StartContext{Settings: c.inv.Given, Home: home, Starting: &Starting{Step: name, Since: time.Now().UTC()}}}
+		writeStateFile(dir, stateFile, st)
+	}
 }
 
 // saveWaiting leaves a state that says the start is waiting for a usage

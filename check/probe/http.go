@@ -76,7 +76,7 @@ func askHTTP(ctx context.Context, cred check.Credential, cfg HTTPConfig, q quest
 	if req == nil {
 		return v
 	}
-	s := &session{cfg: cfg}
+	s := &session{cfg: cfg, began: time.Now()}
 	parent := ctx
 	ctx, cancel := context.WithTimeout(parent, cfg.Deadline)
 	defer cancel()
@@ -149,7 +149,13 @@ type session struct {
 	last     Answer
 	attempts int
 	next     time.Duration
+	began    time.Time
 }
+
+// progressAfter is when a probe that is still retrying says so at the
+// default level: `docker logs -f` and `docker run -it` are never silent
+// for longer.
+const progressAfter = 2 * time.Second
 
 func (s *session) client(https bool) *retryablehttp.Client {
 	transport, caErr := newTransport(s.cfg, https)
@@ -194,8 +200,16 @@ func (s *session) checkRetry(ctx context.Context, resp *http.Response, err error
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
-	d := retryPolicy(s.last, time.Until(deadlineOf(ctx)), backoff(s.cfg.RetryWaitMin, s.cfg.RetryWaitMax, s.attempts))
+	left := time.Until(deadlineOf(ctx))
+	d := retryPolicy(s.last, left, backoff(s.cfg.RetryWaitMin, s.cfg.RetryWaitMax, s.attempts))
 	s.last.TooLong, s.next = d.TooLong, d.Wait
+	if d.Retry {
+		ev := s.cfg.Log.Debug()
+		if time.Since(s.began)+d.Wait >= progressAfter {
+			ev = s.cfg.Log.Info()
+		}
+		ev.Msgf("probe attempt %d: %s; trying again in %s, %s left of SLEEVE_CHECK_PROBE_TIMEOUT", s.attempts, s.last.words(), d.Wait.Round(100*time.Millisecond), left.Round(time.Second))
+	}
 	return d.Retry, nil
 }
 

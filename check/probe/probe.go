@@ -19,6 +19,12 @@
 package probe
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"syscall"
 	"time"
 
 	"sleeve-check/check"
@@ -135,4 +141,27 @@ type Answer struct {
 	Usage *Usage
 	// At is when the answer came.
 	At time.Time
+}
+
+// words is an attempt's answer in a few words for a progress line: the
+// status and the API's error type, or what kind of failure left no
+// answer. No URL or message is quoted (they may carry a secret).
+func (a Answer) words() string {
+	switch {
+	case a.Status != 0 && a.API.Type != "":
+		return fmt.Sprintf("HTTP %d (%s)", a.Status, a.API.Type)
+	case a.Status != 0:
+		return fmt.Sprintf("HTTP %d", a.Status)
+	case a.Err == nil:
+		return "no answer"
+	case errors.Is(a.Err, context.DeadlineExceeded) || os.IsTimeout(a.Err):
+		return "no answer in time"
+	case errors.Is(a.Err, syscall.ECONNREFUSED):
+		return "connection refused"
+	}
+	var dnsErr *net.DNSError
+	if errors.As(a.Err, &dnsErr) {
+		return "the host name does not resolve"
+	}
+	return "no answer (the connection failed)"
 }

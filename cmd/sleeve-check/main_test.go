@@ -201,6 +201,14 @@ func TestScripts(t *testing.T) {
 				}
 				ts.Value("fake").(*anthropictest.Server).Set(args[0], b)
 			},
+			// fakesetafter DURATION TOKEN BEHAVIOR changes how the fake
+			// answers a token, DURATION from now (while a command waits).
+			"fakesetafter": func(ts *testscript.TestScript, neg bool, args []string) {
+				d, err := time.ParseDuration(args[0])
+				ts.Check(err)
+				srv := ts.Value("fake").(*anthropictest.Server)
+				time.AfterFunc(d, func() { srv.Set(args[1], anthropictest.Behavior{Kind: anthropictest.Kind(args[2])}) })
+			},
 			// expand SRC DST writes SRC with $VARIABLES replaced, so that
 			// files holding a made-up token need no token literal.
 			"expand": func(ts *testscript.TestScript, neg bool, args []string) {

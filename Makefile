@@ -15,7 +15,7 @@ RELEASE_ARCHES := amd64 arm64
 # on FuzzParseAPIError. A count has no deadline to race.
 FUZZTIME ?= 10000x
 
-.PHONY: build release image test-arm64 test fuzz demo bench bench-probe bench-fleet clean e2e-container e2e-claude e2e-claude-matrix
+.PHONY: build release image test-arm64 test fuzz demo bench bench-probe bench-fleet clean e2e-container e2e-docker e2e-claude e2e-claude-matrix
 
 build:
 	GOARCH=$(GOARCH) $(GOBUILD) -o bin/sleeve-check ./cmd/sleeve-check
@@ -75,6 +75,12 @@ clean:
 # A real container (podman, Debian packages) against the loopback fake API.
 e2e-container:
 	./e2e/container.sh
+
+# The sleeve image on the Docker engine (Debian's docker.io, a private
+# dockerd): docker build with BuildKit, docker run, health by Docker's
+# scheduler, compose v2 with three sleeves, the restart policy.
+e2e-docker:
+	./e2e/docker.sh
 
 # The real Claude Code CLI (version in e2e/claude-version), in tmux.
 e2e-claude:

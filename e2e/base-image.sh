@@ -10,7 +10,8 @@ CACHE=${CACHE_DIR:-$PWD/.cache}
 TAR=$CACHE/sleeve-base-bookworm.tar
 PODMAN=${PODMAN:-podman}
 
-if $PODMAN image exists "$IMAGE"; then
+# PODMAN may be docker: both have image inspect and import.
+if $PODMAN image inspect "$IMAGE" >/dev/null 2>&1; then
 	echo "base-image: $IMAGE exists"
 	exit 0
 fi

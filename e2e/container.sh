@@ -163,7 +163,7 @@ step "9. deploy/compose.yaml: podman-compose reads it; its plan, run, starts the
 COMPOSE=$E2E_TMP/compose
 mkdir -p "$COMPOSE/work/1" && cp deploy/compose.yaml "$COMPOSE/compose.yaml"
 chmod 0777 "$COMPOSE/work/1"
-printf '%s\n' "$GOOD" >"$COMPOSE/claude_token.txt" && chmod 0644 "$COMPOSE/claude_token.txt"
+for n in 1 2 3; do printf '%s\n' "$GOOD" >"$COMPOSE/claude_token_$n.txt"; done && chmod 0644 "$COMPOSE"/claude_token_*.txt
 curl -fsS -X POST "$FAKE_URL/_fake/tokens" -d "{\"token\":\"$GOOD\",\"behavior\":\"valid\"}"
 # The file as written, plus the fake API on the host's loopback.
 printf 'services:\n  sleeve-1:\n    network_mode: host\n    environment:\n      ANTHROPIC_BASE_URL: "%s"\n      SLEEVE_CHECK_PROBE_SPLAY: "0s"\n' "$FAKE_URL" >"$COMPOSE/e2e.yaml"
@@ -176,7 +176,7 @@ grep -q -- '--tty' "$E2E_TMP/compose-plan.log" && grep -q -- '-i ' "$E2E_TMP/com
 # host service, which podman refuses; so the container is started with the
 # podman run that podman-compose itself planned for the file, without that
 # network (a bridge could not reach the fake API on loopback anyway).
-RUN=$(grep '^podman run ' "$E2E_TMP/compose-plan.log" | sed -E 's/ --net [^ ]+ --network-alias [^ ]+//')
+RUN=$(grep '^podman run .*compose_sleeve-1_1' "$E2E_TMP/compose-plan.log" | sed -E 's/ --net [^ ]+ --network-alias [^ ]+//')
 (cd "$COMPOSE" && eval "$RUN") >"$E2E_TMP/compose.log" 2>&1 || { cat "$E2E_TMP/compose.log" >&2; fail "the planned podman run failed: $RUN"; }
 C=compose_sleeve-1_1
 [ -n "$C" ] || { cat "$E2E_TMP/compose.log" >&2; fail "no sleeve-1 container"; }

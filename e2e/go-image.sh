@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 BASE=${BASE_IMAGE:-localhost/sleeve-base:bookworm}
 IMAGE=${GO_IMAGE:-localhost/sleeve-go:$(go env GOVERSION)}
 PODMAN=${PODMAN:-podman}
-if $PODMAN image exists "$IMAGE"; then
+# PODMAN may be docker (BUILD_FORMAT= then: docker builds its own format).
+if $PODMAN image inspect "$IMAGE" >/dev/null 2>&1; then
 	echo "go-image: $IMAGE exists"
 	exit 0
 fi
@@ -16,5 +17,5 @@ CTX=$(mktemp -d)
 trap 'rm -rf "$CTX"' EXIT
 printf 'FROM %s\nCOPY go /usr/local/go\nENV PATH=/usr/local/go/bin:$PATH GOTOOLCHAIN=local\n' "$BASE" >"$CTX/Containerfile"
 cp -a "$GOROOT" "$CTX/go"
-$PODMAN build --format docker -q -t "$IMAGE" "$CTX" >/dev/null
+$PODMAN build ${BUILD_FORMAT---format docker} -q -t "$IMAGE" "$CTX" >/dev/null
 echo "go-image: built $IMAGE from $BASE and $GOROOT"

@@ -50,15 +50,16 @@ func health(ctx context.Context, c call, last *StartState) int {
 		h.StartedAt = &t
 		parts = append(parts, "started "+outcome.Human(c.began.Sub(t))+" ago")
 	}
-	if s := last.starting(); s != nil {
+	w := waitingNow(last, c.began)
+	if s := startingNow(newStateDirs(c.inv.Settings, env), last); s != nil && (w == nil || !last.CheckedAt.Equal(s.Began)) {
 		// Not a failure, and not yet a pass: Docker keeps the container
 		// "starting" while its start period lasts.
 		h.Healthy, h.Line = false, stateLine("starting: ", fmt.Sprintf("%s (step %q for %s; the start began %s ago)",
-			stepWaits[s.Step].what, s.Step, outcome.Human(c.began.Sub(s.Since)), outcome.Human(c.began.Sub(last.CheckedAt))))
+			stepWaits[s.Step].what, s.Step, outcome.Human(c.began.Sub(s.Since)), outcome.Human(c.began.Sub(s.Began))))
 		return healthOut(c, st, p, h)
 	}
-	if w := waitingNow(last, c.began); w != nil {
-		// The start is alive and doing what it was told: not a failure.
+	if w != nil {
+		// The start (this one: it waits in place) is alive and doing what it was told: not a failure.
 		what := fmt.Sprintf("waiting for the %s limit to reset%s", w.Window, probe.ResetWords(&w.Until, c.began))
 		if w.API {
 			what = "waiting for the API to answer again (SLEEVE_CHECK_ON_UNAVAILABLE=wait)"
@@ -224,14 +225,6 @@ func adoptStart(args []string, inv *Invocation, env environ.Env) (*StartState, *
 		}
 	}
 	return st, adoptedInv, env
-}
-
-// starting is the step of a start still in progress, or nil.
-func (st *StartState) starting() *Starting {
-	if st == nil {
-		return nil
-	}
-	return st.Start.Starting
 }
 
 // command is the start's command, or nil.

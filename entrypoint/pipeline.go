@@ -29,6 +29,8 @@ type pipeline struct {
 	// onStep, when set, is told each step's name as it begins (the start
 	// leaves it in its state for health checks: "starting: ...").
 	onStep func(name string)
+	// endNote, when set, ends what onStep noted.
+	endNote func()
 }
 
 func newPipeline(ctx context.Context, log zerolog.Logger, limit time.Duration) *pipeline {

@@ -75,7 +75,7 @@ func spreadProbe(ctx context.Context, splay time.Duration, log zerolog.Logger) {
 	if d >= 2*time.Second {
 		ev = log.Info()
 	}
-	ev.Dur("splay_ms", d).Msgf("waiting %s before the probe (SLEEVE_CHECK_PROBE_SPLAY=%s spreads the probes of sleeves started together)", d.Round(100*time.Millisecond), splay)
+	ev.Dur("splay_ms", d).Str("why", fmt.Sprintf("SLEEVE_CHECK_PROBE_SPLAY=%s spreads the probes of sleeves started together", splay)).Msg("waiting before the probe")
 	sleep(ctx, d)
 }
 

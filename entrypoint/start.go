@@ -46,6 +46,9 @@ func start(ctx context.Context, c call) int {
 	if ok && len(c.inv.Command) > 0 {
 		saveStart(p, c, st, env)
 	}
+	if p.endNote != nil {
+		p.endNote() // after the state: a health check never sees neither
+	}
 	rep := buildReport(c, st, p.said, p.code())
 	finish(c, rep)
 	if rep.ExitCode != 0 || len(c.inv.Command) == 0 {
@@ -78,7 +81,7 @@ func startSteps(p *pipeline, c call, st *started) (string, environ.Env, bool) {
 	var path string
 	if len(cmd) > 0 {
 		// From here on as the sleeve user: health checks may read which step runs.
-		p.onStep = noteStarting(newStateDirs(s, env), c, env.Get("HOME"))
+		p.onStep, p.endNote = noteStarting(newStateDirs(s, env), c.began)
 		if path, ok = step(p, "find command", outcome.NotFound, func(context.Context) (string, outcome.Findings) { return findCommand(cmd[0], env.Get("PATH")) }); !ok {
 			return "", env, false
 		}

@@ -27,6 +27,9 @@ import (
 const (
 	stateFile = "state.json"
 	probeFile = "probe.json"
+	// startingFile says which step a start in progress is in; the start
+	// removes it as it ends, however it ends.
+	startingFile = "starting.json"
 )
 
 // ProbeCache is the last probe verdict and whom it was about.
@@ -61,16 +64,16 @@ type Waiting struct {
 	wait time.Duration
 }
 
-// Starting is the step a start is in, and since when.
+// Starting is starting.json: the step a start is in, since when, and
+// when the start began.
 type Starting struct {
+	Began time.Time `json:"began"`
 	Step  string    `json:"step"`
 	Since time.Time `json:"since"`
 }
 
 // StartContext is how the start ran, beyond its report.
 type StartContext struct {
-	// Starting is set while the start runs its steps.
-	Starting *Starting `json:"starting,omitempty"`
 	// Waiting is set while the start waits for a usage limit's reset.
 	Waiting *Waiting `json:"waiting,omitempty"`
 	Home    string   `json:"home,omitempty"`
@@ -248,20 +251,34 @@ func saveState(dirs stateDirs, st StartState, cred *check.Credential, pr probed,
 	return nil
 }
 
-// noteStarting returns the pipeline's onStep for a start with a command:
-// it leaves, as each step begins, a state that says which, so that a
-// health check during the start says "starting: ..." and no false reason
-// (Docker runs the first ones while the start still probes).
-func noteStarting(dirs stateDirs, c call, home string) func(string) {
+// noteStarting returns the pipeline's onStep for a start with a command,
+// and the function that ends the note: as each step begins it leaves
+// starting.json saying which, so that a health check during the start says
+// "starting: ..." and no false reason (Docker runs the first ones while
+// the start still probes). The last state.json is left as it is.
+func noteStarting(dirs stateDirs, began time.Time) (onStep func(string), done func()) {
 	dir, err := dirs.writable()
 	if err != nil {
+		return nil, func() {}
+	}
+	p := filepath.Join(dir, startingFile)
+	return func(name string) {
+		writeStateFile(dir, startingFile, Starting{Began: began.UTC(), Step: name, Since: time.Now().UTC()})
+	}, func() { os.Remove(p) }
+}
+
+// startingNow is the note of a start in progress, when there is one newer
+// than the last state a start left (last).
+func startingNow(dirs stateDirs, last *StartState) *Starting {
+	var st Starting
+	_, owner, err := readNewest(dirs.forHealth(), startingFile, &st)
+	if err != nil || (!trustedOwner(owner) && (last == nil || last.Start.Settings[EnvPrefix+"USER"] == "")) {
 		return nil
 	}
-	return func(name string) {
-		st := StartState{Report: Report{Version: Version, CheckedAt: c.began.UTC(), Command: c.inv.Command, Findings: []outcome.Finding{}},
-			Start: StartContext{Settings: c.inv.Given, Home: home, Starting: &Starting{Step: name, Since: time.Now().UTC()}}}
-		writeStateFile(dir, stateFile, st)
+	if last != nil && st.Began.Before(last.CheckedAt) {
+		return nil
 	}
+	return &st
 }
 
 // saveWaiting leaves a state that says the start is waiting for a usage

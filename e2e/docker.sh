@@ -1,0 +1,270 @@
+#!/bin/sh
+# make e2e-docker: the sleeve image on the Docker engine (Debian's docker.io),
+# as users run it: docker build with BuildKit from the checkout, the
+# README's lines, docker run -it in tmux to claude's prompt, docker run
+# without -t, docker stop during a waiting probe, a quoted token, health
+# run by Docker's own scheduler, compose v2 with three sleeves, and the
+# restart policy of deploy/compose.yaml.
+#
+# A private dockerd: its own data root (.cache/docker, kept so that a warm
+# run reuses its images and build cache), exec root, socket and pidfile;
+# never the system's socket. Every container, network and volume is
+# removed and the daemon stopped at the end, also on failure. Traffic
+# stays on loopback: the containers use the host's network, and the fake
+# API listens on 127.0.0.1.
+#
+# The client is Debian's /usr/bin/docker (20.10) with DOCKER_BUILDKIT=1: the
+# builder a Debian or Ubuntu docker.io user has, BuildKit built in. (The
+# buildx plugin would add a build of its module for nothing more here; a
+# newer client uses BuildKit by default.)
+set -eu
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+. e2e/lib.sh
+. e2e/tmux.sh
+need_root
+install_packages docker.io debootstrap tmux curl jq
+T_START=$(date +%s)
+make -s build >/dev/null
+
+D=/usr/bin/docker
+DK=$(mktemp -d /tmp/sc-dk.XXXXXX) # short: a unix socket path is bounded
+DATA=${DOCKER_DATA_ROOT:-$ROOT/.cache/docker}
+export DOCKER_HOST=unix://$DK/docker.sock DOCKER_BUILDKIT=1 DOCKER_CONFIG=$DK/config
+mkdir -p "$DATA" "$DOCKER_CONFIG/cli-plugins"
+
+stop_dockerd() {
+	[ -s "$DK/docker.pid" ] || return 0
+	$D ps -aq 2>/dev/null | xargs -r $D rm -f >/dev/null 2>&1 || true
+	$D network prune -f >/dev/null 2>&1 || true
+	$D volume prune -f >/dev/null 2>&1 || true
+	pid=$(cat "$DK/docker.pid")
+	kill "$pid" 2>/dev/null || true
+	i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 200 ]; do i=$((i + 1)); sleep 0.1; done
+	kill -9 "$pid" 2>/dev/null || true
+	# What the daemon leaves mounted (its default network namespace).
+	awk -v d="$DK" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+	rm -rf "$DK"
+}
+cleanup_extra() {
+	for s in $SESSIONS; do tmux kill-session -t "$s" 2>/dev/null || true; done
+	stop_dockerd
+}
+
+step "a private dockerd (data root $DATA, socket $DK/docker.sock)"
+# No default bridge and no iptables rules: the tests use the host's
+# network and their own user networks, and leave the machine's as it was.
+dockerd --data-root "$DATA" --exec-root "$DK/exec" --host "$DOCKER_HOST" --pidfile "$DK/docker.pid" \
+	--iptables=false --ip-forward=false --bridge=none >"$E2E_TMP/dockerd.log" 2>&1 &
+i=0; until $D info >/dev/null 2>&1; do
+	i=$((i + 1)); [ $i -gt 300 ] && { tail -20 "$E2E_TMP/dockerd.log" >&2; fail "dockerd did not start"; }; sleep 0.1
+done
+ENGINE=$($D version --format '{{.Server.Version}} (API {{.Server.APIVersion}}), containerd {{range .Server.Components}}{{if eq .Name "containerd"}}{{.Version}}{{end}}{{end}}')
+CLIENT=$($D version --format '{{.Client.Version}}')
+ok "engine $ENGINE; client $CLIENT at $D"
+
+step "the compose v2 plugin, built from its Go module (cached in .cache/)"
+ln -sf "$(./e2e/docker-compose-plugin.sh)/docker-compose" "$DOCKER_CONFIG/cli-plugins/docker-compose"
+COMPOSE_VERSION=$($D compose version --short)
+ok "docker compose $COMPOSE_VERSION"
+
+step "base images (no registry here): the Debian base from debootstrap, the Go builder"
+PODMAN=$D ./e2e/base-image.sh
+PODMAN=$D BUILD_FORMAT= GO_IMAGE="localhost/sleeve-go:$(go env GOVERSION)" ./e2e/go-image.sh
+
+step "docker build -f Dockerfile.sleeve with BuildKit: both targets, from the checkout"
+T0=$(date +%s)
+CA=/etc/ssl/certs/ca-certificates.crt
+set -- --network host -f Dockerfile.sleeve \
+	--build-arg GO_IMAGE="localhost/sleeve-go:$(go env GOVERSION)" \
+	--build-arg BASE_IMAGE=localhost/sleeve-base:bookworm --build-arg INSTALL_PACKAGES=0 \
+	--build-arg GOPROXY="$(go env GOPROXY)" --build-arg VERSION=e2e --build-arg COMMIT="$(git rev-parse --short=12 HEAD)" \
+	--build-arg NPM_CONFIG_REGISTRY="$(npm config get registry)"
+# This machine's TLS passes an inspecting proxy: its CA bundle goes to the
+# build as a BuildKit secret (the README's line), in no image.
+[ -s "$CA" ] && set -- "$@" --secret id=ca,src="$CA"
+$D build "$@" --target sleeve-check -t localhost/sleeve-check:e2e . >"$E2E_TMP/build.log" 2>&1 ||
+	{ tail -30 "$E2E_TMP/build.log" >&2; fail "docker build --target sleeve-check failed"; }
+$D build "$@" --target sleeve -t localhost/sleeve:e2e . >>"$E2E_TMP/build.log" 2>&1 ||
+	{ tail -30 "$E2E_TMP/build.log" >&2; fail "docker build --target sleeve failed"; }
+IMAGE=localhost/sleeve:e2e
+$D run --rm --entrypoint claude "$IMAGE" --version | grep -q "^$(cat e2e/claude-version) (Claude Code)" || fail "claude --version in the image"
+$D run --rm --entrypoint sleeve-check "$IMAGE" --version | grep -q "^sleeve-check e2e (commit " || fail "sleeve-check --version in the image"
+$D run --rm localhost/sleeve-check:e2e --version | grep -q "^sleeve-check e2e (commit " || fail "sleeve-check --version in the FROM scratch image"
+$D run --rm --entrypoint sh "$IMAGE" -c 'ls /run/secrets 2>/dev/null; grep -rl "BEGIN CERT" /run/secrets 2>/dev/null' | grep -q . &&
+	fail "the CA secret is in the image" || true
+SIZES="sleeve $(($($D image inspect "$IMAGE" --format '{{.Size}}') / 1048576)) MiB, sleeve-check $(($($D image inspect localhost/sleeve-check:e2e --format '{{.Size}}') / 1048576)) MiB"
+ok "built in $(($(date +%s) - T0)) s ($SIZES); claude --version and sleeve-check --version run; no CA in the image"
+
+step "the README's 'Adding it to an image' Dockerfile lines, built on the engine"
+USERIMG=$E2E_TMP/user-image
+mkdir -p "$USERIMG"
+{
+	echo "FROM localhost/sleeve-base:bookworm"
+	echo "RUN useradd --create-home --uid 1000 --user-group agent && mkdir -p /home/agent/workspace && chown agent:agent /home/agent/workspace"
+	echo "COPY --from=$IMAGE /usr/local/bin/claude /usr/local/bin/claude"
+	# The README's block, as written, with the image tag of this run.
+	awk '/^```dockerfile$/ { f = 1; next } f && /^```$/ { exit } f' README.md | sed 's|sleeve-check:<version>|localhost/sleeve-check:e2e|'
+	echo "USER agent"
+	echo "WORKDIR /home/agent/workspace"
+} >"$USERIMG/Dockerfile"
+grep -q '^HEALTHCHECK' "$USERIMG/Dockerfile" && grep -q '^COPY --from=localhost/sleeve-check:e2e /sleeve-check' "$USERIMG/Dockerfile" || fail "the README's Dockerfile block was not found"
+$D build -q --network host -t localhost/sleeve-user:e2e "$USERIMG" >/dev/null || fail "the README's Dockerfile lines do not build"
+ok "FROM a Debian base + the README's lines: built"
+
+REPLY="Hello from the fake API"
+GOOD=$(fake_token oat01 dk-good)
+SLOW=$(fake_token oat01 dk-slow)
+QUOTED=$(fake_token oat01 dk-quot)
+HTOK=$(fake_token oat01 dk-hlth)
+start_fake -token "$GOOD=valid,reply=$REPLY" -token "$SLOW=valid,delay=60" -token "$QUOTED=valid" -token "$HTOK=valid,delay=4"
+fake() { curl -fsS -X POST "$FAKE_URL/_fake/tokens" -d "{\"token\":\"$1\",\"behavior\":\"$2\"}"; }
+state() { $D inspect "$1" --format "$2"; }
+
+step "1. docker run -it in tmux (the README's line, the README's image): claude's prompt, bypass mode, as agent"
+SESSIONS="$SESSIONS dk1"
+tmux new-session -d -s dk1 -x 120 -y 40 "CLAUDE_CODE_OAUTH_TOKEN=$GOOD $D run -it --rm --name dk1 --network host -e CLAUDE_CODE_OAUTH_TOKEN -e ANTHROPIC_BASE_URL=$FAKE_URL -e SLEEVE_CHECK_STATE_DIR=/tmp/sc localhost/sleeve-user:e2e; echo \"[exited \$?]\"; sleep 600"
+talk dk1
+screen dk1 | grep -qi 'bypass permissions on' || { screen dk1 >&2; fail "claude is not in bypass mode"; }
+# docker top names users as the host does: uid 1000 is agent in the image.
+$D top dk1 -eo pid,uid,args | grep -q '^ *[0-9]* *1000 *claude --dangerously-skip-permissions' || fail "claude does not run as agent (uid 1000): $($D top dk1 -eo pid,uid,args)"
+screen dk1 | grep -q "$GOOD" && fail "the token is on the screen" || true
+ok "the prompt, bypass mode on, claude as agent, the fake's answer on screen"
+tmux kill-session -t dk1; $D rm -f dk1 >/dev/null 2>&1 || true
+
+step "2. docker run without -t: exit 3 before claude, and docker logs has the hint"
+$D run -d --name dk2 --network host -e CLAUDE_CODE_OAUTH_TOKEN="$GOOD" -e ANTHROPIC_BASE_URL="$FAKE_URL" -e SLEEVE_CHECK_PROBE_SPLAY=0s "$IMAGE" >/dev/null
+[ "$($D wait dk2)" = 3 ] || fail "exit $(state dk2 '{{.State.ExitCode}}') without -t, want 3"
+LOG=$($D logs dk2 2>&1)
+echo "$LOG" | grep -q 'error: claude (standard output is not a terminal, so it runs in print mode) has no prompt' || fail "no reason in docker logs: $LOG"
+echo "$LOG" | grep -q 'hint: give the sleeve a terminal: docker run -it' || fail "no hint in docker logs: $LOG"
+ok "exit 3; docker logs: $(echo "$LOG" | grep hint)"
+
+step "3. docker stop during a probe that waits: 143 at once"
+$D run -dit --name dk3 --network host -e CLAUDE_CODE_OAUTH_TOKEN="$SLOW" -e ANTHROPIC_BASE_URL="$FAKE_URL" -e SLEEVE_CHECK_PROBE_SPLAY=0s "$IMAGE" >/dev/null
+i=0; until $D logs dk3 2>&1 | grep -q 'still waiting for the probe'; do
+	i=$((i + 1)); [ $i -gt 200 ] && { $D logs dk3 >&2; fail "no progress line while the probe waits"; }; sleep 0.1
+done
+PROGRESS=$($D logs dk3 2>&1 | grep 'still waiting')
+T0=$(date +%s%N)
+$D stop -t 10 dk3 >/dev/null
+MS=$((($(date +%s%N) - T0) / 1000000))
+[ "$(state dk3 '{{.State.ExitCode}}')" = 143 ] || fail "exit $(state dk3 '{{.State.ExitCode}}') after docker stop, want 143"
+[ "$MS" -lt 5000 ] || fail "docker stop took $MS ms"
+$D logs dk3 2>&1 | grep -q 'stopped by SIGTERM before the command was started' || fail "no stop line: $($D logs dk3 2>&1)"
+ok "exit 143 in $MS ms; while it waited, docker logs said: $PROGRESS"
+
+step "4. -e CLAUDE_CODE_OAUTH_TOKEN with quotes: exit 5, and it says so"
+set +e
+OUT=$($D run --rm --network host -e CLAUDE_CODE_OAUTH_TOKEN="\"$QUOTED\"" -e ANTHROPIC_BASE_URL="$FAKE_URL" "$IMAGE" 2>&1)
+rc=$?
+set -e
+[ "$rc" = 5 ] || fail "exit $rc for a quoted token, want 5: $OUT"
+echo "$OUT" | grep -q 'error: CLAUDE_CODE_OAUTH_TOKEN is wrapped in quotes' || fail "no reason: $OUT"
+echo "$OUT" | grep -qF "$QUOTED" && fail "the token is in the output" || true
+ok "$(echo "$OUT" | grep error)"
+
+step "5. health run by Docker's own scheduler: starting during the start, healthy, unhealthy after a revocation"
+# The image's HEALTHCHECK, at a 2 s interval so the test takes seconds; a
+# probe that takes 4 s (the fake's delay) keeps the start in its probe step.
+$D run -dit --name dk5 --network host -e CLAUDE_CODE_OAUTH_TOKEN="$HTOK" -e ANTHROPIC_BASE_URL="$FAKE_URL" \
+	-e SLEEVE_CHECK_PROBE_SPLAY=0s -e SLEEVE_CHECK_HEALTH_TTL=1s \
+	--health-interval 2s --health-retries 3 --health-start-period 30s "$IMAGE" >/dev/null
+i=0; until [ "$(state dk5 '{{.State.Health.Status}}')" = healthy ]; do
+	i=$((i + 1)); [ $i -gt 300 ] && { $D inspect dk5 --format '{{json .State.Health}}' >&2; fail "dk5 never became healthy"; }; sleep 0.1
+done
+HLOG=$($D inspect dk5 --format '{{range .State.Health.Log}}{{.ExitCode}} {{.Output}}{{"\n"}}{{end}}' | grep -v '^$')
+echo "$HLOG" | grep -q '^1 starting: the probe.s answer' || fail "no 'starting:' check during the start: $HLOG"
+echo "$HLOG" | grep -q 'hasCompletedOnboarding' && fail "a false reason during the start: $HLOG"
+echo "$HLOG" | grep -q '^0 healthy: ' || fail "no healthy check: $HLOG"
+ok "starting -> healthy: $(echo "$HLOG" | grep '^1 starting' | head -1 | cut -c3-)"
+fake "$HTOK" revoked
+T0=$(date +%s)
+i=0; until [ "$(state dk5 '{{.State.Health.Status}}')" = unhealthy ]; do
+	i=$((i + 1)); [ $i -gt 200 ] && { $D inspect dk5 --format '{{json .State.Health}}' >&2; fail "dk5 never became unhealthy"; }; sleep 0.1
+done
+S=$(($(date +%s) - T0))
+# interval x retries, plus the check that still finds the cached pass (1 s
+# TTL), plus a claude -p per failing check: a generous bound, the number
+# is reported.
+[ "$S" -le 15 ] || fail "unhealthy after $S s, want within 2 s x 3 (+ one check, the TTL and the probes)"
+LAST=$($D inspect dk5 --format '{{range .State.Health.Log}}{{.Output}}{{"\n"}}{{end}}' | grep -v '^$' | tail -1)
+echo "$LAST" | grep -q '^unhealthy: the credential has been revoked' || fail "health line: $LAST"
+MAX=$($D inspect dk5 --format '{{range .State.Health.Log}}{{len .Output}} {{end}}' | tr ' ' '\n' | sort -n | tail -1)
+[ "$MAX" -lt 4096 ] || fail "a health log entry has $MAX bytes"
+$D inspect dk5 --format '{{json .State.Health}}' | grep -qF "$HTOK" && fail "the token is in the health log" || true
+ok "unhealthy $S s after the revocation: $LAST (longest entry $MAX bytes)"
+$D rm -f dk5 >/dev/null
+
+step "6. compose v2: deploy/compose.yaml, three sleeves, each with its own token file: all healthy"
+COMPOSE=$E2E_TMP/compose
+mkdir -p "$COMPOSE"
+cp deploy/compose.yaml "$COMPOSE/compose.yaml"
+for n in 1 2 3; do
+	tok=$(fake_token oat01 "dk-cmp$n")
+	fake "$tok" valid
+	printf '%s\n' "$tok" >"$COMPOSE/claude_token_$n.txt"
+	mkdir -p "$COMPOSE/work/$n" && chmod 0777 "$COMPOSE/work/$n"
+done
+chmod 0644 "$COMPOSE"/claude_token_*.txt
+# The file as written, plus the fake API on the host's loopback and a
+# short health interval.
+cat >"$COMPOSE/e2e.yaml" <<EOF
+x-e2e: &e2e
+  network_mode: host
+  environment:
+    ANTHROPIC_BASE_URL: "$FAKE_URL"
+  healthcheck:
+    interval: 2s
+services:
+  sleeve-1: *e2e
+  sleeve-2: *e2e
+  sleeve-3: *e2e
+EOF
+compose() { (cd "$COMPOSE" && SLEEVE_IMAGE=$IMAGE $D compose -p sleeves -f compose.yaml -f e2e.yaml "$@"); }
+compose up -d >"$E2E_TMP/compose.log" 2>&1 || { cat "$E2E_TMP/compose.log" >&2; fail "docker compose up failed"; }
+for n in 1 2 3; do
+	c=sleeves-sleeve-$n-1
+	i=0; until [ "$(state "$c" '{{.State.Health.Status}}')" = healthy ]; do
+		i=$((i + 1)); [ $i -gt 400 ] && { $D logs "$c" >&2; fail "$c never became healthy"; }; sleep 0.1
+	done
+	$D logs "$c" 2>&1 | grep -q 'ok: oauth_token from CLAUDE_CODE_OAUTH_TOKEN_FILE' || fail "$c did not use its token file"
+done
+compose ps
+ok "three sleeves up and healthy, each with its own token file"
+
+step "7. the restart policy: a cause a restart cannot fix stops after the bounded retries; an outage heals in place"
+fake "$(fake_token oat01 dk-cmp2)" revoked
+BEFORE=$(curl -fsS "$FAKE_URL/_fake/requests" | jq length)
+# A new start (recreated, so Docker's restart count starts at 0).
+compose up -d --force-recreate sleeve-2 >/dev/null 2>&1
+i=0; until [ "$(state sleeves-sleeve-2-1 '{{.State.Status}} {{.RestartCount}}')" = "exited 3" ]; do
+	i=$((i + 1)); [ $i -gt 600 ] && fail "sleeve-2: $(state sleeves-sleeve-2-1 '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}')"; sleep 0.1
+done
+sleep 3
+[ "$(state sleeves-sleeve-2-1 '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}')" = "exited 3 6" ] ||
+	fail "sleeve-2 after a revocation: $(state sleeves-sleeve-2-1 '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}')"
+PROBES=$(($(curl -fsS "$FAKE_URL/_fake/requests" | jq length) - BEFORE))
+ok "a revoked token: exit 6, restarted 3 times (on-failure:3), then left exited; $PROBES requests in all"
+# An outage: the API overloaded while sleeve-3 restarts, back 8 s later.
+TOK3=$(fake_token oat01 dk-cmp3)
+fake "$TOK3" overloaded
+compose up -d --force-recreate sleeve-3 >/dev/null 2>&1
+i=0; until $D logs sleeves-sleeve-3-1 2>&1 | grep -q 'probing again in'; do
+	i=$((i + 1)); [ $i -gt 300 ] && { $D logs sleeves-sleeve-3-1 >&2; fail "sleeve-3 does not wait for the API"; }; sleep 0.1
+done
+WAITLINE=$($D logs sleeves-sleeve-3-1 2>&1 | grep 'probing again in' | tail -1)
+sleep 2
+HL=$($D exec sleeves-sleeve-3-1 sleeve-check health || true)
+echo "$HL" | grep -q '^healthy (warning): waiting for the API' || fail "health while waiting for the API: $HL"
+fake "$TOK3" valid
+i=0; until [ "$(state sleeves-sleeve-3-1 '{{.State.Health.Status}}')" = healthy ] && $D logs sleeves-sleeve-3-1 2>&1 | grep -q 'ok: oauth_token' ; do
+	i=$((i + 1)); [ $i -gt 600 ] && { $D logs sleeves-sleeve-3-1 >&2; fail "sleeve-3 did not recover"; }; sleep 0.1
+done
+[ "$(state sleeves-sleeve-3-1 '{{.RestartCount}}')" = 0 ] || fail "sleeve-3 was restarted by Docker instead of waiting"
+ok "an overloaded API: the sleeve waited in place ($WAITLINE), health said '$HL', and it started with no restart"
+compose down -v >/dev/null 2>&1
+
+T_ALL=$(($(date +%s) - T_START))
+echo
+echo "e2e-docker: all passed in $T_ALL s (engine $ENGINE, client $CLIENT, compose $COMPOSE_VERSION)"

@@ -44,7 +44,7 @@ test-arm64: release
 # The README's test command: format, vet, all tests under the race
 # detector, and a short run of every fuzz target.
 test:
-	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	@test -z "$$(git ls-files '*.go' | xargs gofmt -l)" || { echo "gofmt needed:"; git ls-files '*.go' | xargs gofmt -l; exit 1; }
 	$(GO) vet ./...
 	# Builds and vets on macOS too: Linux-only files carry //go:build linux.
 	GOOS=darwin $(GO) vet ./...

@@ -18,9 +18,10 @@ import (
 // prepareConfig is the start's step that writes what Claude Code needs to
 // start without a screen (without a command it only says what it would
 // write). It returns the files changed.
-func prepareConfig(ctx context.Context, v sleeveView, res *check.Resolution, now time.Time, log zerolog.Logger) ([]FileReport, outcome.Findings) {
+func prepareConfig(ctx context.Context, v sleeveView, res *check.Resolution, base map[string]any, now time.Time, log zerolog.Logger) ([]FileReport, outcome.Findings) {
 	s := v.s
-	plan := claudeconfig.ConfigPlan{GlobalConfig: res.GlobalConfig, ConfigDir: res.ConfigDir, TrustDirs: v.trust, AcceptBypass: s.AcceptBypass, MCPServers: s.ApproveMCP}
+	plan := claudeconfig.ConfigPlan{GlobalConfig: res.GlobalConfig, ConfigDir: res.ConfigDir, TrustDirs: v.trust, AcceptBypass: s.AcceptBypass, MCPServers: s.ApproveMCP,
+		Base: base, BaseName: s.MergeConfig}
 	fs := claudeconfig.UnknownMCP(v.cwd, s.ApproveMCP)
 	if s.ApproveAPIKey {
 		if res.Selected != nil && res.Selected.Kind == check.KindAPIKey {

@@ -47,6 +47,7 @@ type Settings struct {
 	OnUnavailable      string        `env:"ON_UNAVAILABLE" envDefault:"fail" flag:"on-unavailable" help:"when the API cannot be reached or fails: fail (exit 8), warn (start anyway) or wait (probe again with backoff, up to SLEEVE_CHECK_UNAVAILABLE_WAIT_MAX)"`
 	UnavailableWaitMax time.Duration `env:"UNAVAILABLE_WAIT_MAX" envDefault:"15m" flag:"unavailable-wait-max" help:"the longest --on-unavailable=wait waits for the API; past it the start fails with exit 8"`
 	SeedCredentials    string        `env:"SEED_CREDENTIALS" flag:"seed-credentials" help:"a credentials file (a read-only mount) to copy where Claude Code reads it, unless the copy there has a later expiresAt"`
+	MergeConfig        string        `env:"MERGE_CONFIG" flag:"merge-config" help:"a global config (a copy of an operator's .claude.json, as Protectorate's envoy auth sync writes) whose keys are added to Claude Code's .claude.json where it lacks them; read before the user switch"`
 	User               string        `env:"USER" flag:"user" help:"NAME|UID[:GID] to drop to (as gosu does) before anything else, when started as root"`
 	StateDir           string        `env:"STATE_DIR" envDefault:"/run/sleeve-check" flag:"state-dir" help:"where the start leaves its state for health checks (falls back to $TMPDIR/sleeve-check-UID)"`
 	HealthTTL          time.Duration `env:"HEALTH_TTL" envDefault:"30m" flag:"health-ttl" help:"health calls the API at most once per this long, reusing the last verdict"`

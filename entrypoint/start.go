@@ -67,8 +67,10 @@ func start(ctx context.Context, c call) int {
 // and the environment it gets, and whether every step passed.
 func startSteps(p *pipeline, c call, st *started) (string, environ.Env, bool) {
 	s, env, cmd := c.inv.Settings, c.env, c.inv.Command
-	root, _ := step(p, "read root-only files", outcome.Config, func(context.Context) (rootFiles, outcome.Findings) { return readRootFiles(s, env) })
-	ok := true
+	root, ok := step(p, "read root-only files", outcome.Config, func(context.Context) (rootFiles, outcome.Findings) { return readRootFiles(s, env) })
+	if !ok {
+		return "", env, false
+	}
 	if s.User != "" {
 		if st.user, ok = step(p, "switch user", outcome.Config, func(context.Context) (*sleeveUser, outcome.Findings) {
 			u, e, fs := switchUser(s.User, env, c.log)
@@ -111,7 +113,7 @@ func startSteps(p *pipeline, c call, st *started) (string, environ.Env, bool) {
 		}
 	}
 	v := sleeveView{cmd: cmd, s: s, env: env, cwd: cwd, stdin: c.stdin, stdout: c.stdout, trust: realTrustDirs(s.TrustDirs, c.log)}
-	if !configSteps(p, c, st, v) {
+	if !configSteps(p, c, st, v, root.base) {
 		return "", env, false
 	}
 	return path, env, probeSteps(p, c, st, prober{s: s, env: env, cwd: cwd, claude: claudeOf(cmd), log: c.log, now: c.began,
@@ -122,14 +124,14 @@ func startSteps(p *pipeline, c call, st *started) (string, environ.Env, bool) {
 // probe, because the CLI probe is Claude Code, which reads the config (and,
 // at a FIFO or a corrupt file, would hang or move it aside itself), so the
 // probe runs claude as the command will find the sleeve.
-func configSteps(p *pipeline, c call, st *started, v sleeveView) bool {
+func configSteps(p *pipeline, c call, st *started, v sleeveView, base map[string]any) bool {
 	if _, ok := step(p, "foresee claude's screens", outcome.Config, func(context.Context) (struct{}, outcome.Findings) { return struct{}{}, foresee(v, st.res) }); !ok {
 		return false
 	}
 	st.dry = len(v.cmd) == 0
 	var ok bool
 	st.files, ok = step(p, "prepare config", outcome.ConfigWrite, func(ctx context.Context) ([]FileReport, outcome.Findings) {
-		files, fs := prepareConfig(ctx, v, st.res, c.began, c.log)
+		files, fs := prepareConfig(ctx, v, st.res, base, c.began, c.log)
 		return append(st.files, files...), fs
 	})
 	return ok

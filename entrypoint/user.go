@@ -1,6 +1,8 @@
 package entrypoint
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -15,6 +17,7 @@ import (
 	"sleeve-check/check"
 	"sleeve-check/internal/environ"
 	"sleeve-check/internal/outcome"
+	"sleeve-check/internal/safefile"
 )
 
 // sleeveUser is who Claude Code runs as.
@@ -109,16 +112,36 @@ func (u *sleeveUser) env() map[string]string {
 type rootFiles struct {
 	secrets *check.Secrets // the *_FILE secrets
 	seed    *seedSource    // SLEEVE_CHECK_SEED_CREDENTIALS, if set
+	// base is SLEEVE_CHECK_MERGE_CONFIG's object, if set.
+	base map[string]any
 }
 
-// readRootFiles reads the *_FILE secrets and the seed.
+// maxMergeConfig bounds the config to merge (a .claude.json grows with
+// its projects' history).
+const maxMergeConfig = 64 << 20
+
+// readRootFiles reads the *_FILE secrets, the seed and the config to merge.
 func readRootFiles(s Settings, env environ.Env) (rootFiles, outcome.Findings) {
 	rf := rootFiles{secrets: check.LoadSecrets(env)}
 	if s.SeedCredentials != "" {
 		data, of, fs := check.ReadSeed(s.SeedCredentials)
 		rf.seed = &seedSource{data, of, fs}
 	}
-	return rf, nil
+	var fs outcome.Findings
+	if p := s.MergeConfig; p != "" {
+		b, _, err := safefile.Read(p, maxMergeConfig, safefile.Options{})
+		if err == nil {
+			err = json.Unmarshal(b, &rf.base)
+			if err == nil && rf.base == nil {
+				err = errors.New("it is null")
+			}
+		}
+		if err != nil {
+			fs.Errf(outcome.Config, "merge_config", fmt.Sprintf("SLEEVE_CHECK_MERGE_CONFIG %q cannot be merged into Claude Code's config: it is not a JSON object (%s)", p, safefile.ErrText(err)),
+				"point it at a copy of a .claude.json, or unset it")
+		}
+	}
+	return rf, fs
 }
 
 // switchUser drops to SLEEVE_CHECK_USER (spec), and returns the user and

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -308,5 +309,31 @@ func TestEditTakesClaudeCodesLock(t *testing.T) {
 	}
 	if _, err := os.Stat(lock); !errors.Is(err, os.ErrNotExist) {
 		t.Fatal("lock left behind")
+	}
+}
+
+// A synced copy of the operator's .claude.json is merged in: its keys are
+// added where the file lacks them, the file's own keys are kept, and the
+// flags sleeve-check sets win over both.
+func TestPrepareMergesABaseConfig(t *testing.T) {
+	dir := t.TempDir()
+	global := filepath.Join(dir, ".claude.json")
+	if err := os.WriteFile(global, []byte(`{"numStartups": 7, "hasCompletedOnboarding": false}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := map[string]any{"numStartups": 99.0, "userID": "u-1", "oauthAccount": map[string]any{"emailAddress": "op@example.invalid"}, "hasCompletedOnboarding": false}
+	res, err := Prepare(ConfigPlan{GlobalConfig: global, ConfigDir: filepath.Join(dir, ".claude"), Base: base, BaseName: "claude/settings.json"}, EditOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadJSON(global)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got["numStartups"]) != "7" || got["userID"] != "u-1" || got["hasCompletedOnboarding"] != true || got["oauthAccount"] == nil {
+		t.Fatalf("%v", got)
+	}
+	if ch := res.Files[0].Changes; len(ch) == 0 || !strings.Contains(ch[0], "added 2 keys from claude/settings.json (oauthAccount, userID)") {
+		t.Fatalf("%q", ch)
 	}
 }

@@ -2,9 +2,11 @@ package claudeconfig
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // ConfigPlan is what to prepare in Claude Code's config so that it starts
@@ -27,6 +29,12 @@ type ConfigPlan struct {
 	// MCPServers are the project MCP servers (.mcp.json) to approve in
 	// settings.json: names, or AllMCPServers.
 	MCPServers []string
+	// Base holds the top-level keys of another global config (a copy of
+	// the operator's .claude.json, as Protectorate's `envoy auth sync`
+	// makes), added where the file lacks them: every key the file has is
+	// kept, and the keys above are set over both. BaseName names it.
+	Base     map[string]any
+	BaseName string
 }
 
 // AllMCPServers approves every project MCP server (enableAllProjectMcpServers).
@@ -45,7 +53,7 @@ func Prepare(plan ConfigPlan, opt EditOptions) (PrepareResult, error) {
 	// $CLAUDE_CONFIG_DIR may not exist yet; a missing HOME is not ours to make.
 	gopt.Mkdir = filepath.Dir(plan.GlobalConfig) == filepath.Clean(plan.ConfigDir)
 	r, err := EditJSON(plan.GlobalConfig, gopt, func(obj map[string]any) []string {
-		var ch []string
+		ch := mergeBase(obj, plan.Base, plan.BaseName)
 		ch = append(ch, setTrue(obj, "hasCompletedOnboarding")...)
 		if plan.AcceptBypass {
 			ch = append(ch, setTrue(obj, "bypassPermissionsModeAccepted")...)
@@ -204,4 +212,19 @@ func isIdent(k string) bool {
 		}
 	}
 	return true
+}
+
+// mergeBase adds to obj the keys of base it lacks, and says how many.
+func mergeBase(obj, base map[string]any, name string) []string {
+	var added []string
+	for _, k := range slices.Sorted(maps.Keys(base)) {
+		if _, ok := obj[k]; !ok {
+			obj[k] = base[k]
+			added = append(added, k)
+		}
+	}
+	if len(added) == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("added %d keys from %s (%s); kept every key it had", len(added), name, strings.Join(added, ", "))}
 }

@@ -1,13 +1,13 @@
 #!/bin/sh
 # Makes the local Debian bookworm base image for Dockerfile.sleeve, since no
 # image registry can be reached here: debootstrap (minbase, with tini and
-# ca-certificates) from the machine's own apt mirror, then podman import.
+# ca-certificates, and dtach for the protectorate target) from the machine's own apt mirror, then podman import.
 # The root filesystem tarball is cached in .cache/ between runs.
 set -eu
 cd "$(dirname "$0")/.."
-IMAGE=${BASE_IMAGE:-localhost/sleeve-base:bookworm}
+IMAGE=${BASE_IMAGE:-localhost/sleeve-base:bookworm-dtach}
 CACHE=${CACHE_DIR:-$PWD/.cache}
-TAR=$CACHE/sleeve-base-bookworm.tar
+TAR=$CACHE/sleeve-base-bookworm-dtach.tar
 PODMAN=${PODMAN:-podman}
 
 # PODMAN may be docker: both have image inspect and import.
@@ -24,7 +24,7 @@ if [ ! -s "$TAR" ]; then
 	ROOT=$(mktemp -d)
 	trap 'rm -rf "$ROOT"' EXIT
 	echo "base-image: debootstrap bookworm (minbase) from the configured mirror"
-	debootstrap --variant=minbase --include=tini,ca-certificates bookworm "$ROOT" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 ||
+	debootstrap --variant=minbase --include=tini,ca-certificates,dtach bookworm "$ROOT" "$MIRROR" >"$CACHE/debootstrap.log" 2>&1 ||
 		{ tail -20 "$CACHE/debootstrap.log" >&2; exit 1; }
 	rm -rf "$ROOT"/var/cache/apt/archives/*.deb "$ROOT"/var/lib/apt/lists/*
 	tar -C "$ROOT" -cf "$TAR.tmp" . && mv "$TAR.tmp" "$TAR"

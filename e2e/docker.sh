@@ -77,7 +77,7 @@ T0=$(date +%s)
 CA=/etc/ssl/certs/ca-certificates.crt
 set -- --network host -f Dockerfile.sleeve \
 	--build-arg GO_IMAGE="localhost/sleeve-go:$(go env GOVERSION)" \
-	--build-arg BASE_IMAGE=localhost/sleeve-base:bookworm --build-arg INSTALL_PACKAGES=0 \
+	--build-arg BASE_IMAGE=localhost/sleeve-base:bookworm-dtach --build-arg INSTALL_PACKAGES=0 \
 	--build-arg GOPROXY="$(go env GOPROXY)" --build-arg VERSION=e2e --build-arg COMMIT="$(git rev-parse --short=12 HEAD)" \
 	--build-arg NPM_CONFIG_REGISTRY="$(npm config get registry)"
 # This machine's TLS passes an inspecting proxy: its CA bundle goes to the
@@ -100,7 +100,7 @@ step "the README's 'Adding it to an image' Dockerfile lines, built on the engine
 USERIMG=$E2E_TMP/user-image
 mkdir -p "$USERIMG"
 {
-	echo "FROM localhost/sleeve-base:bookworm"
+	echo "FROM localhost/sleeve-base:bookworm-dtach"
 	echo "RUN useradd --create-home --uid 1000 --user-group agent && mkdir -p /home/agent/workspace && chown agent:agent /home/agent/workspace"
 	echo "COPY --from=$IMAGE /usr/local/bin/claude /usr/local/bin/claude"
 	# The README's block, as written, with the image tag of this run.

@@ -4,7 +4,7 @@
 # (e2e/base-image.sh) plus this machine's Go toolchain, at the same path.
 set -eu
 cd "$(dirname "$0")/.."
-BASE=${BASE_IMAGE:-localhost/sleeve-base:bookworm}
+BASE=${BASE_IMAGE:-localhost/sleeve-base:bookworm-dtach}
 IMAGE=${GO_IMAGE:-localhost/sleeve-go:$(go env GOVERSION)}
 PODMAN=${PODMAN:-podman}
 # PODMAN may be docker (BUILD_FORMAT= then: docker builds its own format).

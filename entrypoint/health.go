@@ -50,21 +50,14 @@ func health(ctx context.Context, c call, last *StartState) int {
 		h.StartedAt = &t
 		parts = append(parts, "started "+outcome.Human(c.began.Sub(t))+" ago")
 	}
-	w := waitingNow(last, c.began)
-	if s := startingNow(newStateDirs(c.inv.Settings, env), last); s != nil && (w == nil || !last.CheckedAt.Equal(s.Began)) {
-		// Not a failure, and not yet a pass: Docker keeps the container
-		// "starting" while its start period lasts.
-		h.Healthy, h.Line = false, stateLine("starting: ", fmt.Sprintf("%s (step %q for %s; the start began %s ago)",
-			stepWaits[s.Step].what, s.Step, outcome.Human(c.began.Sub(s.Since)), outcome.Human(c.began.Sub(s.Began))))
+	if healthy, line, found := startInProgress(c, env, last); found {
+		h.Healthy, h.Warning, h.Line = healthy, healthy, line
 		return healthOut(c, st, p, h)
 	}
-	if w != nil {
-		// The start (this one: it waits in place) is alive and doing what it was told: not a failure.
-		what := fmt.Sprintf("waiting for the %s limit to reset%s", w.Window, probe.ResetWords(&w.Until, c.began))
-		if w.API {
-			what = "waiting for the API to answer again (SLEEVE_CHECK_ON_UNAVAILABLE=wait)"
-		}
-		h.Warning, h.Line = true, healthLine(true, true, what)
+	if kv := readKeeperVerdict(c.inv.Settings.KeeperDir); kv != nil {
+		// A Protectorate sleeve: its keeper holds the credential (from
+		// Envoy's volume) and checks it; health reports its verdict.
+		h.Healthy, h.Warning, h.Line = keeperLine(kv, last, parts, c.began)
 		return healthOut(c, st, p, h)
 	}
 	ok := healthSteps(p, c, &st, last, &env)
@@ -98,6 +91,42 @@ func health(ctx context.Context, c call, last *StartState) int {
 	}
 	h.Warning, h.Line = warn != "", healthLine(true, warn != "", line)
 	return healthOut(c, st, p, h)
+}
+
+// startInProgress is the health line of a start that has not ended: one
+// in its steps ("starting: ...", unhealthy as Docker's start period
+// expects), or one waiting in place as it was told to (healthy, with the
+// warning). found is false when no start is in progress.
+func startInProgress(c call, env environ.Env, last *StartState) (healthy bool, line string, found bool) {
+	w := waitingNow(last, c.began)
+	if s := startingNow(newStateDirs(c.inv.Settings, env), last); s != nil && (w == nil || !last.CheckedAt.Equal(s.Began)) {
+		return false, stateLine("starting: ", fmt.Sprintf("%s (step %q for %s; the start began %s ago)",
+			stepWaits[s.Step].what, s.Step, outcome.Human(c.began.Sub(s.Since)), outcome.Human(c.began.Sub(s.Began)))), true
+	}
+	if w == nil {
+		return false, "", false
+	}
+	what := fmt.Sprintf("waiting for the %s limit to reset%s", w.Window, probe.ResetWords(&w.Until, c.began))
+	if w.API {
+		what = "waiting for the API to answer again (SLEEVE_CHECK_ON_UNAVAILABLE=wait)"
+	}
+	return true, healthLine(true, true, what), true
+}
+
+// keeperLine is the health line of a keeper's verdict.
+func keeperLine(kv *KeeperVerdict, last *StartState, parts []string, now time.Time) (healthy, warning bool, line string) {
+	if !kv.OK {
+		msg := kv.Message
+		if msg == "" {
+			msg = fmt.Sprintf("the keeper's check failed (exit %d)", kv.Code)
+		}
+		return false, false, healthLine(false, false, msg)
+	}
+	parts = append(parts[:0], "checked "+outcome.Human(now.Sub(kv.CheckedAt))+" ago by the keeper")
+	if last != nil && last.Credential != nil {
+		parts = append(parts, fmt.Sprintf("%s ...%s %s", last.Credential.Kind, last.Credential.Last4, last.Status))
+	}
+	return true, false, healthLine(true, false, strings.Join(parts, ", "))
 }
 
 // healthSteps are the local checks: the credential as the start would

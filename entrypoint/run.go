@@ -101,6 +101,12 @@ func run(ctx context.Context, args []string, env environ.Env, stdin *os.File, st
 	}
 	c := call{inv: inv, env: env, stdin: stdin, stdout: stdout, log: newLogger(stderr, format, inv.Settings.Verbose, inv.Settings.Quiet, color), began: began}
 	logSettings(inv, c.log)
+	switch inv.Sub {
+	case "keeper":
+		return keeper(ctx, c)
+	case "session":
+		return session(ctx, c)
+	}
 	return start(ctx, c)
 }
 

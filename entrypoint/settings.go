@@ -52,6 +52,9 @@ type Settings struct {
 	StateDir           string        `env:"STATE_DIR" envDefault:"/run/sleeve-check" flag:"state-dir" help:"where the start leaves its state for health checks (falls back to $TMPDIR/sleeve-check-UID)"`
 	HealthTTL          time.Duration `env:"HEALTH_TTL" envDefault:"30m" flag:"health-ttl" help:"health calls the API at most once per this long, reusing the last verdict"`
 	HealthTimeout      time.Duration `env:"HEALTH_PROBE_TIMEOUT" envDefault:"5s" flag:"health-probe-timeout" help:"deadline of the probe a health check makes when its verdict is stale"`
+	CredsDir           string        `env:"CREDS_DIR" envDefault:"/home/agent/.creds" flag:"creds-dir" help:"keeper: Protectorate's agent-creds volume (claude/credentials.json, claude/.credentials.json, claude/settings.json), read as root"`
+	SessionSocket      string        `env:"SESSION_SOCKET" envDefault:"/home/agent/.dtach/session.sock" flag:"session-socket" help:"keeper: the dtach socket of the session Envoy's terminal attaches to"`
+	KeeperDir          string        `env:"KEEPER_DIR" envDefault:"/run/sleeve-keeper" flag:"keeper-dir" help:"keeper: root's directory for its socket and its last verdict (read by health)"`
 	Managed            string        `env:"MANAGED_SETTINGS" envDefault:"/etc/claude-code/managed-settings.json" flag:"managed-settings" help:"path of Claude Code's managed settings file, read for its env block"`
 }
 
@@ -184,7 +187,7 @@ func parseArgs(inv *Invocation, args []string, overlay map[string]string, perr *
 			break
 		}
 		if !strings.HasPrefix(a, "-") || a == "-" {
-			if i == 0 && a == "health" {
+			if i == 0 && (a == "health" || a == "keeper" || a == "session") {
 				inv.Sub = a
 				continue
 			}

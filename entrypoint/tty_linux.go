@@ -28,3 +28,12 @@ func pipeInput(fd int, wait time.Duration) string {
 	}
 	return ""
 }
+
+// pipeReadable waits up to d for fd to have data to read.
+func pipeReadable(fd int, d time.Duration) bool {
+	var set syscall.FdSet
+	set.Bits[fd/64] |= 1 << (uint(fd) % 64)
+	tv := syscall.NsecToTimeval(d.Nanoseconds())
+	n, err := syscall.Select(fd+1, &set, nil, nil, &tv)
+	return err == nil && n > 0
+}

@@ -19,7 +19,7 @@ export PODMAN
 GO_IMAGE=localhost/sleeve-go:$(go env GOVERSION) ./e2e/go-image.sh
 set -- --format docker --network host $RUNFLAGS -f Dockerfile.sleeve \
 	--build-arg GO_IMAGE="localhost/sleeve-go:$(go env GOVERSION)" \
-	--build-arg BASE_IMAGE=localhost/sleeve-base:bookworm --build-arg INSTALL_PACKAGES=0 \
+	--build-arg BASE_IMAGE=localhost/sleeve-base:bookworm-dtach --build-arg INSTALL_PACKAGES=0 \
 	--build-arg GOPROXY="$(go env GOPROXY)" --build-arg VERSION="$VERSION" --build-arg COMMIT="$COMMIT" \
 	--build-arg CLAUDE_VERSION="$(cat e2e/claude-version)"
 if command -v npm >/dev/null; then set -- "$@" --build-arg NPM_CONFIG_REGISTRY="$(npm config get registry)"; fi

@@ -1,0 +1,107 @@
+//go:build linux
+
+package entrypoint
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// recheckEvery is how often a session whose check failed checks again by
+// itself.
+const recheckEvery = time.Minute
+
+// session is what runs in the dtach session Envoy's terminal attaches to,
+// as the sleeve user: it asks the keeper for a check, runs the command
+// (claude) with the terminal when it passed, and starts it again when it
+// exits; when the check failed, it shows why, and checks again every
+// minute or when Enter is pressed.
+func session(ctx context.Context, c call) int {
+	out := c.stdout
+	// Ctrl+C at the terminal is claude's, not the loop's.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGQUIT)
+	go func() {
+		for range sigs {
+		}
+	}()
+	for ctx.Err() == nil {
+		fmt.Fprintln(out, "sleeve-check: checking the sleeve ...")
+		rep, err := askKeeper(c.inv.Settings.KeeperDir)
+		if err != nil {
+			fmt.Fprintf(out, "sleeve-check: error: cannot reach the keeper: %v\n", err)
+			waitEnter(c.stdin, out, 5*time.Second)
+			continue
+		}
+		if !rep.OK {
+			for _, l := range rep.Lines {
+				fmt.Fprintln(out, l)
+			}
+			waitEnter(c.stdin, out, recheckEvery)
+			continue
+		}
+		code := runInSession(c, rep.Env)
+		fmt.Fprintf(out, "\r\nsleeve-check: %s exited (%s); starting it again (Ctrl+\\ detaches)\r\n", filepath.Base(c.inv.Command[0]), code)
+		time.Sleep(time.Second)
+	}
+	return 0
+}
+
+// runInSession runs the command with the terminal and the environment the
+// keeper gave (the pasted token), and says how it ended.
+func runInSession(c call, add map[string]string) string {
+	env := c.env.Clone()
+	for k, v := range add {
+		env.Set(k, v)
+	}
+	path, err := LookPath(c.inv.Command[0], env.Get("PATH"))
+	if err != nil {
+		return err.Error()
+	}
+	cmd := exec.Command(path, c.inv.Command[1:]...)
+	cmd.Env, cmd.Stdin, cmd.Stdout, cmd.Stderr = env.Slice(), c.stdin, c.stdout, c.stdout
+	if err := cmd.Run(); err != nil {
+		return err.Error()
+	}
+	return "status 0"
+}
+
+// askKeeper asks the keeper for a fresh check.
+func askKeeper(dir string) (keeperReply, error) {
+	var rep keeperReply
+	conn, err := net.Dial("unix", filepath.Join(dir, keeperSocket))
+	if err != nil {
+		return rep, err
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "check\n"); err != nil {
+		return rep, err
+	}
+	err = json.NewDecoder(bufio.NewReader(conn)).Decode(&rep)
+	return rep, err
+}
+
+// waitEnter waits for Enter on the terminal, or d, saying so.
+func waitEnter(in *os.File, out io.Writer, d time.Duration) {
+	fmt.Fprintf(out, "sleeve-check: checking again in %s; press Enter to check now\n", d)
+	if in == nil {
+		time.Sleep(d)
+		return
+	}
+	if pipeReadable(int(in.Fd()), d) {
+		line := make([]byte, 4096)
+		n, _ := in.Read(line)
+		_ = strings.TrimSpace(string(line[:n]))
+	}
+}

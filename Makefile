@@ -15,7 +15,7 @@ RELEASE_ARCHES := amd64 arm64
 # on FuzzParseAPIError. A count has no deadline to race.
 FUZZTIME ?= 10000x
 
-.PHONY: build release image test-arm64 test fuzz demo bench bench-probe bench-fleet clean e2e-container e2e-docker e2e-claude e2e-claude-matrix
+.PHONY: build release image test-arm64 test fuzz demo bench bench-probe bench-fleet clean e2e-container e2e-docker e2e-protectorate e2e-claude e2e-claude-matrix
 
 build:
 	GOARCH=$(GOARCH) $(GOBUILD) -o bin/sleeve-check ./cmd/sleeve-check
@@ -81,6 +81,11 @@ e2e-container:
 # scheduler, compose v2 with three sleeves, the restart policy.
 e2e-docker:
 	./e2e/docker.sh
+
+# The protectorate image spawned as Protectorate's Envoy spawns a sleeve,
+# on the Docker engine, attached to as Envoy's terminal does.
+e2e-protectorate:
+	./e2e/protectorate.sh
 
 # The real Claude Code CLI (version in e2e/claude-version), in tmux.
 e2e-claude:

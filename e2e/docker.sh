@@ -27,66 +27,20 @@ install_packages docker.io debootstrap tmux curl jq
 T_START=$(date +%s)
 make -s build >/dev/null
 
-D=/usr/bin/docker
-DK=$(mktemp -d /tmp/sc-dk.XXXXXX) # short: a unix socket path is bounded
-DATA=${DOCKER_DATA_ROOT:-$ROOT/.cache/docker}
-export DOCKER_HOST=unix://$DK/docker.sock DOCKER_BUILDKIT=1 DOCKER_CONFIG=$DK/config
-mkdir -p "$DATA" "$DOCKER_CONFIG/cli-plugins"
-
-stop_dockerd() {
-	[ -s "$DK/docker.pid" ] || return 0
-	$D ps -aq 2>/dev/null | xargs -r $D rm -f >/dev/null 2>&1 || true
-	$D network prune -f >/dev/null 2>&1 || true
-	$D volume prune -f >/dev/null 2>&1 || true
-	pid=$(cat "$DK/docker.pid")
-	kill "$pid" 2>/dev/null || true
-	i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 200 ]; do i=$((i + 1)); sleep 0.1; done
-	kill -9 "$pid" 2>/dev/null || true
-	# What the daemon leaves mounted (its default network namespace).
-	awk -v d="$DK" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-	rm -rf "$DK"
-}
-cleanup_extra() {
-	for s in $SESSIONS; do tmux kill-session -t "$s" 2>/dev/null || true; done
-	stop_dockerd
-}
-
-step "a private dockerd (data root $DATA, socket $DK/docker.sock)"
-# No default bridge and no iptables rules: the tests use the host's
-# network and their own user networks, and leave the machine's as it was.
-dockerd --data-root "$DATA" --exec-root "$DK/exec" --host "$DOCKER_HOST" --pidfile "$DK/docker.pid" \
-	--iptables=false --ip-forward=false --bridge=none >"$E2E_TMP/dockerd.log" 2>&1 &
-i=0; until $D info >/dev/null 2>&1; do
-	i=$((i + 1)); [ $i -gt 300 ] && { tail -20 "$E2E_TMP/dockerd.log" >&2; fail "dockerd did not start"; }; sleep 0.1
-done
-ENGINE=$($D version --format '{{.Server.Version}} (API {{.Server.APIVersion}}), containerd {{range .Server.Components}}{{if eq .Name "containerd"}}{{.Version}}{{end}}{{end}}')
-CLIENT=$($D version --format '{{.Client.Version}}')
-ok "engine $ENGINE; client $CLIENT at $D"
+. e2e/dockerd.sh
+start_dockerd
 
 step "the compose v2 plugin, built from its Go module (cached in .cache/)"
 ln -sf "$(./e2e/docker-compose-plugin.sh)/docker-compose" "$DOCKER_CONFIG/cli-plugins/docker-compose"
 COMPOSE_VERSION=$($D compose version --short)
 ok "docker compose $COMPOSE_VERSION"
 
-step "base images (no registry here): the Debian base from debootstrap, the Go builder"
-PODMAN=$D ./e2e/base-image.sh
-PODMAN=$D BUILD_FORMAT= GO_IMAGE="localhost/sleeve-go:$(go env GOVERSION)" ./e2e/go-image.sh
+base_images
 
 step "docker build -f Dockerfile.sleeve with BuildKit: both targets, from the checkout"
 T0=$(date +%s)
-CA=/etc/ssl/certs/ca-certificates.crt
-set -- --network host -f Dockerfile.sleeve \
-	--build-arg GO_IMAGE="localhost/sleeve-go:$(go env GOVERSION)" \
-	--build-arg BASE_IMAGE=localhost/sleeve-base:bookworm-dtach --build-arg INSTALL_PACKAGES=0 \
-	--build-arg GOPROXY="$(go env GOPROXY)" --build-arg VERSION=e2e --build-arg COMMIT="$(git rev-parse --short=12 HEAD)" \
-	--build-arg NPM_CONFIG_REGISTRY="$(npm config get registry)"
-# This machine's TLS passes an inspecting proxy: its CA bundle goes to the
-# build as a BuildKit secret (the README's line), in no image.
-[ -s "$CA" ] && set -- "$@" --secret id=ca,src="$CA"
-$D build "$@" --target sleeve-check -t localhost/sleeve-check:e2e . >"$E2E_TMP/build.log" 2>&1 ||
-	{ tail -30 "$E2E_TMP/build.log" >&2; fail "docker build --target sleeve-check failed"; }
-$D build "$@" --target sleeve -t localhost/sleeve:e2e . >>"$E2E_TMP/build.log" 2>&1 ||
-	{ tail -30 "$E2E_TMP/build.log" >&2; fail "docker build --target sleeve failed"; }
+build_target sleeve-check localhost/sleeve-check:e2e
+build_target sleeve localhost/sleeve:e2e
 IMAGE=localhost/sleeve:e2e
 $D run --rm --entrypoint claude "$IMAGE" --version | grep -q "^$(cat e2e/claude-version) (Claude Code)" || fail "claude --version in the image"
 $D run --rm --entrypoint sleeve-check "$IMAGE" --version | grep -q "^sleeve-check e2e (commit " || fail "sleeve-check --version in the image"

@@ -233,7 +233,7 @@ func (k *keeperRun) startSession() error {
 	// All of it as the sleeve user: the socket's directory is theirs.
 	args := append([]string{"-c", `mkdir -p -m 0700 "$(dirname "$0")" && rm -f "$0" && exec dtach -n "$0" -z "$@"`, s.SessionSocket, k.self, "session", "--"}, k.c.inv.Command...)
 	cmd := exec.Command("/bin/sh", args...)
-	cmd.Env, cmd.Dir = env.Slice(), u.Home
+	cmd.Env, cmd.Dir = env.Slice(), workingDir()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GID), Groups: toUint32(u.Groups)}}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("dtach: %v: %s", err, out)

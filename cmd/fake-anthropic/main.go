@@ -1,7 +1,7 @@
 // Command fake-anthropic serves check/anthropictest's fake Messages API on
 // a loopback port, for make demo and the end-to-end scripts.
 //
-//	fake-anthropic [-addr 127.0.0.1:0] [-url-file F] [-token TOKEN=BEHAVIOR[,retry_after=S][,delay=S][,times=N][,reply=TEXT]]...
+//	fake-anthropic [-addr 127.0.0.1:0] [-in-container] [-url-file F] [-token TOKEN=BEHAVIOR[,retry_after=S][,delay=S][,times=N][,reply=TEXT]]...
 //
 // It prints its URL on stdout (and into -url-file), then serves until
 // SIGINT or SIGTERM. Behaviors can be changed while it runs:
@@ -40,6 +40,7 @@ func main() {
 
 func run() error {
 	addr := flag.String("addr", "127.0.0.1:0", "loopback address to listen on")
+	inContainer := flag.Bool("in-container", false, "allow any -addr: only for the fake in a container on a test's own network (make e2e-protectorate)")
 	urlFile := flag.String("url-file", "", "write the URL into this file once listening")
 	var tokens tokenFlags
 	flag.Var(&tokens, "token", "TOKEN=BEHAVIOR[,retry_after=S][,delay=S][,times=N][,reply=TEXT]; repeatable")
@@ -56,8 +57,8 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("-addr %q: %v", *addr, err)
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("-addr %q is not a loopback address; the fake serves loopback only", *addr)
+	if ip := net.ParseIP(host); !*inContainer && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("-addr %q is not a loopback address; the fake serves loopback only (or -in-container)", *addr)
 	}
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {

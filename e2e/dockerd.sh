@@ -1,0 +1,69 @@
+# A private dockerd for the e2e scripts (sourced after e2e/lib.sh and
+# e2e/tmux.sh): Debian's docker.io with its own data root
+# (.cache/docker, kept so that a warm run reuses its images and build
+# cache), exec root, socket and pidfile; never the system's socket. Every
+# container, network and volume is removed and the daemon stopped at the
+# end, also on failure. Sets D (Debian's client), DOCKER_HOST,
+# DOCKER_BUILDKIT=1, ENGINE and CLIENT.
+D=/usr/bin/docker
+DK=$(mktemp -d /tmp/sc-dk.XXXXXX) # short: a unix socket path is bounded
+DATA=${DOCKER_DATA_ROOT:-$ROOT/.cache/docker}
+export DOCKER_HOST=unix://$DK/docker.sock DOCKER_BUILDKIT=1 DOCKER_CONFIG=$DK/config
+mkdir -p "$DATA" "$DOCKER_CONFIG/cli-plugins"
+
+stop_dockerd() {
+	[ -s "$DK/docker.pid" ] || return 0
+	$D ps -aq 2>/dev/null | xargs -r $D rm -f >/dev/null 2>&1 || true
+	$D network prune -f >/dev/null 2>&1 || true
+	$D volume prune -f >/dev/null 2>&1 || true
+	pid=$(cat "$DK/docker.pid")
+	kill "$pid" 2>/dev/null || true
+	i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 200 ]; do i=$((i + 1)); sleep 0.1; done
+	kill -9 "$pid" 2>/dev/null || true
+	# What the daemon leaves mounted (its default network namespace).
+	awk -v d="$DK" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+	rm -rf "$DK"
+}
+cleanup_extra() {
+	for s in $SESSIONS; do tmux kill-session -t "$s" 2>/dev/null || true; done
+	stop_dockerd
+}
+
+start_dockerd() {
+	step "a private dockerd (data root $DATA, socket $DK/docker.sock)"
+	# No default bridge and no iptables rules: the tests use the host's
+	# network and their own user networks, and leave the machine's as it was.
+	dockerd --data-root "$DATA" --exec-root "$DK/exec" --host "$DOCKER_HOST" --pidfile "$DK/docker.pid" \
+		--iptables=false --ip-forward=false --bridge=none >"$E2E_TMP/dockerd.log" 2>&1 &
+	i=0; until $D info >/dev/null 2>&1; do
+		i=$((i + 1)); [ $i -gt 300 ] && { tail -20 "$E2E_TMP/dockerd.log" >&2; fail "dockerd did not start"; }; sleep 0.1
+	done
+	ENGINE=$($D version --format '{{.Server.Version}} (API {{.Server.APIVersion}}), containerd {{range .Server.Components}}{{if eq .Name "containerd"}}{{.Version}}{{end}}{{end}}')
+	CLIENT=$($D version --format '{{.Client.Version}}')
+	ok "engine $ENGINE; client $CLIENT at $D"
+}
+
+# base_images: the local Debian base (debootstrap, cached) and the Go
+# builder, in the engine (no registry here).
+base_images() {
+	step "base images (no registry here): the Debian base from debootstrap, the Go builder"
+	PODMAN=$D ./e2e/base-image.sh
+	PODMAN=$D BUILD_FORMAT= GO_IMAGE="localhost/sleeve-go:$(go env GOVERSION)" ./e2e/go-image.sh
+}
+
+# build_target TARGET TAG: docker build -f Dockerfile.sleeve with BuildKit,
+# from the checkout, with the local base images and, as this machine's TLS
+# passes an inspecting proxy, its CA bundle as a BuildKit secret.
+build_target() {
+	set -- "$1" "$2" --network host -f Dockerfile.sleeve \
+		--build-arg GO_IMAGE="localhost/sleeve-go:$(go env GOVERSION)" \
+		--build-arg BASE_IMAGE=localhost/sleeve-base:bookworm-dtach --build-arg INSTALL_PACKAGES=0 \
+		--build-arg GOPROXY="$(go env GOPROXY)" --build-arg VERSION=e2e --build-arg COMMIT="$(git rev-parse --short=12 HEAD)" \
+		--build-arg NPM_CONFIG_REGISTRY="$(npm config get registry)"
+	t=$1 tag=$2
+	shift 2
+	ca=/etc/ssl/certs/ca-certificates.crt
+	[ -s "$ca" ] && set -- "$@" --secret id=ca,src="$ca"
+	$D build "$@" --target "$t" -t "$tag" . >>"$E2E_TMP/build.log" 2>&1 ||
+		{ tail -30 "$E2E_TMP/build.log" >&2; fail "docker build --target $t failed"; }
+}

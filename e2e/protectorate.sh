@@ -1,0 +1,179 @@
+#!/bin/sh
+# make e2e-protectorate: the protectorate image spawned exactly as
+# Protectorate's Envoy spawns a sleeve, on the Docker engine (the private
+# dockerd of e2e/dockerd.sh): the raven network, the agent-workspaces
+# volume and the agent-creds volume read-only, Envoy's labels, and no
+# environment, terminal, user, health check or restart policy. A person's
+# view is Envoy's web terminal: docker exec -it -u agent <sleeve> dtach -a
+# /home/agent/.dtach/session.sock -e '^\' -z, driven here in tmux, with the
+# real Claude Code CLI. The fake API runs in a container on raven, and the
+# image's managed settings point the sleeves at it: nothing is set at spawn.
+set -eu
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+. e2e/lib.sh
+. e2e/tmux.sh
+need_root
+install_packages docker.io debootstrap tmux curl jq
+T_START=$(date +%s)
+make -s build >/dev/null
+. e2e/dockerd.sh
+start_dockerd
+base_images
+
+step "docker build --target protectorate (Envoy's layout), and the fake API as an image"
+build_target protectorate localhost/sleeve-protectorate:e2e
+FAKECTX=$E2E_TMP/fake-image
+mkdir -p "$FAKECTX"
+cp bin/fake-anthropic "$FAKECTX/"
+printf 'FROM scratch\nCOPY fake-anthropic /fake-anthropic\nENTRYPOINT ["/fake-anthropic", "-in-container", "-addr", "0.0.0.0:8080"]\n' >"$FAKECTX/Dockerfile"
+$D build -q -t localhost/fake-anthropic:e2e "$FAKECTX" >/dev/null
+ok "built localhost/sleeve-protectorate:e2e"
+
+step "Envoy's network and volumes; the fake API on raven"
+$D network create raven >/dev/null
+$D volume create agent-workspaces >/dev/null
+$D run -d --name fake --network raven localhost/fake-anthropic:e2e >/dev/null
+FAKE_IP=$($D inspect fake --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}')
+FAKE_URL=http://$FAKE_IP:8080
+i=0; until curl -fsS "$FAKE_URL/_fake/requests" >/dev/null 2>&1; do
+	i=$((i + 1)); [ $i -gt 100 ] && fail "the fake on raven does not answer at $FAKE_URL"; sleep 0.1
+done
+# The image as a user of this fake would have it: its managed settings
+# name the fake (claude and sleeve-check both read them). Nothing at spawn.
+IMG=$E2E_TMP/with-fake
+mkdir -p "$IMG"
+printf '{"env": {"ANTHROPIC_BASE_URL": "%s"}}\n' "$FAKE_URL" >"$IMG/managed-settings.json"
+printf 'FROM localhost/sleeve-protectorate:e2e\nCOPY managed-settings.json /etc/claude-code/managed-settings.json\n' >"$IMG/Dockerfile"
+$D build -q -t localhost/sleeve-protectorate:e2e-fake "$IMG" >/dev/null
+IMAGE=localhost/sleeve-protectorate:e2e-fake
+ok "raven, agent-workspaces; the fake at $FAKE_URL, on raven only"
+
+REPLY="Hello from the fake API"
+fake() { curl -fsS -X POST "$FAKE_URL/_fake/tokens" -d "{\"token\":\"$1\",\"behavior\":\"$2\",\"reply\":\"$REPLY\"}"; }
+# creds NAME CMD: run CMD (sh) as root against the agent-creds-NAME volume
+# at /c, as Envoy's process writes it (mode 0600, owned by root).
+creds() {
+	$D volume create "agent-creds-$1" >/dev/null
+	$D run --rm -v "agent-creds-$1:/c" -e T1="${T1:-}" -e T2="${T2:-}" localhost/sleeve-base:bookworm-dtach sh -c "umask 077; mkdir -p /c/claude; $2" ||
+		fail "cannot write the agent-creds-$1 volume"
+}
+# spawn NAME: Envoy's ContainerCreate and ContainerStart, one to one.
+spawn() {
+	$D create --name "sleeve-$1" --network raven \
+		--label protectorate.sleeve=true --label "protectorate.name=$1" --label "protectorate.workspace=$1" \
+		--mount type=volume,src=agent-workspaces,dst=/home/agent/workspace \
+		--mount "type=volume,src=agent-creds-$1,dst=/home/agent/.creds,readonly" \
+		"$IMAGE" >/dev/null
+	$D start "sleeve-$1" >/dev/null
+}
+# attach NAME: Envoy's web terminal, in tmux.
+attach() {
+	SESSIONS="$SESSIONS t-$1"
+	tmux kill-session -t "t-$1" 2>/dev/null || true
+	tmux new-session -d -s "t-$1" -x 120 -y 40 "$D exec -it -u agent sleeve-$1 dtach -a /home/agent/.dtach/session.sock -e '^\\' -z; echo \"[detached \$?]\"; sleep 600"
+}
+health() { $D exec "sleeve-$1" sleeve-check health || true; }
+# noleak NAME SECRET: not in docker logs, docker inspect, or the state.
+noleak() {
+	{ $D logs "sleeve-$1" 2>&1; $D inspect "sleeve-$1"; $D exec "sleeve-$1" sh -c 'cat /run/sleeve-check/* /run/sleeve-keeper/verdict.json 2>/dev/null'; } | grep -qF "$2" &&
+		fail "a secret of sleeve-$1 leaked into its logs, inspect or state" || true
+}
+
+step "(a) a pasted setup-token (envoy auth login claude <token>): claude's prompt in the session, no dialog, the token sent as Bearer"
+T1=$(fake_token oat01 pa-good)
+fake "$T1" valid
+creds a 'printf "{\"accessToken\": \"%s\"}" "$T1" >/c/claude/credentials.json'
+spawn a
+[ "$($D inspect sleeve-a --format '{{.Config.Tty}}|{{.Config.User}}|{{.HostConfig.RestartPolicy.Name}}')" = "false||no" ] ||
+	fail "not spawned as Envoy spawns: $($D inspect sleeve-a --format '{{.Config.Tty}}|{{.Config.User}}|{{.HostConfig.RestartPolicy.Name}}')"
+$D inspect sleeve-a --format '{{json .Config.Env}}' | grep -q 'CLAUDE_CODE_OAUTH_TOKEN' && fail "a token in the container's environment"
+attach a
+talk t-a
+no_screen t-a "trust this folder|Bypass Permissions mode|Select login method|Choose the text style"
+curl -fsS "$FAKE_URL/_fake/requests" | jq -r '.[] | select(.path == "/v1/messages") | .credential' | grep -q "^bearer \.\.\.$(printf %s "$T1" | tail -c 4)$" ||
+	fail "the pasted token was not sent as Bearer: $(curl -fsS "$FAKE_URL/_fake/requests" | jq -c '[.[] | .credential] | unique')"
+H=$(health a)
+echo "$H" | grep -q '^healthy: checked .* by the keeper, oauth_token \.\.\.' || fail "health: $H"
+$D top sleeve-a -eo pid,uid,args | grep -q '^ *[0-9]* *1000 *claude --dangerously-skip-permissions' || fail "claude does not run as agent: $($D top sleeve-a -eo pid,uid,args)"
+noleak a "$T1"
+ok "the prompt and the fake's answer in Envoy's terminal; Bearer; $H"
+
+step "(a') detach (Ctrl+\\) and attach again: the same claude"
+PID1=$($D top sleeve-a -eo pid,args | awk '/claude --dangerously/ { print $1; exit }')
+tmux send-keys -t t-a 'C-\'
+wait_screen t-a '\[detached 0\]'
+attach a
+tmux send-keys -t t-a C-l
+wait_screen t-a "$PROMPT"
+PID2=$($D top sleeve-a -eo pid,args | awk '/claude --dangerously/ { print $1; exit }')
+[ "$PID1" = "$PID2" ] || fail "claude changed across a detach: $PID1 -> $PID2"
+ok "detached and attached again: claude $PID1 still runs"
+
+step "(b) a synced login (envoy auth sync) with the operator's settings.json: the prompt, the operator's keys kept, a refreshed copy kept across a restart"
+T1=$(fake_token oat01 pb-good)
+fake "$T1" valid
+FUTURE=$((($(date +%s) + 7200) * 1000))
+creds b "printf '{\"claudeAiOauth\":{\"accessToken\":\"%s\",\"refreshToken\":\"sk-ant-ort01-e2e\",\"expiresAt\":$FUTURE,\"scopes\":[\"user:inference\",\"user:profile\"]}}' \"\$T1\" >/c/claude/.credentials.json;
+	printf '{\"userID\":\"operator-user\",\"numStartups\":42,\"operatorKey\":\"kept\",\"hasCompletedOnboarding\":false}' >/c/claude/settings.json"
+spawn b
+attach b
+talk t-b
+GLOBAL=$($D exec -u agent sleeve-b cat /home/agent/.claude.json)
+for k in '"operatorKey": "kept"' '"userID": "operator-user"' '"hasCompletedOnboarding": true'; do
+	echo "$GLOBAL" | grep -qF "$k" || fail "~/.claude.json lacks $k: $GLOBAL"
+done
+# Claude Code refreshes the copy: a later expiresAt in ~/.claude/.credentials.json.
+LATER=$((FUTURE + 3600000))
+$D exec -u agent sleeve-b sh -c "sed -i 's/\"expiresAt\":$FUTURE/\"expiresAt\":$LATER/' /home/agent/.claude/.credentials.json"
+$D restart -t 5 sleeve-b >/dev/null
+i=0; until $D logs sleeve-b 2>&1 | grep -c 'ok: oauth_credentials_file' | grep -q '^2$'; do
+	i=$((i + 1)); [ $i -gt 300 ] && { $D logs sleeve-b >&2; fail "sleeve-b did not pass its check after the restart"; }; sleep 0.1
+done
+$D exec -u agent sleeve-b grep -q "\"expiresAt\":$LATER" /home/agent/.claude/.credentials.json || fail "the refreshed copy was replaced by the seed"
+noleak b "$T1"
+ok "operator keys kept, the flags set; the refreshed copy kept across docker restart"
+
+step "(c) an expired token: the error and hint in the session and docker logs, health unhealthy, the container up; a good token written into the volume: claude starts by itself within a minute"
+T1=$(fake_token oat01 pc-old0)
+fake "$T1" expired
+creds c 'printf "{\"accessToken\": \"%s\"}" "$T1" >/c/claude/credentials.json'
+spawn c
+attach c
+wait_screen t-c 'sleeve-check: error: ' 40
+wait_screen t-c 'sleeve-check: hint: '
+wait_screen t-c 'checking again in 1m0s; press Enter to check now'
+ERR=$(screen t-c | grep 'sleeve-check: error: ' | tail -1)
+$D logs sleeve-c 2>&1 | grep -qF "$ERR" || fail "docker logs lacks: $ERR"
+H=$(health c)
+echo "$H" | grep -q '^unhealthy: ' || fail "health: $H"
+[ "$($D inspect sleeve-c --format '{{.State.Running}}')" = true ] || fail "the container is not running"
+T2=$(fake_token oat01 pc-new0)
+fake "$T2" valid
+creds c 'printf "{\"accessToken\": \"%s\"}" "$T2" >/c/claude/credentials.json'
+T0=$(date +%s)
+wait_screen t-c "$PROMPT" 75
+S=$(($(date +%s) - T0))
+noleak c "$T1"
+noleak c "$T2"
+ok "$ERR; $H; the new token: claude's prompt in the same session after $S s"
+
+step "(d) an empty volume: the session names the files and the Envoy commands; Enter checks again at once"
+$D volume create agent-creds-d >/dev/null
+spawn d
+attach d
+wait_screen t-d 'no Claude credential in /home/agent/.creds' 40
+wait_screen t-d 'envoy auth login claude'
+screen t-d | grep -q 'envoy auth sync' || fail "the hint lacks envoy auth sync"
+$D logs sleeve-d 2>&1 | grep -q 'no Claude credential in /home/agent/.creds' || fail "docker logs lacks the message"
+health d | grep -q '^unhealthy: no Claude credential' || fail "health: $(health d)"
+T1=$(fake_token oat01 pd-good)
+fake "$T1" valid
+creds d 'printf "{\"accessToken\": \"%s\"}" "$T1" >/c/claude/credentials.json'
+tmux send-keys -t t-d Enter
+wait_screen t-d "$PROMPT" 30
+noleak d "$T1"
+ok "the message names claude/credentials.json and claude/.credentials.json, envoy auth login and envoy auth sync; Enter: the prompt"
+
+echo
+echo "e2e-protectorate: all passed in $(($(date +%s) - T_START)) s (engine $ENGINE, claude $(cat e2e/claude-version))"

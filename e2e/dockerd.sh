@@ -33,8 +33,14 @@ start_dockerd() {
 	step "a private dockerd (data root $DATA, socket $DK/docker.sock)"
 	# No default bridge and no iptables rules: the tests use the host's
 	# network and their own user networks, and leave the machine's as it was.
+	# Containers on a user network (Envoy's raven) have no route out here:
+	# outside names go to 172.30.0.2, the first container on the first
+	# network, where e2e-protectorate's fake API refuses every query at
+	# once (claude looks some names up as it starts; unanswered, each
+	# costs the resolver's 20 s of timeouts).
 	dockerd --data-root "$DATA" --exec-root "$DK/exec" --host "$DOCKER_HOST" --pidfile "$DK/docker.pid" \
-		--iptables=false --ip-forward=false --bridge=none >"$E2E_TMP/dockerd.log" 2>&1 &
+		--iptables=false --ip-forward=false --bridge=none \
+		--default-address-pool base=172.30.0.0/16,size=24 --dns 172.30.0.2 >"$E2E_TMP/dockerd.log" 2>&1 &
 	i=0; until $D info >/dev/null 2>&1; do
 		i=$((i + 1)); [ $i -gt 300 ] && { tail -20 "$E2E_TMP/dockerd.log" >&2; fail "dockerd did not start"; }; sleep 0.1
 	done

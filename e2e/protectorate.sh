@@ -26,7 +26,7 @@ build_target protectorate localhost/sleeve-protectorate:e2e
 FAKECTX=$E2E_TMP/fake-image
 mkdir -p "$FAKECTX"
 cp bin/fake-anthropic "$FAKECTX/"
-printf 'FROM scratch\nCOPY fake-anthropic /fake-anthropic\nENTRYPOINT ["/fake-anthropic", "-in-container", "-addr", "0.0.0.0:8080"]\n' >"$FAKECTX/Dockerfile"
+printf 'FROM scratch\nCOPY fake-anthropic /fake-anthropic\nENTRYPOINT ["/fake-anthropic", "-in-container", "-addr", "0.0.0.0:8080", "-refuse-dns", "0.0.0.0:53"]\n' >"$FAKECTX/Dockerfile"
 $D build -q -t localhost/fake-anthropic:e2e "$FAKECTX" >/dev/null
 ok "built localhost/sleeve-protectorate:e2e"
 
@@ -36,6 +36,8 @@ $D volume create agent-workspaces >/dev/null
 $D run -d --name fake --network raven localhost/fake-anthropic:e2e >/dev/null
 FAKE_IP=$($D inspect fake --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}')
 FAKE_URL=http://$FAKE_IP:8080
+# The first container on raven: the DNS server the daemon gives (dockerd.sh).
+[ "$FAKE_IP" = 172.30.0.2 ] || fail "the fake is at $FAKE_IP, not 172.30.0.2 (the daemon's --dns)"
 i=0; until curl -fsS "$FAKE_URL/_fake/requests" >/dev/null 2>&1; do
 	i=$((i + 1)); [ $i -gt 100 ] && fail "the fake on raven does not answer at $FAKE_URL"; sleep 0.1
 done
@@ -67,13 +69,18 @@ spawn() {
 		"$IMAGE" >/dev/null
 	$D start "sleeve-$1" >/dev/null
 }
-# attach NAME: Envoy's web terminal, in tmux.
+# attach NAME: Envoy's web terminal, in tmux, once the session is there.
 attach() {
+	i=0; until $D exec -u agent "sleeve-$1" test -S /home/agent/.dtach/session.sock 2>/dev/null; do
+		i=$((i + 1)); [ $i -gt 300 ] && { $D logs "sleeve-$1" >&2; fail "sleeve-$1 has no session to attach to"; }; sleep 0.1
+	done
 	SESSIONS="$SESSIONS t-$1"
 	tmux kill-session -t "t-$1" 2>/dev/null || true
 	tmux new-session -d -s "t-$1" -x 120 -y 40 "$D exec -it -u agent sleeve-$1 dtach -a /home/agent/.dtach/session.sock -e '^\\' -z; echo \"[detached \$?]\"; sleep 600"
 }
 health() { $D exec "sleeve-$1" sleeve-check health || true; }
+# claude_pid NAME: the claude the session runs, as agent (uid 1000).
+claude_pid() { $D top "sleeve-$1" -eo pid,uid,args | awk '$2 == 1000 && $3 ~ /\/claude$/ { print $1; f = 1; exit } END { exit !f }'; }
 # noleak NAME SECRET: not in docker logs, docker inspect, or the state.
 noleak() {
 	{ $D logs "sleeve-$1" 2>&1; $D inspect "sleeve-$1"; $D exec "sleeve-$1" sh -c 'cat /run/sleeve-check/* /run/sleeve-keeper/verdict.json 2>/dev/null'; } | grep -qF "$2" &&
@@ -95,18 +102,18 @@ curl -fsS "$FAKE_URL/_fake/requests" | jq -r '.[] | select(.path == "/v1/message
 	fail "the pasted token was not sent as Bearer: $(curl -fsS "$FAKE_URL/_fake/requests" | jq -c '[.[] | .credential] | unique')"
 H=$(health a)
 echo "$H" | grep -q '^healthy: checked .* by the keeper, oauth_token \.\.\.' || fail "health: $H"
-$D top sleeve-a -eo pid,uid,args | grep -q '^ *[0-9]* *1000 *claude --dangerously-skip-permissions' || fail "claude does not run as agent: $($D top sleeve-a -eo pid,uid,args)"
+claude_pid a >/dev/null || fail "claude does not run as agent: $($D top sleeve-a -eo pid,uid,args)"
 noleak a "$T1"
 ok "the prompt and the fake's answer in Envoy's terminal; Bearer; $H"
 
 step "(a') detach (Ctrl+\\) and attach again: the same claude"
-PID1=$($D top sleeve-a -eo pid,args | awk '/claude --dangerously/ { print $1; exit }')
+PID1=$(claude_pid a)
 tmux send-keys -t t-a 'C-\'
 wait_screen t-a '\[detached 0\]'
 attach a
 tmux send-keys -t t-a C-l
 wait_screen t-a "$PROMPT"
-PID2=$($D top sleeve-a -eo pid,args | awk '/claude --dangerously/ { print $1; exit }')
+PID2=$(claude_pid a)
 [ "$PID1" = "$PID2" ] || fail "claude changed across a detach: $PID1 -> $PID2"
 ok "detached and attached again: claude $PID1 still runs"
 
@@ -120,15 +127,19 @@ spawn b
 attach b
 talk t-b
 GLOBAL=$($D exec -u agent sleeve-b cat /home/agent/.claude.json)
-for k in '"operatorKey": "kept"' '"userID": "operator-user"' '"hasCompletedOnboarding": true'; do
-	echo "$GLOBAL" | grep -qF "$k" || fail "~/.claude.json lacks $k: $GLOBAL"
+# The operator's keys are there (claude counts its own starts on from the
+# operator's 42; it rewrites userID itself), and the flags are set.
+for k in '"operatorKey": "kept"' '"numStartups": 4[2-9]' '"hasCompletedOnboarding": true'; do
+	echo "$GLOBAL" | grep -qE "$k" || fail "~/.claude.json lacks $k: $GLOBAL"
 done
 # Claude Code refreshes the copy: a later expiresAt in ~/.claude/.credentials.json.
 LATER=$((FUTURE + 3600000))
 $D exec -u agent sleeve-b sh -c "sed -i 's/\"expiresAt\":$FUTURE/\"expiresAt\":$LATER/' /home/agent/.claude/.credentials.json"
 $D restart -t 5 sleeve-b >/dev/null
-i=0; until $D logs sleeve-b 2>&1 | grep -c 'ok: oauth_credentials_file' | grep -q '^2$'; do
-	i=$((i + 1)); [ $i -gt 300 ] && { $D logs sleeve-b >&2; fail "sleeve-b did not pass its check after the restart"; }; sleep 0.1
+# Until the keeper's verdict is one of the restarted container's.
+i=0; until $D exec sleeve-b sh -c 'test "$(( $(date +%s) - $(date -d "$(sed -n "s/.*\"checked_at\": *\"\([^\"]*\)\".*/\1/p" /run/sleeve-keeper/verdict.json)" +%s) ))" -lt 30' 2>/dev/null &&
+	$D exec sleeve-b grep -q '"ok": true' /run/sleeve-keeper/verdict.json 2>/dev/null && claude_pid b >/dev/null; do
+	i=$((i + 1)); [ $i -gt 600 ] && { $D logs sleeve-b >&2; fail "sleeve-b did not pass its check after the restart"; }; sleep 0.1
 done
 $D exec -u agent sleeve-b grep -q "\"expiresAt\":$LATER" /home/agent/.claude/.credentials.json || fail "the refreshed copy was replaced by the seed"
 noleak b "$T1"

@@ -5,7 +5,9 @@
 # plus this machine's Go toolchain (e2e/go-image.sh). The build stage
 # fetches Go modules and the pinned Claude Code release from this machine's
 # own proxy and registry (read from its configuration), trusting its CA
-# bundle. Tags sleeve:VERSION and sleeve-check:VERSION, and prints them.
+# bundle. Tags sleeve:VERSION, sleeve-check:VERSION and
+# sleeve-protectorate:VERSION (Envoy's layout, docs/protectorate.md), and
+# prints them.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -27,11 +29,13 @@ if command -v npm >/dev/null; then set -- "$@" --build-arg NPM_CONFIG_REGISTRY="
 # its own bundle: the build stage sees that bundle.
 CA=/etc/ssl/certs/ca-certificates.crt
 [ -s "$CA" ] && set -- "$@" -v "$CA:$CA:ro"
-step "build sleeve-check:$VERSION (FROM scratch) and sleeve:$VERSION"
+step "build sleeve-check:$VERSION (FROM scratch), sleeve:$VERSION and sleeve-protectorate:$VERSION"
 $PODMAN build "$@" --target sleeve-check -t "localhost/sleeve-check:$VERSION" . >"$E2E_TMP/build.log" 2>&1 ||
 	{ tail -30 "$E2E_TMP/build.log" >&2; fail "building the sleeve-check image failed"; }
 $PODMAN build "$@" --target sleeve -t "localhost/sleeve:$VERSION" . >>"$E2E_TMP/build.log" 2>&1 ||
 	{ tail -30 "$E2E_TMP/build.log" >&2; fail "building the sleeve image failed"; }
-for i in sleeve-check sleeve; do
+$PODMAN build "$@" --target protectorate -t "localhost/sleeve-protectorate:$VERSION" . >>"$E2E_TMP/build.log" 2>&1 ||
+	{ tail -30 "$E2E_TMP/build.log" >&2; fail "building the protectorate image failed"; }
+for i in sleeve-check sleeve sleeve-protectorate; do
 	echo "localhost/$i:$VERSION $(( $($PODMAN image inspect "localhost/$i:$VERSION" --format '{{.Size}}') / 1048576 )) MiB"
 done

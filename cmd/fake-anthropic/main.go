@@ -41,6 +41,7 @@ func main() {
 func run() error {
 	addr := flag.String("addr", "127.0.0.1:0", "loopback address to listen on")
 	inContainer := flag.Bool("in-container", false, "allow any -addr: only for the fake in a container on a test's own network (make e2e-protectorate)")
+	dnsAddr := flag.String("refuse-dns", "", "also answer DNS on this UDP address, refusing every query at once (with -in-container: a test network with no route out)")
 	urlFile := flag.String("url-file", "", "write the URL into this file once listening")
 	var tokens tokenFlags
 	flag.Var(&tokens, "token", "TOKEN=BEHAVIOR[,retry_after=S][,delay=S][,times=N][,reply=TEXT]; repeatable")
@@ -59,6 +60,11 @@ func run() error {
 	}
 	if ip := net.ParseIP(host); !*inContainer && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return fmt.Errorf("-addr %q is not a loopback address; the fake serves loopback only (or -in-container)", *addr)
+	}
+	if *dnsAddr != "" && *inContainer {
+		if err := refuseDNS(*dnsAddr); err != nil {
+			return err
+		}
 	}
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -125,4 +131,35 @@ func parseToken(s string) (string, anthropictest.Behavior, error) {
 		}
 	}
 	return tok, b, nil
+}
+
+// refuseDNS answers every DNS query on addr with REFUSED, at once. On a
+// test network with no route out, a name outside it then fails in
+// microseconds instead of after the resolver's 20 s of timeouts.
+func refuseDNS(addr string) error {
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return err
+	}
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if n < 12 {
+				continue
+			}
+			// The query back, as a response (QR), with RCODE 5 (REFUSED),
+			// no answer, authority or additional records.
+			buf[2] |= 0x80
+			buf[3] = buf[3]&0xf0 | 5
+			for i := 6; i < 12; i++ {
+				buf[i] = 0
+			}
+			pc.WriteTo(buf[:n], from)
+		}
+	}()
+	return nil
 }

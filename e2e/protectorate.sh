@@ -18,6 +18,17 @@ install_packages docker.io debootstrap tmux curl jq
 T_START=$(date +%s)
 make -s build >/dev/null
 . e2e/dockerd.sh
+# On a failure, the sleeves' own account first.
+cleanup_extra() {
+	if [ "${rc:-0}" != 0 ]; then
+		for c in $($D ps -a --format '{{.Names}}' 2>/dev/null | grep '^sleeve-'); do
+			printf -- '--- docker logs %s (last 40 lines):\n' "$c"
+			$D logs --tail 40 "$c" 2>&1
+		done >&2
+	fi
+	for s in $SESSIONS; do tmux kill-session -t "$s" 2>/dev/null || true; done
+	stop_dockerd
+}
 start_dockerd
 base_images
 
@@ -163,7 +174,10 @@ T2=$(fake_token oat01 pc-new0)
 fake "$T2" valid
 creds c 'printf "{\"accessToken\": \"%s\"}" "$T2" >/c/claude/credentials.json'
 T0=$(date +%s)
-wait_screen t-c "$PROMPT" 75
+# The session checks again by itself within a minute of the failure (no
+# key pressed; the check, a claude -p, takes seconds more), then claude
+# starts in it.
+wait_screen t-c "$PROMPT" 120
 S=$(($(date +%s) - T0))
 noleak c "$T1"
 noleak c "$T2"

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -41,14 +40,18 @@ func session(ctx context.Context, c call) int {
 		rep, err := askKeeper(c.inv.Settings.KeeperDir)
 		if err != nil {
 			fmt.Fprintf(out, "sleeve-check: error: cannot reach the keeper: %v\n", err)
-			waitEnter(c.stdin, out, 5*time.Second)
+			waitEnter(c.stdin, 5*time.Second, func() {})
 			continue
 		}
 		if !rep.OK {
-			for _, l := range rep.Lines {
-				fmt.Fprintln(out, l)
+			show := func() {
+				for _, l := range rep.Lines {
+					fmt.Fprintln(out, l)
+				}
+				fmt.Fprintf(out, "sleeve-check: checking again in %s; press Enter to check now\n", recheckEvery)
 			}
-			waitEnter(c.stdin, out, recheckEvery)
+			show()
+			waitEnter(c.stdin, recheckEvery, show)
 			continue
 		}
 		code := runInSession(c, rep.Env)
@@ -92,16 +95,37 @@ func askKeeper(dir string) (keeperReply, error) {
 	return rep, err
 }
 
-// waitEnter waits for Enter on the terminal, or d, saying so.
-func waitEnter(in *os.File, out io.Writer, d time.Duration) {
-	fmt.Fprintf(out, "sleeve-check: checking again in %s; press Enter to check now\n", d)
+// waitEnter waits for Enter on the terminal, or d. A terminal attaching
+// to the session (dtach's default redraw sends Ctrl+L) gets the screen
+// again from redraw: what a user opening the sleeve in Envoy sees.
+func waitEnter(in *os.File, d time.Duration, redraw func()) {
 	if in == nil {
 		time.Sleep(d)
 		return
 	}
-	if pipeReadable(int(in.Fd()), d) {
-		line := make([]byte, 4096)
-		n, _ := in.Read(line)
-		_ = strings.TrimSpace(string(line[:n]))
+	fd := int(in.Fd())
+	// Byte by byte, without echo, for as long as this wait lasts.
+	if restore, err := rawInput(fd); err == nil {
+		defer restore()
+	}
+	end := time.Now().Add(d)
+	buf := make([]byte, 256)
+	for left := time.Until(end); left > 0; left = time.Until(end) {
+		if !pipeReadable(fd, left) {
+			continue
+		}
+		n, err := in.Read(buf)
+		if err != nil {
+			time.Sleep(time.Until(end))
+			return
+		}
+		for _, b := range buf[:n] {
+			switch b {
+			case '\r', '\n':
+				return
+			case '\f':
+				redraw()
+			}
+		}
 	}
 }

@@ -37,3 +37,19 @@ func pipeReadable(fd int, d time.Duration) bool {
 	n, err := syscall.Select(fd+1, &set, nil, nil, &tv)
 	return err == nil && n > 0
 }
+
+// rawInput turns off line editing and echo on the terminal fd (each byte
+// is read as it comes), and returns what restores it.
+func rawInput(fd int) (func(), error) {
+	var t syscall.Termios
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TCGETS, uintptr(unsafe.Pointer(&t))); e != 0 {
+		return nil, e
+	}
+	old := t
+	t.Lflag &^= syscall.ICANON | syscall.ECHO
+	t.Cc[syscall.VMIN], t.Cc[syscall.VTIME] = 1, 0
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TCSETS, uintptr(unsafe.Pointer(&t))); e != 0 {
+		return nil, e
+	}
+	return func() { syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TCSETS, uintptr(unsafe.Pointer(&old))) }, nil
+}

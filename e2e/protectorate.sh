@@ -7,7 +7,7 @@
 # view is Envoy's web terminal: docker exec -it -u agent <sleeve> dtach -a
 # /home/agent/.dtach/session.sock -e '^\' -z, driven here in tmux, with the
 # real Claude Code CLI. The fake API runs in a container on raven, and the
-# image's managed settings point the sleeves at it: nothing is set at spawn.
+# image's user settings point the sleeves at it: nothing is set at spawn.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -52,12 +52,15 @@ FAKE_URL=http://$FAKE_IP:8080
 i=0; until curl -fsS "$FAKE_URL/_fake/requests" >/dev/null 2>&1; do
 	i=$((i + 1)); [ $i -gt 100 ] && fail "the fake on raven does not answer at $FAKE_URL"; sleep 0.1
 done
-# The image as a user of this fake would have it: its managed settings
-# name the fake (claude and sleeve-check both read them). Nothing at spawn.
+# The image as a user of this fake would have it: agent's user settings
+# name the fake (claude and sleeve-check both read their env block).
+# Nothing at spawn. (Not the managed settings: with
+# /etc/claude-code/managed-settings.json present, claude 2.1.332 took 19 s
+# to start on a network with no route out, against 2 s without.)
 IMG=$E2E_TMP/with-fake
 mkdir -p "$IMG"
-printf '{"env": {"ANTHROPIC_BASE_URL": "%s"}}\n' "$FAKE_URL" >"$IMG/managed-settings.json"
-printf 'FROM localhost/sleeve-protectorate:e2e\nCOPY managed-settings.json /etc/claude-code/managed-settings.json\n' >"$IMG/Dockerfile"
+printf '{"env": {"ANTHROPIC_BASE_URL": "%s"}}\n' "$FAKE_URL" >"$IMG/settings.json"
+printf 'FROM localhost/sleeve-protectorate:e2e\nCOPY --chown=1000:1000 --chmod=0600 settings.json /home/agent/.claude/settings.json\n' >"$IMG/Dockerfile"
 $D build -q -t localhost/sleeve-protectorate:e2e-fake "$IMG" >/dev/null
 IMAGE=localhost/sleeve-protectorate:e2e-fake
 ok "raven, agent-workspaces; the fake at $FAKE_URL, on raven only"

@@ -15,7 +15,7 @@ fi
 GOROOT=$(go env GOROOT)
 CTX=$(mktemp -d)
 trap 'rm -rf "$CTX"' EXIT
-printf 'FROM %s\nCOPY go /usr/local/go\nENV PATH=/usr/local/go/bin:$PATH GOTOOLCHAIN=local\n' "$BASE" >"$CTX/Containerfile"
+printf 'FROM %s\nCOPY go /usr/local/go\nENV PATH=/usr/local/go/bin:$PATH GOTOOLCHAIN=local\n' "$BASE" >"$CTX/Dockerfile"
 cp -a "$GOROOT" "$CTX/go"
 $PODMAN build ${BUILD_FORMAT---format docker} -q -t "$IMAGE" "$CTX" >/dev/null
 echo "go-image: built $IMAGE from $BASE and $GOROOT"

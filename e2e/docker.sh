@@ -20,13 +20,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+T_START=$(date +%s)
 . e2e/lib.sh
 . e2e/tmux.sh
-need_root
-install_packages docker.io debootstrap tmux curl jq
-T_START=$(date +%s)
-make -s build >/dev/null
-
 . e2e/dockerd.sh
 start_dockerd
 

@@ -4,7 +4,11 @@
 # cache), exec root, socket and pidfile; never the system's socket. Every
 # container, network and volume is removed and the daemon stopped at the
 # end, also on failure. Sets D (Debian's client), DOCKER_HOST,
-# DOCKER_BUILDKIT=1, ENGINE and CLIENT.
+# DOCKER_BUILDKIT=1, ENGINE and CLIENT. Sourcing it installs what the
+# Docker e2e scripts need and builds the binaries.
+need_root
+install_packages docker.io debootstrap tmux curl jq
+make -s build >/dev/null
 D=/usr/bin/docker
 DK=$(mktemp -d /tmp/sc-dk.XXXXXX) # short: a unix socket path is bounded
 DATA=${DOCKER_DATA_ROOT:-$ROOT/.cache/docker}

@@ -23,9 +23,10 @@
 //
 // "read root-only files" reads the *_FILE secrets and the seed with the
 // rights the container started with, before the switch to --user; every
-// later step runs as the sleeve user, and a start with a command notes in
-// its state which step it is in, for health checks ("starting: ..."). A
-// step that runs over 2 s says so at the default level. The config is prepared before the
+// later step runs as the sleeve user, and a start with a command notes
+// (starting.json) the step it is in once that step has run 100 ms, for
+// health checks ("starting: ..."); a quick start writes no note. A step
+// that runs over 2 s says so at the default level. The config is prepared before the
 // probe because the CLI probe is Claude Code, which reads it. One deadline,
 // SLEEVE_CHECK_START_TIMEOUT, covers every step but the two waits (each
 // has its own cap) and saving the state: past

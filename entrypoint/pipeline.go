@@ -26,8 +26,8 @@ type pipeline struct {
 	said        outcome.Findings
 	// ended is the error that ended the run, if one did.
 	ended *outcome.Finding
-	// onStep, when set, is told each step's name as it begins (the start
-	// leaves it in its state for health checks: "starting: ...").
+	// onStep, when set, is told the name of each step that runs longer
+	// than noteAfter (the start leaves it for health checks: "starting: ...").
 	onStep func(name string)
 	// endNote, when set, ends what onStep noted.
 	endNote func()
@@ -82,9 +82,6 @@ func pause[T any](p *pipeline, name string, fn func(ctx context.Context) (T, out
 // when it takes a while (after 2 s, 10 s, 30 s, 1 min, then every 5 min),
 // so that `docker logs -f` and `docker run -it` are never silent.
 func timed[T any](p *pipeline, name string, fn func(ctx context.Context) (T, outcome.Findings), ctx context.Context) (T, outcome.Findings, time.Duration) {
-	if p.onStep != nil {
-		p.onStep(name)
-	}
 	t := time.Now()
 	done := make(chan struct{})
 	go p.progress(name, t, done)
@@ -96,8 +93,23 @@ func timed[T any](p *pipeline, name string, fn func(ctx context.Context) (T, out
 // progressAt is when a step that is still running says so.
 var progressAt = []time.Duration{2 * time.Second, 10 * time.Second, 30 * time.Second, time.Minute}
 
-// progress logs the progress lines of the step name, begun at t, until done.
+// noteAfter is how long a step runs before onStep is told: a start whose
+// steps are all quick writes no note at all.
+const noteAfter = 100 * time.Millisecond
+
+// progress tells onStep of the step name, begun at t, once it has run for
+// noteAfter, and logs its progress lines, until done.
 func (p *pipeline) progress(name string, t time.Time, done <-chan struct{}) {
+	if p.onStep != nil {
+		timer := time.NewTimer(noteAfter)
+		select {
+		case <-done:
+			timer.Stop()
+			return
+		case <-timer.C:
+			p.onStep(name)
+		}
+	}
 	for i := 0; ; i++ {
 		at := 5 * time.Minute * time.Duration(i-len(progressAt)+1)
 		if i < len(progressAt) {

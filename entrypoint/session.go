@@ -96,8 +96,9 @@ func askKeeper(dir string) (keeperReply, error) {
 }
 
 // waitEnter waits for Enter on the terminal, or d. A terminal attaching
-// to the session (dtach's default redraw sends Ctrl+L) gets the screen
-// again from redraw: what a user opening the sleeve in Envoy sees.
+// to the session (dtach's default redraw sends Ctrl+L, and the new
+// terminal's size comes as SIGWINCH) gets the screen again from redraw:
+// what a user opening the sleeve in Envoy sees.
 func waitEnter(in *os.File, d time.Duration, redraw func()) {
 	if in == nil {
 		time.Sleep(d)
@@ -108,10 +109,19 @@ func waitEnter(in *os.File, d time.Duration, redraw func()) {
 	if restore, err := rawInput(fd); err == nil {
 		defer restore()
 	}
+	// An attaching terminal also resizes the session's: SIGWINCH.
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, syscall.SIGWINCH)
+	defer signal.Stop(winch)
 	end := time.Now().Add(d)
 	buf := make([]byte, 256)
 	for left := time.Until(end); left > 0; left = time.Until(end) {
-		if !pipeReadable(fd, left) {
+		select {
+		case <-winch:
+			redraw()
+		default:
+		}
+		if !pipeReadable(fd, min(left, 200*time.Millisecond)) {
 			continue
 		}
 		n, err := in.Read(buf)

@@ -83,11 +83,18 @@ func pause[T any](p *pipeline, name string, fn func(ctx context.Context) (T, out
 // so that `docker logs -f` and `docker run -it` are never silent.
 func timed[T any](p *pipeline, name string, fn func(ctx context.Context) (T, outcome.Findings), ctx context.Context) (T, outcome.Findings, time.Duration) {
 	t := time.Now()
-	done := make(chan struct{})
-	go p.progress(name, t, done)
+	done, ended := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(ended)
+		p.progress(name, t, done, p.onStep, p.left)
+	}()
 	v, fs := fn(ctx)
+	took := time.Since(t)
 	close(done)
-	return v, fs, time.Since(t)
+	// A note being written as the step ended is written before the start
+	// goes on (and, at its end, removes the note).
+	<-ended
+	return v, fs, took
 }
 
 // progressAt is when a step that is still running says so.
@@ -99,15 +106,17 @@ const noteAfter = 100 * time.Millisecond
 
 // progress tells onStep of the step name, begun at t, once it has run for
 // noteAfter, and logs its progress lines, until done.
-func (p *pipeline) progress(name string, t time.Time, done <-chan struct{}) {
-	if p.onStep != nil {
+// note and left are read before the step runs: the pipeline moves on
+// while this goroutine ends.
+func (p *pipeline) progress(name string, t time.Time, done <-chan struct{}, note func(string), left time.Duration) {
+	if note != nil {
 		timer := time.NewTimer(noteAfter)
 		select {
 		case <-done:
 			timer.Stop()
 			return
 		case <-timer.C:
-			p.onStep(name)
+			note(name)
 		}
 	}
 	for i := 0; ; i++ {
@@ -122,11 +131,11 @@ func (p *pipeline) progress(name string, t time.Time, done <-chan struct{}) {
 			return
 		case <-timer.C:
 		}
-		left := ""
+		msg := ""
 		if p.limit > 0 && stepWaits[name].deadline {
-			left = fmt.Sprintf("; %s left of SLEEVE_CHECK_START_TIMEOUT (%s)", (p.left - time.Since(t)).Round(time.Second), p.limit)
+			msg = fmt.Sprintf("; %s left of SLEEVE_CHECK_START_TIMEOUT (%s)", (left - time.Since(t)).Round(time.Second), p.limit)
 		}
-		p.log.Info().Msgf("still waiting for %s (step %q, %s so far%s)", stepWaits[name].what, name, time.Since(t).Round(time.Second), left)
+		p.log.Info().Msgf("still waiting for %s (step %q, %s so far%s)", stepWaits[name].what, name, time.Since(t).Round(time.Second), msg)
 	}
 }
 

@@ -6,7 +6,7 @@
 # run by Docker's own scheduler, compose v2 with three sleeves, and the
 # restart policy of deploy/compose.yaml.
 #
-# A private dockerd: its own data root (.cache/docker, kept so that a warm
+# A private dockerd: its own data root (/var/cache/sleeve-check-e2e/docker, kept so that a warm
 # run reuses its images and build cache), exec root, socket and pidfile;
 # never the system's socket. Every container, network and volume is
 # removed and the daemon stopped at the end, also on failure. Traffic

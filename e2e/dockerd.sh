@@ -1,6 +1,7 @@
 # A private dockerd for the e2e scripts (sourced after e2e/lib.sh and
 # e2e/tmux.sh): Debian's docker.io with its own data root
-# (.cache/docker, kept so that a warm run reuses its images and build
+# (/var/cache/sleeve-check-e2e/docker, outside the checkout, whose Go
+# trees tools like gofmt would walk; kept so that a warm run reuses its images and build
 # cache), exec root, socket and pidfile; never the system's socket. Every
 # container, network and volume is removed and the daemon stopped at the
 # end, also on failure. Sets D (Debian's client), DOCKER_HOST,
@@ -11,7 +12,7 @@ install_packages docker.io debootstrap tmux curl jq
 make -s build >/dev/null
 D=/usr/bin/docker
 DK=$(mktemp -d /tmp/sc-dk.XXXXXX) # short: a unix socket path is bounded
-DATA=${DOCKER_DATA_ROOT:-$ROOT/.cache/docker}
+DATA=${DOCKER_DATA_ROOT:-/var/cache/sleeve-check-e2e/docker}
 export DOCKER_HOST=unix://$DK/docker.sock DOCKER_BUILDKIT=1 DOCKER_CONFIG=$DK/config
 mkdir -p "$DATA" "$DOCKER_CONFIG/cli-plugins"
 

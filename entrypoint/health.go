@@ -57,7 +57,7 @@ func health(ctx context.Context, c call, last *StartState) int {
 	if kv := readKeeperVerdict(c.inv.Settings.KeeperDir); kv != nil {
 		// A Protectorate sleeve: its keeper holds the credential (from
 		// Envoy's volume) and checks it; health reports its verdict.
-		h.Healthy, h.Warning, h.Line = keeperLine(kv, last, parts, c.began)
+		h.Healthy, h.Line = keeperLine(kv, last, c.began)
 		return healthOut(c, st, p, h)
 	}
 	ok := healthSteps(p, c, &st, last, &env)
@@ -114,19 +114,19 @@ func startInProgress(c call, env environ.Env, last *StartState) (healthy bool, l
 }
 
 // keeperLine is the health line of a keeper's verdict.
-func keeperLine(kv *KeeperVerdict, last *StartState, parts []string, now time.Time) (healthy, warning bool, line string) {
+func keeperLine(kv *KeeperVerdict, last *StartState, now time.Time) (healthy bool, line string) {
 	if !kv.OK {
 		msg := kv.Message
 		if msg == "" {
 			msg = fmt.Sprintf("the keeper's check failed (exit %d)", kv.Code)
 		}
-		return false, false, healthLine(false, false, msg)
+		return false, healthLine(false, false, msg)
 	}
-	parts = append(parts[:0], "checked "+outcome.Human(now.Sub(kv.CheckedAt))+" ago by the keeper")
+	parts := []string{"checked " + outcome.Human(now.Sub(kv.CheckedAt)) + " ago by the keeper"}
 	if last != nil && last.Credential != nil {
 		parts = append(parts, fmt.Sprintf("%s ...%s %s", last.Credential.Kind, last.Credential.Last4, last.Status))
 	}
-	return true, false, healthLine(true, false, strings.Join(parts, ", "))
+	return true, healthLine(true, false, strings.Join(parts, ", "))
 }
 
 // healthSteps are the local checks: the credential as the start would

@@ -65,6 +65,11 @@ func isTerminal(w any) bool {
 		return false
 	}
 	var t syscall.Termios
-	_, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), getTermios, uintptr(unsafe.Pointer(&t)))
-	return e == 0
+	return termiosIoctl(f.Fd(), getTermios, &t) == 0
+}
+
+// termiosIoctl reads or sets a terminal's attributes (req: TCGETS, ...).
+func termiosIoctl(fd, req uintptr, t *syscall.Termios) syscall.Errno {
+	_, _, e := syscall.Syscall(syscall.SYS_IOCTL, fd, req, uintptr(unsafe.Pointer(t)))
+	return e
 }

@@ -121,7 +121,7 @@ func waitEnter(in *os.File, d time.Duration, redraw func()) {
 			redraw()
 		default:
 		}
-		if !pipeReadable(fd, min(left, 200*time.Millisecond)) {
+		if ok, _ := readable(fd, min(left, 200*time.Millisecond)); !ok {
 			continue
 		}
 		n, err := in.Read(buf)

@@ -257,14 +257,24 @@ func saveState(dirs stateDirs, st StartState, cred *check.Credential, pr probed,
 // "starting: ..." and no false reason (Docker runs the first ones while
 // the start still probes). The last state.json is left as it is.
 func noteStarting(dirs stateDirs, began time.Time) (onStep func(string), done func()) {
-	dir, err := dirs.writable()
-	if err != nil {
-		return nil, func() {}
-	}
-	p := filepath.Join(dir, startingFile)
+	// The directory is looked for only when a step first runs long: a
+	// quick start touches nothing. (Notes come one at a time: each step
+	// waits for its own.)
+	var dir string
 	return func(name string) {
-		writeStateFile(dir, startingFile, Starting{Began: began.UTC(), Step: name, Since: time.Now().UTC()})
-	}, func() { os.Remove(p) }
+			if dir == "" {
+				if d, err := dirs.writable(); err == nil {
+					dir = d
+				} else {
+					return
+				}
+			}
+			writeStateFile(dir, startingFile, Starting{Began: began.UTC(), Step: name, Since: time.Now().UTC()})
+		}, func() {
+			if dir != "" {
+				os.Remove(filepath.Join(dir, startingFile))
+			}
+		}
 }
 
 // startingNow is the note of a start in progress, when there is one newer

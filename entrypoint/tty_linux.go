@@ -12,14 +12,11 @@ const getTermios = syscall.TCGETS
 // pipeInput waits up to wait for a pipe or socket to have data or to be
 // closed, without reading from it.
 func pipeInput(fd int, wait time.Duration) string {
-	var set syscall.FdSet
-	set.Bits[fd/64] |= 1 << (uint(fd) % 64)
-	tv := syscall.NsecToTimeval(wait.Nanoseconds())
-	n, err := syscall.Select(fd+1, &set, nil, nil, &tv)
+	ready, err := readable(fd, wait)
 	switch {
 	case err != nil:
 		return ""
-	case n == 0:
+	case !ready:
 		return "standard input is a pipe that gave no data in " + wait.String() + " (docker run -i without -t keeps it open and empty)"
 	}
 	var avail int32
@@ -29,27 +26,27 @@ func pipeInput(fd int, wait time.Duration) string {
 	return ""
 }
 
-// pipeReadable waits up to d for fd to have data to read.
-func pipeReadable(fd int, d time.Duration) bool {
+// readable waits up to d for fd to have data to read (or to be closed).
+func readable(fd int, d time.Duration) (bool, error) {
 	var set syscall.FdSet
 	set.Bits[fd/64] |= 1 << (uint(fd) % 64)
 	tv := syscall.NsecToTimeval(d.Nanoseconds())
 	n, err := syscall.Select(fd+1, &set, nil, nil, &tv)
-	return err == nil && n > 0
+	return n > 0, err
 }
 
 // rawInput turns off line editing and echo on the terminal fd (each byte
 // is read as it comes), and returns what restores it.
 func rawInput(fd int) (func(), error) {
 	var t syscall.Termios
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TCGETS, uintptr(unsafe.Pointer(&t))); e != 0 {
+	if e := termiosIoctl(uintptr(fd), syscall.TCGETS, &t); e != 0 {
 		return nil, e
 	}
 	old := t
 	t.Lflag &^= syscall.ICANON | syscall.ECHO
 	t.Cc[syscall.VMIN], t.Cc[syscall.VTIME] = 1, 0
-	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TCSETS, uintptr(unsafe.Pointer(&t))); e != 0 {
+	if e := termiosIoctl(uintptr(fd), syscall.TCSETS, &t); e != 0 {
 		return nil, e
 	}
-	return func() { syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TCSETS, uintptr(unsafe.Pointer(&old))) }, nil
+	return func() { termiosIoctl(uintptr(fd), syscall.TCSETS, &old) }, nil
 }

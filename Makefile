@@ -1,7 +1,7 @@
 # sleeve-check. `make demo` runs the whole flow on loopback; `make test` runs the tests.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-LDFLAGS := -s -w -X sleeve-check/entrypoint.Version=$(VERSION) -X sleeve-check/entrypoint.Commit=$(COMMIT)
+LDFLAGS := -s -w -X sleeve-check/entrypoint/internal/buildinfo.Version=$(VERSION) -X sleeve-check/entrypoint/internal/buildinfo.Commit=$(COMMIT)
 GO      ?= go
 # sleeve-check runs in Linux containers: make build builds for Linux on any
 # host (a Mac too), for GOARCH (the host's by default; arm64 for Apple silicon).

@@ -12,37 +12,51 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"sleeve-check/entrypoint/internal/settings"
 )
 
-// TestDocListsTheStepsInTheirOrder keeps doc.go's two step lists equal to
-// the steps start.go and health.go run, in the order their code runs them.
-func TestDocListsTheStepsInTheirOrder(t *testing.T) {
-	doc, err := os.ReadFile("doc.go")
-	if err != nil {
-		t.Fatal(err)
+// TestDocListsEveryStep keeps the step lists of start's and health's
+// package comments equal to the steps their code declares (with the
+// prelude's); TestLoggedStepsFollowTheDoc checks the order they run in.
+func TestDocListsEveryStep(t *testing.T) {
+	lists := docLists(t)
+	prelude := declaredSteps(t, "internal/prelude")
+	for i, mode := range []string{"start", "health"} {
+		want := append(declaredSteps(t, mode), prelude...)
+		if mode == "start" {
+			want = append(want, "exec")
+		}
+		slices.Sort(want)
+		got := slices.Sorted(slices.Values(lists[i]))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s/doc.go lists the steps\n\t%q\nits code declares\n\t%q", mode, got, want)
+		}
 	}
-	lists := docStepLists(string(doc))
-	if len(lists) != 2 {
-		t.Fatalf("doc.go has %d step lists, want 2 (the start's and health's)", len(lists))
+}
+
+// docLists are the step lists of start/doc.go and health/doc.go.
+func docLists(t *testing.T) [][]string {
+	var lists [][]string
+	for _, mode := range []string{"start", "health"} {
+		doc, err := os.ReadFile(filepath.Join(mode, "doc.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := docStepLists(string(doc))
+		if len(l) != 1 {
+			t.Fatalf("%s/doc.go has %d step lists, want 1", mode, len(l))
+		}
+		lists = append(lists, l[0])
 	}
-	start := append(codeSteps(t, "start.go"), "exec")
-	if !slices.Equal(lists[0], start) {
-		t.Errorf("doc.go lists the start as\n\t%q\nstart.go runs\n\t%q", lists[0], start)
-	}
-	if health := codeSteps(t, "health.go"); !slices.Equal(lists[1], health) {
-		t.Errorf("doc.go lists health as\n\t%q\nhealth.go runs\n\t%q", lists[1], health)
-	}
+	return lists
 }
 
 // TestLoggedStepsFollowTheDoc runs a report and a health check in this
 // process (no command, so nothing is exec'd) and checks that the "step
 // NAME" lines --verbose logs name doc.go's steps, in its order.
 func TestLoggedStepsFollowTheDoc(t *testing.T) {
-	doc, err := os.ReadFile("doc.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	lists := docStepLists(string(doc))
+	lists := docLists(t)
 	home := t.TempDir()
 	env := []string{"HOME=" + home, "PATH=/usr/bin:/bin", "TMPDIR=" + t.TempDir(), "SLEEVE_CHECK_STATE_DIR=" + filepath.Join(home, "state"),
 		"SLEEVE_CHECK_MANAGED_SETTINGS=" + filepath.Join(home, "managed.json"), "ANTHROPIC_API_KEY=sk-ant-api03-" + strings.Repeat("FAKE", 23)}
@@ -62,7 +76,7 @@ func TestLoggedStepsFollowTheDoc(t *testing.T) {
 				at++
 			}
 			if at == len(lists[i]) {
-				t.Errorf("%v logged %q, which doc.go does not list there (or not in that order): %q", args, logged, lists[i])
+				t.Errorf("%v logged %q, which the package comment does not list there (or not in that order): %q", args, logged, lists[i])
 				break
 			}
 		}
@@ -90,30 +104,60 @@ func docStepLists(doc string) [][]string {
 	return lists
 }
 
-// codeSteps are the names of the step and pause calls of file, in the
-// order they appear.
-func codeSteps(t *testing.T, file string) []string {
-	f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
+// declaredSteps are the names of the pipeline.Step values declared in
+// the production files of the package in dir.
+func declaredSteps(t *testing.T, dir string) []string {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	var names []string
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			lit, ok := n.(*ast.CompositeLit)
+			if !ok {
+				return true
+			}
+			if sel, ok := lit.Type.(*ast.SelectorExpr); !ok || sel.Sel.Name != "Step" {
+				return true
+			}
+			for _, e := range lit.Elts {
+				if kv, ok := e.(*ast.KeyValueExpr); ok && kv.Key.(*ast.Ident).Name == "Name" {
+					s, _ := strconv.Unquote(kv.Value.(*ast.BasicLit).Value)
+					names = append(names, s)
+				}
+			}
+			return true
+		})
+	}
+	if len(names) == 0 {
+		t.Fatalf("%s declares no steps", dir)
+	}
+	return names
+}
+
+// TestEveryModeIsNamed: --help, this package's comment and
+// docs/architecture.md name every subcommand and the package that
+// implements it.
+func TestEveryModeIsNamed(t *testing.T) {
+	doc, err := os.ReadFile("doc.go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	ast.Inspect(f, func(n ast.Node) bool {
-		call, ok := n.(*ast.CallExpr)
-		if !ok || len(call.Args) < 2 {
-			return true
-		}
-		fn := call.Fun
-		if ix, ok := fn.(*ast.IndexExpr); ok {
-			fn = ix.X
-		}
-		if id, ok := fn.(*ast.Ident); ok && (id.Name == "step" || id.Name == "pause") {
-			if lit, ok := call.Args[1].(*ast.BasicLit); ok {
-				s, _ := strconv.Unquote(lit.Value)
-				names = append(names, s)
+	arch, err := os.ReadFile(filepath.Join("..", "docs", "architecture.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	modes := append([]settings.Subcommand{{Name: "", Package: "entrypoint/start"}}, settings.Subcommands...)
+	for _, m := range modes {
+		for where, text := range map[string]string{"--help": helpText(), "entrypoint/doc.go": string(doc), "docs/architecture.md": string(arch)} {
+			if !strings.Contains(text, "sleeve-check "+m.Name) || !strings.Contains(text, m.Package) {
+				t.Errorf("%s does not name the mode %q and its package %s", where, m.Name, m.Package)
 			}
 		}
-		return true
-	})
-	return names
+	}
 }

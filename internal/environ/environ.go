@@ -85,6 +85,22 @@ func (e Env) Clone() Env {
 	return c
 }
 
+// With is a copy of e with the variables of add set, in name order (the
+// one way a mode lays variables over an environment: the user switch's,
+// the *_FILE secrets', the keeper's).
+func (e Env) With(add map[string]string) Env {
+	out := e.Clone()
+	names := make([]string, 0, len(add))
+	for k := range add {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		out.Set(k, add[k])
+	}
+	return out
+}
+
 // Set gives name the value v.
 func (e *Env) Set(name, v string) {
 	if e.vals == nil {

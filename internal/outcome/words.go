@@ -22,6 +22,15 @@ func Human(d time.Duration) string {
 	return fmt.Sprintf("%ds", int(d.Seconds()))
 }
 
+// Since is t relative to now, as an operator reads it: "in 3h0m" or
+// "2m0s ago".
+func Since(t, now time.Time) string {
+	if t.Before(now) {
+		return Human(now.Sub(t)) + " ago"
+	}
+	return "in " + Human(t.Sub(now))
+}
+
 // Truthy is how Claude Code reads a switch variable: 1, true, yes, on.
 func Truthy(v string) bool {
 	switch strings.ToLower(strings.TrimSpace(v)) {

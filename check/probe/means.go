@@ -1,0 +1,40 @@
+package probe
+
+import "sleeve-check/check"
+
+// Means is how a credential is proved.
+type Means string
+
+const (
+	ByHTTP Means = "http" // one tiny Messages request from sleeve-check
+	ByCLI  Means = "cli"  // one claude -p, by Claude Code itself
+)
+
+// Choice is which probe runs, and why: in the report and --verbose.
+type Choice struct {
+	Means Means  `json:"means"`
+	Why   string `json:"why"`
+}
+
+// Choose picks how to prove a credential of kind, given
+// SLEEVE_CHECK_PROBE (setting), and says why. Anthropic's terms reserve a
+// subscription (OAuth) token for Claude Code: under auto, Claude Code
+// proves it; a key any tool may use is proved by the HTTP probe, which
+// costs a few ms instead of a Claude Code start.
+func Choose(setting string, kind check.Kind) Choice {
+	switch {
+	case setting == "http":
+		return Choice{ByHTTP, "SLEEVE_CHECK_PROBE=http"}
+	case setting == "cli":
+		return Choice{ByCLI, "SLEEVE_CHECK_PROBE=cli"}
+	case IsSubscription(kind):
+		return Choice{ByCLI, "a subscription token is used by Claude Code only (Anthropic's terms), so Claude Code proves it"}
+	}
+	return Choice{ByHTTP, "an " + string(kind) + " may be used by any tool, so one tiny request proves it"}
+}
+
+// IsSubscription reports whether kind is a subscription (OAuth) token,
+// which Anthropic's terms reserve for Claude Code.
+func IsSubscription(k check.Kind) bool {
+	return k == check.KindOAuthToken || k == check.KindOAuthFile
+}

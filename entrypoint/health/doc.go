@@ -1,0 +1,22 @@
+// Package health is the image's HEALTHCHECK (`sleeve-check health`): one
+// short line on stdout, exit 0 (healthy) or 1 (unhealthy), or with --json
+// the report with its health part. It never writes Claude Code's config,
+// never refreshes a token, never starts anything.
+//
+// Adopt first reads the state the start left (entrypoint/internal/state)
+// and gives the check the start's settings below its own (Docker runs it
+// without the ENTRYPOINT's flags). A start still in its steps reads
+// "starting: ..." (unhealthy, as Docker's start period expects); one
+// waiting in place as it was told reads healthy with a warning; a
+// Protectorate sleeve's keeper verdict, when there is one, is reported as
+// it is. Otherwise Run is a short pipeline of its own:
+//
+//	read root-only files -> [switch user] -> resolve credential ->
+//	check the sleeve -> [ask the API]
+//
+// The first three are entrypoint/internal/prelude's, shared with the
+// start. "check the sleeve" asks claudeconfig about the welcome screen and
+// compares the credential with the start's (its keyed identity); "ask the
+// API" reuses the last verdict for SLEEVE_CHECK_HEALTH_TTL, and probes
+// (entrypoint/internal/proof) once it is stale.
+package health

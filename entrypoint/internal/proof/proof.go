@@ -1,0 +1,133 @@
+// Package proof proves a sleeve's credential the same way for a start and
+// a health check: whether it is probed at all (Skip), by which means
+// (probe.Choose: Claude Code itself for a subscription token, one tiny
+// HTTP request for a key), and the probe run with the sleeve's own
+// environment, working directory and claude (Run). The start's waits and
+// health's cache are their own; this is what they share.
+package proof
+
+import (
+	"context"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"sleeve-check/check"
+	"sleeve-check/check/probe"
+	"sleeve-check/entrypoint/internal/buildinfo"
+	"sleeve-check/entrypoint/internal/settings"
+	"sleeve-check/entrypoint/internal/sleeve"
+	"sleeve-check/entrypoint/internal/state"
+	"sleeve-check/internal/environ"
+	"sleeve-check/internal/outcome"
+)
+
+// Prober is what proving a credential needs to know of the sleeve, the
+// same for a start and a health check.
+type Prober struct {
+	S   settings.Settings
+	Env environ.Env // the sleeve's, after the user switch
+	Cwd string
+	// Claude is the command's own claude, when the command is claude.
+	Claude string
+	Log    zerolog.Logger
+	Now    time.Time
+	Dirs   state.Dirs
+}
+
+// Policy is what differs between the start's probe and a health check's:
+// the deadline, and how a rate limit or an outage is judged.
+type Policy struct {
+	Deadline        time.Duration
+	Strict          bool
+	WarnUnavailable bool
+	WarnUsageLimit  bool
+}
+
+// StartPolicy is the start's: its settings' deadline and judgements.
+func (pr Prober) StartPolicy() Policy {
+	s := pr.S
+	return Policy{Deadline: s.ProbeTimeout, Strict: s.Strict, WarnUnavailable: s.OnUnavailable == "warn", WarnUsageLimit: s.OnUsageLimit == "warn"}
+}
+
+// Choice is how the selected credential is proved, and why.
+func (pr Prober) Choice(res *check.Resolution) probe.Choice {
+	return probe.Choose(pr.S.Probe, res.Selected.Kind)
+}
+
+// Skip says why the selected credential is not probed, or "".
+// reportOnlySeed: a report (which writes nothing) judges a seed it did not copy.
+func Skip(s settings.Settings, res *check.Resolution, now time.Time, reportOnlySeed bool) string {
+	sel := res.Selected
+	switch {
+	case s.Probe == "off":
+		return "the probe is off (SLEEVE_CHECK_PROBE=off)"
+	case sel == nil:
+		return "there is no credential"
+	case sel.Value.Len() == 0:
+		return "Claude Code authenticates through " + string(sel.Kind) + ", which sleeve-check does not probe"
+	case sel.Kind == check.KindOAuthFile && sel.Refreshable && !sel.ExpiresAt.After(now):
+		return "the access token has expired and Claude Code refreshes it before its first request"
+	case reportOnlySeed && probe.Choose(s.Probe, sel.Kind).Means == probe.ByCLI:
+		return "a report copies no seed, and Claude Code, the only one that may send its token, reads the copy: a start proves it"
+	}
+	return ""
+}
+
+// Run asks, by the chosen means, whether the credential works.
+func (pr Prober) Run(ctx context.Context, res *check.Resolution, pol Policy) probe.Verdict {
+	if pr.Choice(res).Means == probe.ByHTTP {
+		return probe.HTTP(ctx, *res.Selected, pr.httpConfig(res, pol))
+	}
+	claude := "claude"
+	if pr.Claude != "" {
+		claude = pr.Claude
+	}
+	path, err := sleeve.LookPath(claude, pr.Env.Get("PATH"))
+	if err != nil {
+		return probe.Verdict{Class: probe.NotRun, Status: check.StatusUnknown, Finding: outcome.Finding{Severity: outcome.Error, Code: outcome.Config, ID: "probe_cli_no_claude",
+			Message: "proving a subscription token needs the claude binary, which sends it as Anthropic's terms require: " + err.Error(),
+			Hint:    "install Claude Code in the image (or put it in PATH), or set SLEEVE_CHECK_PROBE=off"}}
+	}
+	return probe.CLI(ctx, probe.CLIConfig{Path: path, Env: ChildEnv(pr.Env, res), Dir: pr.Cwd, Timeout: pol.Deadline, BaseURL: res.BaseURL, BaseURLSource: BaseURLWords(res), Model: pr.S.ProbeModel,
+		RequireTLS: pr.S.RequireTLS, Strict: pol.Strict, WarnUnavailable: pol.WarnUnavailable, WarnUsageLimit: pol.WarnUsageLimit})
+}
+
+func (pr Prober) httpConfig(res *check.Resolution, pol Policy) probe.HTTPConfig {
+	s := pr.S
+	headers, _, _ := res.Lookup("ANTHROPIC_CUSTOM_HEADERS")
+	return probe.HTTPConfig{
+		BaseURL: res.BaseURL, BaseURLSource: BaseURLWords(res), Model: s.ProbeModel, Deadline: pol.Deadline, AttemptTimeout: min(s.AttemptTime, pol.Deadline),
+		CustomHeaders: headers, ExtraCAFile: pr.Env.Get("NODE_EXTRA_CA_CERTS"), SystemCAFile: pr.Env.Get("SSL_CERT_FILE"), UserAgent: "sleeve-check/" + buildinfo.Version,
+		RequireTLS: s.RequireTLS, Strict: pol.Strict, WarnUnavailable: pol.WarnUnavailable, WarnUsageLimit: pol.WarnUsageLimit, RetryWaitMin: 500 * time.Millisecond, RetryWaitMax: 4 * time.Second,
+		Proxy: pr.Env.Proxy(), Log: pr.Log,
+	}
+}
+
+// BaseURLWords names ANTHROPIC_BASE_URL and where it came from, redacted.
+func BaseURLWords(res *check.Resolution) string {
+	if res.BaseURL == "" {
+		return ""
+	}
+	return "the base URL " + strconv.Quote(probe.RedactURL(res.BaseURL)) + " (" + res.BaseURLSource + ")"
+}
+
+// ChildEnv is the environment passed on: the sleeve's, plus the plain
+// variables read from *_FILE secrets.
+func ChildEnv(env environ.Env, res *check.Resolution) []string {
+	if res == nil || len(res.ChildEnv) == 0 {
+		return env.Slice()
+	}
+	return env.With(res.ChildEnv).Slice()
+}
+
+// ClaudeOf is the command's claude, when the command is claude: the probe
+// runs the same binary.
+func ClaudeOf(cmd []string) string {
+	if len(cmd) > 0 && filepath.Base(cmd[0]) == "claude" {
+		return cmd[0]
+	}
+	return ""
+}

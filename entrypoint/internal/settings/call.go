@@ -1,0 +1,27 @@
+package settings
+
+import (
+	"io"
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"sleeve-check/internal/environ"
+)
+
+// Call is one run's inputs, read once at the edge and handed to a mode:
+// the parsed invocation, the environment, the standard streams, the
+// logger, and when the run began.
+type Call struct {
+	Inv    *Invocation
+	Env    environ.Env
+	Stdin  *os.File
+	Stdout io.Writer
+	Stderr io.Writer
+	Log    zerolog.Logger
+	Began  time.Time
+}
+
+// Settings is the call's settings.
+func (c Call) Settings() Settings { return c.Inv.Settings }

@@ -1,0 +1,110 @@
+package state
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"sleeve-check/check"
+	"sleeve-check/entrypoint/internal/report"
+	"sleeve-check/entrypoint/internal/settings"
+	"sleeve-check/entrypoint/internal/sleeve"
+	"sleeve-check/internal/outcome"
+	"sleeve-check/internal/safefile"
+)
+
+// StartState is state.json: the start's report, and what a health check
+// needs to judge the same sleeve (Docker runs it without the ENTRYPOINT's
+// flags, often as another user).
+type StartState struct {
+	report.Report
+	Start StartContext `json:"start"`
+}
+
+// StartContext is how the start ran, beyond its report.
+type StartContext struct {
+	// Waiting is set while the start waits for a usage limit's reset.
+	Waiting *Waiting `json:"waiting,omitempty"`
+	Home    string   `json:"home,omitempty"`
+	// Settings are the start's settings not at their defaults, by
+	// environment variable name (Invocation.Given).
+	Settings map[string]string `json:"settings,omitempty"`
+}
+
+// Waiting is a start that waits for a usage window to reset
+// (--on-usage-limit=wait); health reports it as such.
+type Waiting struct {
+	Until  time.Time `json:"until"`
+	Window string    `json:"window"`
+	// API: the start waits for an unreachable API (--on-unavailable=wait),
+	// not for a usage window.
+	API bool `json:"api,omitempty"`
+}
+
+// SaveStart leaves the start's report and how it ran (st), and its probe
+// verdict (v, when there was one), for health checks. Failing to is a
+// warning: the start itself is sound.
+func SaveStart(dirs Dirs, st StartState, cred *check.Credential, v *Proved, log zerolog.Logger) outcome.Findings {
+	dir, err := dirs.Writable()
+	if err == nil {
+		err = writeFile(dir, stateFile, st)
+		if fb := dirs.fallback(os.Geteuid()); err == nil && dir != defaultStateDir && dir != fb {
+			// A health check not told the start's --state-dir looks in the
+			// default directory and the fallbacks: leave a copy where it looks.
+			if os.MkdirAll(fb, 0o755) == nil {
+				writeFile(fb, stateFile, st)
+			}
+		}
+		if err == nil && v != nil && cred != nil {
+			err = SaveVerdict(dir, cred, *v)
+		}
+	}
+	var fs outcome.Findings
+	if err != nil {
+		fs.Warn("state_not_saved", fmt.Sprintf("cannot save state for health checks in %q: %s", dirs.configured, safefile.ErrText(err)),
+			"make SLEEVE_CHECK_STATE_DIR writable by the sleeve user; until then health checks cannot remember the API's verdict, so they ask the API only in the first minute of every SLEEVE_CHECK_HEALTH_TTL, and cannot see the start's flags")
+		return fs
+	}
+	log.Debug().Str("dir", dir).Msg("saved state for health checks")
+	return nil
+}
+
+// SaveWaiting leaves a state that says the start is waiting for a usage
+// window's reset, for health checks in the meantime.
+func SaveWaiting(dirs Dirs, st StartState) {
+	if dir, err := dirs.Writable(); err == nil {
+		writeFile(dir, stateFile, st)
+	}
+}
+
+// ReadStart finds the state the start left, for a health check. A state
+// file someone other than root or this user wrote is used only when it
+// names its writer as the sleeve user, so that the health check drops to
+// that user before it acts on anything else in it.
+func ReadStart(dirs Dirs) *StartState {
+	var st StartState
+	_, owner, err := readNewest(dirs.forHealth(), stateFile, &st)
+	if err != nil {
+		return nil
+	}
+	if !trustedOwner(owner) {
+		spec := st.Start.Settings[settings.EnvPrefix+"USER"]
+		if spec == "" {
+			return nil
+		}
+		if u, err := sleeve.Lookup(spec); err != nil || u.UID != owner {
+			return nil
+		}
+	}
+	return &st
+}
+
+// Cmd is the start's command, or nil (also of no state).
+func (st *StartState) Cmd() []string {
+	if st == nil {
+		return nil
+	}
+	return st.Command
+}

@@ -59,6 +59,13 @@ const (
 	Drop           Kind = "drop"             // the connection is closed without an answer
 	Redirect       Kind = "redirect"         // 307 to Location
 	HTMLError      Kind = "html_error"       // 502 with a proxy's HTML page
+	// ConsumerTerms: 400 until the account accepts updated terms in
+	// claude.ai (reported with 2.1.117 to 2.1.165, to Claude Code's own
+	// requests: anthropics/claude-code#51966, #65609).
+	ConsumerTerms Kind = "consumer_terms"
+	// OAuthOrgDisallowed: 401 for an organisation that does not allow OAuth
+	// (reported with 1.0.86 and 2.1.126: anthropics/claude-code#6312, #55193).
+	OAuthOrgDisallowed Kind = "oauth_org_disallowed"
 )
 
 // Behavior is how the fake answers one token.
@@ -319,7 +326,7 @@ func fromClaudeCode(r *http.Request) bool {
 // first), and a broken path that never reaches the API.
 func beforeTheAPI(k Kind) bool {
 	switch k {
-	case Expired, Invalid, Revoked, NoScope, Redirect, HTMLError, Drop:
+	case Expired, Invalid, Revoked, NoScope, Redirect, HTMLError, Drop, OAuthOrgDisallowed:
 		return true
 	}
 	return false
@@ -427,17 +434,19 @@ var errorAnswers = map[Kind]struct {
 	typ, msg   string
 	retryAfter bool
 }{
-	Expired:        {401, "authentication_error", "OAuth token has expired. Please obtain a new token or refresh your existing token.", false},
-	Revoked:        {403, "permission_error", "OAuth token has been revoked. Please obtain a new token.", false},
-	NoScope:        {403, "permission_error", "OAuth token does not meet scope requirement user:inference", false},
-	ClaudeCodeOnly: {400, "invalid_request_error", "This credential is only authorized for use with Claude Code and cannot be used for other API requests.", false},
-	LowCredit:      {400, "invalid_request_error", "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.", false},
-	Billing:        {402, "billing_error", "Your organization has an outstanding balance.", false},
-	ModelNotFound:  {404, "not_found_error", "model: ", false},
-	RateLimited:    {429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit.", true},
-	SpendCap:       {429, "rate_limit_error", "You have reached your specified API usage limits. You will regain access on the first of next month.", false},
-	Overloaded:     {529, "overloaded_error", "Overloaded", true},
-	ServerError:    {500, "api_error", "Internal server error", true},
+	Expired:            {401, "authentication_error", "OAuth token has expired. Please obtain a new token or refresh your existing token.", false},
+	Revoked:            {403, "permission_error", "OAuth token has been revoked. Please obtain a new token.", false},
+	NoScope:            {403, "permission_error", "OAuth token does not meet scope requirement user:inference", false},
+	ClaudeCodeOnly:     {400, "invalid_request_error", "This credential is only authorized for use with Claude Code and cannot be used for other API requests.", false},
+	LowCredit:          {400, "invalid_request_error", "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.", false},
+	Billing:            {402, "billing_error", "Your organization has an outstanding balance.", false},
+	ModelNotFound:      {404, "not_found_error", "model: ", false},
+	RateLimited:        {429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit.", true},
+	SpendCap:           {429, "rate_limit_error", "You have reached your specified API usage limits. You will regain access on the first of next month.", false},
+	Overloaded:         {529, "overloaded_error", "Overloaded", true},
+	ConsumerTerms:      {400, "invalid_request_error", "We've updated our Consumer Terms and Privacy Policy. You'll need to accept them in claude.ai with the email in /status to continue.", false},
+	OAuthOrgDisallowed: {401, "authentication_error", "OAuth authentication is currently not allowed for this organization.", false},
+	ServerError:        {500, "api_error", "Internal server error", true},
 }
 
 // apiError writes the real error shape with a request-id.

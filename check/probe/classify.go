@@ -57,6 +57,8 @@ func classifyStatus(a Answer, e APIError, q question, tail string) Verdict {
 		return badRequest(e, q, tail)
 	case s == 401:
 		return unauthorized(e, tail)
+	case s == 403 && orgDisallowsOAuth(strings.ToLower(e.Message)):
+		return oauthNotAllowed(tail)
 	case s == 403:
 		msg := "the API refused the credential: it is revoked or lacks the scope user:inference" + tail
 		if strings.Contains(strings.ToLower(e.Message), "revoked") {
@@ -90,6 +92,13 @@ func unexpected(q question, tail string) Verdict {
 
 func badRequest(e APIError, q question, tail string) Verdict {
 	switch {
+	case strings.Contains(strings.ToLower(e.Message), "consumer terms"):
+		// Claude Code's every request gets this until the account accepts
+		// the terms: a pass would fail claude's first prompt, and a new
+		// token would not help.
+		return verdict(AccountAction, check.StatusValid, outcome.Error, outcome.AccountAction, "probe_consumer_terms",
+			"the credential works, but its account must accept Anthropic's updated Consumer Terms and Privacy Policy in claude.ai before Claude Code can use it"+tail,
+			"sign in to claude.ai with the account this token belongs to (claude /status shows its email), accept the updated terms, then restart the sleeve; a new token does not help")
 	case strings.Contains(e.Message, "only authorized for use with Claude Code"):
 		// The real API says this after its expiry and revocation checks,
 		// to any request that is not Claude Code's: the token
@@ -110,6 +119,8 @@ func badRequest(e APIError, q question, tail string) Verdict {
 func unauthorized(e APIError, tail string) Verdict {
 	m := strings.ToLower(e.Message)
 	switch {
+	case orgDisallowsOAuth(m):
+		return oauthNotAllowed(tail)
 	case strings.Contains(m, "expired"):
 		return verdict(Rejected, check.StatusExpired, outcome.Error, outcome.Rejected, "probe_expired", "the API says the credential has expired"+tail,
 			"create a new token with `claude setup-token` or log in again")
@@ -269,4 +280,22 @@ func isNotTLS(err error) bool {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// orgDisallowsOAuth: the organisation of the token does not allow OAuth
+// (reported as 401 authentication_error "OAuth authentication is
+// currently not allowed for this organization."; matched on 403 too).
+// claude 2.1.332 words it "Your organization has disabled Claude
+// subscription access for Claude Code" (observed against the fake).
+func orgDisallowsOAuth(lowerMsg string) bool {
+	return strings.Contains(lowerMsg, "not allowed for this organization") || strings.Contains(lowerMsg, "disabled claude subscription access")
+}
+
+// oauthNotAllowed: the token authenticates a person whose organisation
+// forbids subscription (OAuth) use; a new token of the same account is
+// refused the same way.
+func oauthNotAllowed(tail string) Verdict {
+	return verdict(AccountAction, check.StatusUnknown, outcome.Error, outcome.AccountAction, "probe_oauth_not_allowed",
+		"the API does not allow subscription (OAuth) tokens for the organisation of this credential"+tail,
+		"the organisation's admin must allow Claude Code with a Claude subscription, or use an API key from the Claude Console (ANTHROPIC_API_KEY) instead; a new token of the same account does not help")
 }

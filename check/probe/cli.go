@@ -15,6 +15,7 @@ import (
 
 	"sleeve-check/check"
 	"sleeve-check/internal/outcome"
+	"sleeve-check/internal/safefile"
 )
 
 // CLIConfig is how to run the unmodified Claude Code binary as the
@@ -80,8 +81,10 @@ func CLI(ctx context.Context, cfg CLIConfig) Verdict {
 		v = unavailable(question{Judgement: Judgement{cfg.Strict, cfg.WarnUnavailable, cfg.WarnUsageLimit}}, "probe_cli_timeout",
 			fmt.Sprintf("claude -p gave no answer within %s and was killed", cfg.Timeout), "check the network; raise SLEEVE_CHECK_PROBE_TIMEOUT on a slow link")
 	case err != nil:
-		v = verdict(NotRun, check.StatusUnknown, outcome.Error, outcome.Config, "probe_cli_start", fmt.Sprintf("cannot run %s: %v", strconv.Quote(cfg.Path), err),
-			"install Claude Code in the image, or use --probe=http")
+		// What the file says of itself tells how it was installed (npm's
+		// placeholder is a script without #!, so exec gives ENOEXEC).
+		head, _, _ := safefile.Read(cfg.Path, 4096, safefile.Options{})
+		v = ClaudeCannotRun(cfg.Path, fmt.Sprintf("claude at %s cannot be run: %v", strconv.Quote(cfg.Path), err), string(head))
 	default:
 		v = ClassifyCLI(stdout, stderr, code, cfg)
 	}
@@ -145,6 +148,13 @@ func ClassifyCLI(stdout, stderr []byte, exitCode int, cfg CLIConfig) Verdict {
 		if len(bytes.TrimSpace(stderr)) == 0 {
 			what = excerpt(stdout)
 		}
+		if !st.started && exitCode != 0 {
+			// Not one line of its stream: claude never got as far as the
+			// API (observed with 2.1.332's npm stub, "claude native binary
+			// not installed", and with releases that refuse the probe's
+			// options), so the API is not the one to blame.
+			return ClaudeCannotRun(cfg.Path, fmt.Sprintf("claude -p exited %d before it started: %s", exitCode, what), string(stderr))
+		}
 		return unavailable(q, "probe_cli_no_result", fmt.Sprintf("claude -p printed no result (exit %d): %s", exitCode, what),
 			"run the same claude -p by hand in the sleeve to see why")
 	}
@@ -190,8 +200,10 @@ func notFoundAnswer(result, baseURL, model, detail string) (APIError, string) {
 
 // cliStream is what matters in claude -p's stream-json output.
 type cliStream struct {
-	result  cliResult
-	found   bool
+	result cliResult
+	found  bool
+	// started: claude printed at least one line of its stream.
+	started bool
 	event   bool
 	usage   *Usage
 	version string
@@ -233,6 +245,9 @@ func readStream(stdout []byte, now time.Time) cliStream {
 		var l streamLine
 		if json.Unmarshal(bytes.TrimSpace(line), &l) != nil {
 			continue
+		}
+		if l.Type != "" {
+			s.started = true
 		}
 		switch l.Type {
 		case "system":
@@ -325,4 +340,23 @@ func isSpendCap(msg string) bool {
 		return false
 	}
 	return strings.Contains(m, "usage limit") || strings.Contains(m, "spend")
+}
+
+// ClaudeCannotRun is the verdict on a claude binary at path that cannot
+// run: msg says what happened, and the hint names the binary and how it
+// was installed (read from its path and what it printed on stderr).
+func ClaudeCannotRun(path, msg, stderr string) Verdict {
+	hint := fmt.Sprintf("run %s --version in the sleeve as the sleeve user; reinstall Claude Code in the image if it fails", strconv.Quote(path))
+	switch {
+	case strings.Contains(stderr, "native binary not installed"):
+		// The npm package's placeholder: its postinstall did not run
+		// (npm --ignore-scripts) or the platform package was left out
+		// (--omit=optional).
+		hint = fmt.Sprintf("%s is the npm package's placeholder: its native binary was not installed (npm ran with --ignore-scripts or --omit=optional); reinstall @anthropic-ai/claude-code without them, or run node install.cjs in the package", strconv.Quote(path))
+	case strings.Contains(path, "node_modules/@anthropic-ai/claude-code/"):
+		hint = fmt.Sprintf("%s comes from the npm package @anthropic-ai/claude-code; reinstall it (npm install -g @anthropic-ai/claude-code) and check that its platform package was installed too", strconv.Quote(path))
+	case strings.Contains(path, "/.local/"):
+		hint = fmt.Sprintf("%s comes from Claude Code's native installer; install it again as the sleeve user (claude install), or put the release in the image", strconv.Quote(path))
+	}
+	return verdict(ClaudeBroken, check.StatusUnknown, outcome.Error, outcome.ClaudeBroken, "probe_claude_broken", msg+", so the credential was not checked", hint)
 }

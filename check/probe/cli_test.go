@@ -42,8 +42,18 @@ func TestClassifyCLI(t *testing.T) {
 			outcome.UsageLimit, outcome.Error, "usage_limit", check.StatusValid, "the subscription's usage limit is reached; the answer does not say when it resets in a form sleeve-check reads (claude -p: You've hit your 5-hour limit · resets 5:33pm (UTC))"},
 		{"usage limit warn", `{"type":"result","is_error":true,"api_error_status":429,"api_error":"usage_limit_reached","result":"You've hit your 5-hour limit"}`, 1, CLIConfig{WarnUsageLimit: true},
 			outcome.OK, outcome.Warning, "usage_limit", check.StatusValid, "starting anyway (SLEEVE_CHECK_ON_USAGE_LIMIT=warn)"},
+		// A claude that exits before its stream begins never asked the API:
+		// a release that refuses the probe's options, npm's placeholder.
 		{"no json", "Error: unknown option '--tools'\n", 1, CLIConfig{},
-			outcome.Unavailable, outcome.Error, "unavailable", check.StatusUnknown, "printed no result (exit 1)"},
+			outcome.ClaudeBroken, outcome.Error, "claude_broken", check.StatusUnknown, "claude -p exited 1 before it started"},
+		{"native binary not installed", "Error: claude native binary not installed.\n\nEither postinstall did not run\n", 1, CLIConfig{},
+			outcome.ClaudeBroken, outcome.Error, "claude_broken", check.StatusUnknown, "exited 1 before it started: \"Error: claude native binary not installed."},
+		// Observed: claude 2.1.332 -p against the fake's consumer_terms and
+		// oauth_org_disallowed tokens (the second in claude's own words).
+		{"consumer terms", `{"type":"result","is_error":true,"api_error_status":400,"api_error_type":"invalid_request_error","result":"API Error: 400 We've updated our Consumer Terms and Privacy Policy. You'll need to accept them in claude.ai with the email in /status to continue."}`, 1, CLIConfig{},
+			outcome.AccountAction, outcome.Error, "account_action", check.StatusValid, "must accept Anthropic's updated Consumer Terms"},
+		{"organisation without OAuth", `{"type":"result","is_error":true,"api_error_status":401,"api_error_type":"authentication_error","result":"Your organization has disabled Claude subscription access for Claude Code · Use an Anthropic API key instead, or ask your admin to enable access"}`, 1, CLIConfig{},
+			outcome.AccountAction, outcome.Error, "account_action", check.StatusUnknown, "does not allow subscription (OAuth) tokens for the organisation"},
 		{"error without status", `{"type":"result","is_error":true,"api_error_status":null,"result":"Connection error."}`, 1, CLIConfig{WarnUnavailable: true},
 			outcome.OK, outcome.Warning, "unavailable", check.StatusUnknown, "failed without an API status (claude -p: Connection error.)"},
 	} {

@@ -55,8 +55,16 @@ const (
 	Redirect Class = "redirect"
 	// NotAnthropic: the base URL does not serve the Messages API.
 	NotAnthropic Class = "not_anthropic"
-	// NotRun: the probe itself could not run (no claude binary to run).
+	// NotRun: the probe itself could not run.
 	NotRun Class = "not_run"
+	// ClaudeBroken: the claude binary cannot run (missing, not
+	// executable, no native binary, or it exits before it starts): the
+	// API was not asked.
+	ClaudeBroken Class = "claude_broken"
+	// AccountAction: the credential authenticated, but its account must
+	// act first (accept updated terms; an organisation that does not
+	// allow OAuth): every request of Claude Code's fails until it does.
+	AccountAction Class = "account_action"
 	// Interrupted: a signal ended the probe.
 	Interrupted Class = "interrupted"
 	// UsageLimit: the subscription's usage window is used up until its reset.

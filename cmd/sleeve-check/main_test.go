@@ -45,6 +45,9 @@ var fakeTokens = map[string]anthropictest.Behavior{
 	"USAGEOK":    {Kind: anthropictest.UsageOK},
 	"USAGEWARN":  {Kind: anthropictest.UsageWarning},
 	"USAGELIMIT": {Kind: anthropictest.UsageLimit},
+	// Answers that name an action of the account, not a bad credential.
+	"TERMS":  {Kind: anthropictest.ConsumerTerms},
+	"ORGOFF": {Kind: anthropictest.OAuthOrgDisallowed},
 }
 
 // fakeKey makes an API-key-shaped value unique to name.

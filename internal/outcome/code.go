@@ -23,6 +23,8 @@ const (
 	RateLimited   Code = 9
 	Billing       Code = 10
 	UsageLimit    Code = 11
+	ClaudeBroken  Code = 12
+	AccountAction Code = 13
 	Internal      Code = 70
 	NotExecutable Code = 126
 	NotFound      Code = 127
@@ -51,6 +53,8 @@ var Table = []CodeInfo{
 	{RateLimited, "rate_limited", "the API kept answering 429 past the deadline (only with --strict)", "wait, splay the starts, or raise the deadline"},
 	{Billing, "billing", "the credential works but the account cannot pay (402, spend limit)", "fix billing or the spend limit of the organisation"},
 	{UsageLimit, "usage_limit", "the subscription's usage limit (5-hour, 7-day, ...) is used up until its reset", "wait for the reset (--on-usage-limit=wait), or spread the sleeves across subscriptions"},
+	{ClaudeBroken, "claude_broken", "the claude binary cannot run (missing, not executable, its native binary not installed, or it exits before it starts)", "reinstall Claude Code in the image as the hint says; the API was not asked"},
+	{AccountAction, "account_action", "the credential works, but its account or organisation must act first (accept updated terms in claude.ai; allow OAuth for the organisation)", "do what the hint says in claude.ai or the organisation's settings; a new token does not help"},
 	{Internal, "internal", "a bug in sleeve-check", "report it with the output of --verbose"},
 	{NotExecutable, "not_executable", "the command exists but cannot be executed", "fix its mode or choose another command"},
 	{NotFound, "command_not_found", "the command is not in PATH", "install it or fix PATH"},

@@ -21,7 +21,6 @@ import (
 	"sleeve-check/entrypoint/internal/sleeve"
 	"sleeve-check/entrypoint/internal/state"
 	"sleeve-check/internal/environ"
-	"sleeve-check/internal/outcome"
 )
 
 // Prober is what proving a credential needs to know of the sleeve, the
@@ -87,9 +86,9 @@ func (pr Prober) Run(ctx context.Context, res *check.Resolution, pol Policy) pro
 	}
 	path, err := sleeve.LookPath(claude, pr.Env.Get("PATH"))
 	if err != nil {
-		return probe.Verdict{Class: probe.NotRun, Status: check.StatusUnknown, Finding: outcome.Finding{Severity: outcome.Error, Code: outcome.Config, ID: "probe_cli_no_claude",
-			Message: "proving a subscription token needs the claude binary, which sends it as Anthropic's terms require: " + err.Error(),
-			Hint:    "install Claude Code in the image (or put it in PATH), or set SLEEVE_CHECK_PROBE=off"}}
+		v := probe.ClaudeCannotRun(claude, "proving a subscription token needs the claude binary, which sends it as Anthropic's terms require: "+err.Error(), "")
+		v.Finding.ID, v.Finding.Hint = "probe_cli_no_claude", "install Claude Code in the image (or put it in PATH), or set SLEEVE_CHECK_PROBE=off"
+		return v
 	}
 	return probe.CLI(ctx, probe.CLIConfig{Path: path, Env: ChildEnv(pr.Env, res), Dir: pr.Cwd, Timeout: pol.Deadline, BaseURL: res.BaseURL, BaseURLSource: BaseURLWords(res), Model: pr.S.ProbeModel,
 		RequireTLS: pr.S.RequireTLS, Strict: pol.Strict, WarnUnavailable: pol.WarnUnavailable, WarnUsageLimit: pol.WarnUsageLimit})

@@ -41,6 +41,7 @@ var fakeTokens = map[string]anthropictest.Behavior{
 	// Twins: one length, one last four ("TWIN"), one valid, one revoked.
 	"TWINA":      {Kind: anthropictest.Valid},
 	"TWINB":      {Kind: anthropictest.Revoked},
+	"TWINC":      {Kind: anthropictest.Valid},
 	"REDIRECT":   {Kind: anthropictest.Redirect, Location: "https://elsewhere.invalid/v1/messages"},
 	"USAGEOK":    {Kind: anthropictest.UsageOK},
 	"USAGEWARN":  {Kind: anthropictest.UsageWarning},

@@ -131,7 +131,7 @@ func localChecks(p *pipeline.Pipeline, c settings.Call, last *state.StartState) 
 		var fs outcome.Findings
 		if why := claudeconfig.Onboarding(st.res.GlobalConfig); why != "" {
 			fs.Errf(outcome.Config, "onboarding", why, "")
-		} else if why := credentialChanged(last, st.res.Selected.Fingerprint()); why != "" {
+		} else if why := credentialChanged(last, st.res.Selected); why != "" {
 			fs.Errf(outcome.Config, "credential_changed", why, "")
 		}
 		return struct{}{}, fs
@@ -201,14 +201,23 @@ func keeperLine(kv *state.KeeperVerdict, last *state.StartState, now time.Time) 
 // running process was started with, or "". Claude Code reads its variables
 // once, at start: a Kubernetes secret rotated behind a *_FILE since then is
 // not what it sends. A credentials file it re-reads (and refreshes itself)
-// and a helper it re-runs are exempt.
-func credentialChanged(last *state.StartState, now check.Fingerprint) string {
+// and a helper it re-runs are exempt. The start's keyed identity decides
+// (a value of the same length and last four is still another value); a
+// state without one is judged by the fingerprint.
+func credentialChanged(last *state.StartState, cred *check.Credential) string {
 	if last == nil || last.Credential == nil {
 		return ""
 	}
-	was := *last.Credential
-	if was.Kind != now.Kind || was.Source != now.Source || now.Kind == check.KindOAuthFile || now.Kind == check.KindAPIKeyHelper || state.SameCredential(was, now) {
+	was, now := *last.Credential, cred.Fingerprint()
+	if was.Kind != now.Kind || was.Source != now.Source || now.Kind == check.KindOAuthFile || now.Kind == check.KindAPIKeyHelper {
 		return ""
+	}
+	if same, known := last.IsCredential(cred); known && same || !known && state.SameCredential(was, now) {
+		return ""
+	}
+	if state.SameCredential(was, now) {
+		return fmt.Sprintf("the credential changed since the start; restart the sleeve to use the new one (%s holds another value of the same length %d and last four ...%s)",
+			now.Source, now.Length, now.Last4)
 	}
 	return fmt.Sprintf("the credential changed since the start; restart the sleeve to use the new one (%s was length %d ...%s at the start, now length %d ...%s)",
 		now.Source, was.Length, was.Last4, now.Length, now.Last4)

@@ -3,6 +3,7 @@ package state
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -21,6 +22,8 @@ import (
 type StartState struct {
 	report.Report
 	Start StartContext `json:"start"`
+	// dir is where ReadStart found it: the key of Start.Identity is there.
+	dir string
 }
 
 // StartContext is how the start ran, beyond its report.
@@ -31,6 +34,11 @@ type StartContext struct {
 	// Settings are the start's settings not at their defaults, by
 	// environment variable name (Invocation.Given).
 	Settings map[string]string `json:"settings,omitempty"`
+	// Identity is the keyed hash of the credential the command was given
+	// (credentialID, under the key beside this file): health tells a
+	// changed value from the start's even when its length and last four
+	// are the same.
+	Identity string `json:"identity,omitempty"`
 }
 
 // Waiting is a start that waits for a usage window to reset
@@ -49,12 +57,12 @@ type Waiting struct {
 func SaveStart(dirs Dirs, st StartState, cred *check.Credential, v *Proved, log zerolog.Logger) outcome.Findings {
 	dir, err := dirs.Writable()
 	if err == nil {
-		err = writeFile(dir, stateFile, st)
+		err = writeStart(dir, st, cred)
 		if fb := dirs.fallback(os.Geteuid()); err == nil && dir != defaultStateDir && dir != fb {
 			// A health check not told the start's --state-dir looks in the
 			// default directory and the fallbacks: leave a copy where it looks.
 			if os.MkdirAll(fb, 0o755) == nil {
-				writeFile(fb, stateFile, st)
+				writeStart(fb, st, cred)
 			}
 		}
 		if err == nil && v != nil && cred != nil {
@@ -71,6 +79,27 @@ func SaveStart(dirs Dirs, st StartState, cred *check.Credential, v *Proved, log 
 	return nil
 }
 
+// writeStart writes state.json into dir, with the identity of cred under
+// dir's key.
+func writeStart(dir string, st StartState, cred *check.Credential) error {
+	st.Start.Identity = credentialID(dir, cred, true)
+	return writeFile(dir, stateFile, st)
+}
+
+// IsCredential tells whether c is the credential the start gave its
+// command, by its keyed identity; known is false when the state holds no
+// identity to compare (a state from an older start, or no key).
+func (st *StartState) IsCredential(c *check.Credential) (same, known bool) {
+	if st == nil || st.Start.Identity == "" {
+		return false, false
+	}
+	id := credentialID(st.dir, c, false)
+	if id == "" {
+		return false, false
+	}
+	return id == st.Start.Identity, true
+}
+
 // SaveWaiting leaves a state that says the start is waiting for a usage
 // window's reset, for health checks in the meantime.
 func SaveWaiting(dirs Dirs, st StartState) {
@@ -85,10 +114,11 @@ func SaveWaiting(dirs Dirs, st StartState) {
 // that user before it acts on anything else in it.
 func ReadStart(dirs Dirs) *StartState {
 	var st StartState
-	_, owner, err := readNewest(dirs.forHealth(), stateFile, &st)
+	path, owner, err := readNewest(dirs.forHealth(), stateFile, &st)
 	if err != nil {
 		return nil
 	}
+	st.dir = filepath.Dir(path)
 	if !trustedOwner(owner) {
 		spec := st.Start.Settings[settings.EnvPrefix+"USER"]
 		if spec == "" {

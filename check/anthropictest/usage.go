@@ -18,6 +18,10 @@ const (
 	// Behavior.ResetIn (2 h when 0); once that time has passed, the token
 	// gets UsageOK answers.
 	UsageLimit Kind = "usage_limit"
+	// UsageOverage is a 200 for a used-up 5-hour window whose requests
+	// go on, paid from usage credits (extra usage): the unified status is
+	// rejected, the overage status allowed.
+	UsageOverage Kind = "usage_overage"
 )
 
 // usageWindow is one window's headers.
@@ -31,6 +35,11 @@ type usageWindow struct {
 // usageHeaders sets the unified headers: the overall status, the binding
 // window (claim) and its reset, and each window's own values.
 func usageHeaders(h http.Header, status, claim string, windows ...usageWindow) {
+	usageHeadersOverage(h, status, claim, "rejected", windows...)
+}
+
+// usageHeadersOverage is usageHeaders with the overage status given.
+func usageHeadersOverage(h http.Header, status, claim, overage string, windows ...usageWindow) {
 	const p = "anthropic-ratelimit-unified-"
 	h.Set(p+"status", status)
 	h.Set(p+"representative-claim", claim)
@@ -43,8 +52,10 @@ func usageHeaders(h http.Header, status, claim string, windows ...usageWindow) {
 		}
 	}
 	h.Set(p+"fallback", "available")
-	h.Set(p+"overage-status", "rejected")
-	h.Set(p+"overage-disabled-reason", "org_level_disabled")
+	h.Set(p+"overage-status", overage)
+	if overage == "rejected" {
+		h.Set(p+"overage-disabled-reason", "org_level_disabled")
+	}
 }
 
 // usageAnswer answers a usage kind, or returns false for another kind.
@@ -59,6 +70,9 @@ func (a *API) usageAnswer(w http.ResponseWriter, r *http.Request, body []byte, b
 	case b.Kind == UsageWarning:
 		usageHeaders(w.Header(), "allowed_warning", "seven_day",
 			usageWindow{"5h", 0.3, fiveReset, "allowed"}, usageWindow{"7d", 0.91, sevenReset, "allowed_warning"})
+	case b.Kind == UsageOverage:
+		usageHeadersOverage(w.Header(), "rejected", "five_hour", "allowed",
+			usageWindow{"5h", 1, fiveReset, "rejected"}, usageWindow{"7d", 0.42, sevenReset, "allowed"})
 	case b.Kind == UsageOK || b.Kind == UsageLimit:
 		usageHeaders(w.Header(), "allowed", "five_hour",
 			usageWindow{"5h", 0.12, fiveReset, "allowed"}, usageWindow{"7d", 0.35, sevenReset, "allowed"})

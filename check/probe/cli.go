@@ -227,6 +227,7 @@ type streamLine struct {
 // rateLimitInfo is claude's own reading of the unified headers.
 type rateLimitInfo struct {
 	Status      string                 `json:"status"`
+	Overage     string                 `json:"overageStatus"`
 	ResetsAt    json.Number            `json:"resetsAt"`
 	Type        string                 `json:"rateLimitType"`
 	Utilization *float64               `json:"utilization"`
@@ -271,7 +272,7 @@ func readStream(stdout []byte, now time.Time) cliStream {
 // status (what claude says of an answer without the unified headers, such
 // as an ordinary rate limit).
 func (e *rateLimitInfo) usage(now time.Time) *Usage {
-	u := &Usage{Status: oneOf(e.Status, statuses), Claim: oneOfKeys(e.Type, claims), ResetsAt: unixTime(e.ResetsAt.String(), now)}
+	u := &Usage{Status: oneOf(e.Status, statuses), Claim: oneOfKeys(e.Type, claims), ResetsAt: unixTime(e.ResetsAt.String(), now), Overage: oneOf(e.Overage, statuses)}
 	for _, w := range windows {
 		if ew, ok := e.Windows[w.long]; ok {
 			u.addWindow(w.long, Window{Utilization: clamp(ew.Utilization), ResetsAt: unixTime(ew.ResetsAt.String(), now), Status: oneOf(ew.Status, statuses)})

@@ -23,6 +23,9 @@ type Usage struct {
 	ResetsAt *time.Time `json:"resets_at,omitempty"`
 	// Windows are keyed by the API's long names.
 	Windows map[string]Window `json:"windows,omitempty"`
+	// Overage is the status of the subscription's usage credits (extra
+	// usage): allowed, allowed_warning or rejected; "" when not said.
+	Overage string `json:"overage,omitempty"`
 }
 
 // Window is one usage window.
@@ -56,7 +59,7 @@ var statuses = []string{"allowed", "allowed_warning", "rejected"}
 // (before 2020, or more than a year ahead of now) is dropped.
 func ParseUsage(h http.Header, now time.Time) *Usage {
 	const p = "anthropic-ratelimit-unified-"
-	u := &Usage{Status: oneOf(h.Get(p+"status"), statuses), Claim: oneOfKeys(h.Get(p+"representative-claim"), claims)}
+	u := &Usage{Status: oneOf(h.Get(p+"status"), statuses), Claim: oneOfKeys(h.Get(p+"representative-claim"), claims), Overage: oneOf(h.Get(p+"overage-status"), statuses)}
 	u.ResetsAt = unixTime(h.Get(p+"reset"), now)
 	for _, w := range windows {
 		win := Window{
@@ -133,8 +136,27 @@ func (u *Usage) ResetsAtIfRejected() *time.Time {
 	return u.ResetsAt
 }
 
-// Rejected reports whether the binding window is used up.
-func (u *Usage) Rejected() bool { return u != nil && u.Status == "rejected" }
+// Rejected reports whether the binding window is used up and nothing
+// pays for more: requests are refused until the reset.
+func (u *Usage) Rejected() bool { return u != nil && u.Status == "rejected" && !u.UsingOverage() }
+
+// UsingOverage reports whether the binding window is used up and requests
+// go on, paid from usage credits (extra usage). Claude Code 2.1.332's own
+// rule (isUsingOverage): the status is rejected and the overage status
+// allowed or allowed_warning; it then shows no error, and claude -p
+// answered (observed against the fake).
+func (u *Usage) UsingOverage() bool {
+	return u != nil && u.Status == "rejected" && (u.Overage == "allowed" || u.Overage == "allowed_warning")
+}
+
+// OverageWords says that the window is used up and usage credits pay,
+// with the window's reset; "" when they do not.
+func (u *Usage) OverageWords(now time.Time) string {
+	if !u.UsingOverage() {
+		return ""
+	}
+	return fmt.Sprintf("the subscription's %s limit is used up, and claude goes on paid from usage credits (extra usage)%s", u.Words(), ResetWords(u.ResetsAt, now))
+}
 
 // Words names the binding window: "5-hour", "7-day", or "usage".
 func (u *Usage) Words() string {
@@ -159,7 +181,10 @@ func (u *Usage) Short() string {
 	if len(parts) == 0 && u.Status != "" && u.Claim != "" {
 		// Only the binding window's state is known (Claude Code before
 		// 2.1.242 gives its utilization only in the warning zone).
-		return u.Words() + " " + u.Status
+		parts = append(parts, u.Words()+" "+u.Status)
+	}
+	if u.UsingOverage() {
+		parts = append(parts, "usage credits paying")
 	}
 	return strings.Join(parts, ", ")
 }

@@ -131,3 +131,28 @@ func FuzzParseUsage(f *testing.F) {
 		}
 	})
 }
+
+// Claude Code 2.1.332's rule: a used-up window with usage credits allowed
+// goes on (isUsingOverage); with them rejected, it is refused.
+func TestUsageOverage(t *testing.T) {
+	now := time.Now()
+	for _, c := range []struct {
+		status, overage string
+		rejected, using bool
+	}{
+		{"allowed", "rejected", false, false},
+		{"rejected", "allowed", false, true},
+		{"rejected", "allowed_warning", false, true},
+		{"rejected", "rejected", true, false},
+		{"rejected", "", true, false},
+	} {
+		h := http.Header{}
+		h.Set("anthropic-ratelimit-unified-status", c.status)
+		h.Set("anthropic-ratelimit-unified-representative-claim", "five_hour")
+		h.Set("anthropic-ratelimit-unified-overage-status", c.overage)
+		u := ParseUsage(h, now)
+		if u.Rejected() != c.rejected || u.UsingOverage() != c.using || (u.OverageWords(now) != "") != c.using {
+			t.Errorf("%s/%s: rejected %v using %v", c.status, c.overage, u.Rejected(), u.UsingOverage())
+		}
+	}
+}

@@ -46,6 +46,7 @@ var fakeTokens = map[string]anthropictest.Behavior{
 	"USAGEOK":    {Kind: anthropictest.UsageOK},
 	"USAGEWARN":  {Kind: anthropictest.UsageWarning},
 	"USAGELIMIT": {Kind: anthropictest.UsageLimit},
+	"OVERAGE":    {Kind: anthropictest.UsageOverage},
 	// Answers that name an action of the account, not a bad credential.
 	"TERMS":  {Kind: anthropictest.ConsumerTerms},
 	"ORGOFF": {Kind: anthropictest.OAuthOrgDisallowed},

@@ -61,6 +61,9 @@ func ask(ctx context.Context, pr proof.Prober, res *check.Resolution, localWarn 
 	if u := v.Usage.Short(); u != "" {
 		a.parts = append(a.parts, u)
 	}
+	if o := v.Usage.OverageWords(pr.Now); o != "" && a.warn == "" {
+		a.warn = o
+	}
 	if high := v.Usage.High(pr.S.UsageWarning.Fraction, pr.Now); len(high) > 0 && a.warn == "" && !v.Usage.Rejected() {
 		a.warn = high[0]
 	}

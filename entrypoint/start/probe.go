@@ -248,7 +248,10 @@ func noteVerdict(p *pipeline.Pipeline, pd probed, usageWarning float64) bool {
 	if v.UsageUnknown != "" {
 		more.Note("usage_unknown", "usage unknown: "+v.UsageUnknown)
 	}
-	if !v.Usage.Rejected() {
+	if o := v.Usage.OverageWords(time.Now()); o != "" {
+		more.Warn("usage_overage", o, "usage credits are billed: spread the work across subscriptions, or wait for the reset")
+	}
+	if !v.Usage.Rejected() && !v.Usage.UsingOverage() {
 		for _, w := range v.Usage.High(usageWarning, time.Now()) {
 			more.Warn("usage_high", w, "when it is used up, every sleeve on this subscription stops until the reset: spread the work across subscriptions, or enable usage credits")
 		}

@@ -117,6 +117,9 @@ type Resolution struct {
 	BaseURL, BaseURLSource string
 
 	eff map[string]envVal
+	// model is the "model" key of the settings files, the last one read
+	// winning (Claude Code's precedence).
+	model envVal
 	// helper is the apiKeyHelper command from the settings files, if any.
 	helper envVal
 }
@@ -124,6 +127,17 @@ type Resolution struct {
 // envVal is a variable's value and where it came from; settings is the
 // settings file whose env block set it, if one did.
 type envVal struct{ v, source, settings string }
+
+// Model is the model Claude Code will use unless its command line names
+// one (--model), and where it was set: ANTHROPIC_MODEL (the environment,
+// or a settings file's env block) over the "model" key of the settings
+// files (Claude Code's documented order). "" when neither sets one.
+func (r *Resolution) Model() (model, source string) {
+	if v, src, ok := r.Lookup("ANTHROPIC_MODEL"); ok && strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v), src
+	}
+	return r.model.v, r.model.source
+}
 
 // Lookup returns a variable as Claude Code will see it (settings env
 // blocks over *_FILE secrets over the process environment) and where it
@@ -323,6 +337,7 @@ func (r *Resolution) readSettings(in Input) {
 		var s struct {
 			Env          map[string]json.RawMessage `json:"env"`
 			APIKeyHelper json.RawMessage            `json:"apiKeyHelper"`
+			Model        json.RawMessage            `json:"model"`
 		}
 		if err := json.Unmarshal(b, &s); err != nil {
 			r.Findings.Warn("settings_invalid", fmt.Sprintf("settings file %s is not valid JSON or has an env block that is not an object: %s", strconv.Quote(path), jsonErr(err)),
@@ -341,6 +356,10 @@ func (r *Resolution) readSettings(in Input) {
 				continue
 			}
 			r.eff[k] = envVal{v: v, source: fmt.Sprintf("%s in the env block of %s", k, path), settings: path}
+		}
+		var model string
+		if len(s.Model) > 0 && json.Unmarshal(s.Model, &model) == nil && strings.TrimSpace(model) != "" {
+			r.model = envVal{v: strings.TrimSpace(model), source: "model in " + path}
 		}
 		var helper string
 		if len(s.APIKeyHelper) > 0 && json.Unmarshal(s.APIKeyHelper, &helper) == nil && helper != "" {

@@ -113,6 +113,8 @@ type API struct {
 	admitted  int
 	overload  time.Time // until then, every request gets 529
 	requestID int
+	// unavailable are the models the API answers 404 for, to every token.
+	unavailable map[string]bool
 }
 
 type tokenState struct {
@@ -167,6 +169,24 @@ func LocalAddress() (string, error) {
 }
 
 // Set registers how the fake answers token.
+// SetModelUnavailable has the API answer every request that names model
+// with the real 404 not_found_error "model: MODEL" (a mistyped or
+// withdrawn model), after the token's own checks.
+func (a *API) SetModelUnavailable(model string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.unavailable == nil {
+		a.unavailable = map[string]bool{}
+	}
+	a.unavailable[model] = true
+}
+
+func (a *API) modelUnavailable(m string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.unavailable[m]
+}
+
 func (a *API) Set(token string, b Behavior) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -257,6 +277,9 @@ func (a *API) answer(w http.ResponseWriter, r *http.Request, body []byte, token,
 	}
 	if status, refused := a.refuseRequest(w, r, token, how, &b); refused {
 		return status
+	}
+	if m := model(body); r.URL.Path == "/v1/messages" && !beforeTheAPI(b.Kind) && a.modelUnavailable(m) {
+		return a.apiError(w, 404, "not_found_error", "model: "+m, 0)
 	}
 	if e, ok := errorAnswers[b.Kind]; ok {
 		msg := e.msg

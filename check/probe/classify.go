@@ -138,6 +138,12 @@ func unauthorized(e APIError, tail string) Verdict {
 // credential was never looked at, and Claude Code, which posts to the
 // same path, fails every message.
 func notFound(e APIError, q question, tail string) Verdict {
+	if e.Anthropic && e.Type == "not_found_error" && namesModel(e.Message, q.Model) && q.ModelSource != "" {
+		// claude's own model: every prompt it sends would get this 404.
+		return verdict(ModelUnavailable, check.StatusValid, outcome.Error, outcome.Config, "probe_claude_model_unavailable",
+			fmt.Sprintf("claude will use the model %s (%s), which the API does not serve to this credential, so its every prompt would fail", strconv.Quote(q.Model), q.ModelSource)+tail,
+			"fix the model's name where it is set (claude's /model lists the ones this account has), or unset it to use Claude Code's default")
+	}
 	if e.Anthropic && e.Type == "not_found_error" && namesModel(e.Message, q.Model) {
 		return verdict(Valid, check.StatusValid, outcome.Warning, outcome.OK, "probe_model_unavailable",
 			fmt.Sprintf("the credential works, but the probe model %s is not available to it", strconv.Quote(q.Model))+tail,

@@ -29,8 +29,9 @@ type CLIConfig struct {
 	Env        []string // its environment (the one the command will get)
 	Dir        string
 	Timeout    time.Duration // hard: the process group is killed after it
-	// Model is the probe model (SLEEVE_CHECK_PROBE_MODEL).
-	Model string
+	// Model is the model of the probe: claude's own when it sets one
+	// (ModelSource says where), else SLEEVE_CHECK_PROBE_MODEL.
+	Model, ModelSource string
 	// BaseURL is ANTHROPIC_BASE_URL, whose secret parts are scrubbed from
 	// what claude prints, and which words a 404; BaseURLSource names it.
 	BaseURL, BaseURLSource string
@@ -134,7 +135,7 @@ type cliResult struct {
 // into an Answer with the usage of its rate_limit_event, goes through the
 // same classifier as an HTTP answer.
 func ClassifyCLI(stdout, stderr []byte, exitCode int, cfg CLIConfig) Verdict {
-	q := question{Judgement: Judgement{cfg.Strict, cfg.WarnUnavailable, cfg.WarnUsageLimit}, Source: "the API", Model: cfg.Model, BaseURL: cfg.BaseURL}
+	q := question{Judgement: Judgement{cfg.Strict, cfg.WarnUnavailable, cfg.WarnUsageLimit}, Source: "the API", Model: cfg.Model, ModelSource: cfg.ModelSource, BaseURL: cfg.BaseURL}
 	if q.Model == "" {
 		q.Model = "the default model"
 	}

@@ -39,8 +39,10 @@ type HTTPConfig struct {
 	RequireTLS bool
 	BaseURL    string // "" means DefaultBaseURL
 	// BaseURLSource names where BaseURL came from, for messages.
-	BaseURLSource  string
-	Model          string
+	BaseURLSource string
+	Model         string
+	// ModelSource says where Model was set when it is claude's own.
+	ModelSource    string
 	Deadline       time.Duration // for the whole probe, retries included
 	AttemptTimeout time.Duration // for one request
 	CustomHeaders  string        // ANTHROPIC_CUSTOM_HEADERS: "Name: value" lines
@@ -61,7 +63,7 @@ type HTTPConfig struct {
 // and never following a redirect.
 func HTTP(ctx context.Context, cred check.Credential, cfg HTTPConfig) Verdict {
 	start := time.Now()
-	q := question{Judgement: Judgement{cfg.Strict, cfg.WarnUnavailable, cfg.WarnUsageLimit}, BaseURL: cfg.BaseURL, Source: cfg.BaseURLSource, Model: cfg.Model, Deadline: cfg.Deadline}
+	q := question{Judgement: Judgement{cfg.Strict, cfg.WarnUnavailable, cfg.WarnUsageLimit}, BaseURL: cfg.BaseURL, Source: cfg.BaseURLSource, Model: cfg.Model, ModelSource: cfg.ModelSource, Deadline: cfg.Deadline}
 	if q.BaseURL == "" {
 		q.Source = "the default base URL"
 	}

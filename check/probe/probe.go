@@ -69,6 +69,9 @@ const (
 	Interrupted Class = "interrupted"
 	// UsageLimit: the subscription's usage window is used up until its reset.
 	UsageLimit Class = "usage_limit"
+	// ModelUnavailable: the credential works, but the model claude itself
+	// will use is not served to it.
+	ModelUnavailable Class = "model_unavailable"
 )
 
 // Verdict is what the probe concluded.
@@ -115,7 +118,10 @@ type question struct {
 	// names it in messages.
 	BaseURL, Source string
 	Model           string
-	Deadline        time.Duration
+	// ModelSource says where Model was set when it is the model claude
+	// itself will use ("" when it is the probe's own model).
+	ModelSource string
+	Deadline    time.Duration
 }
 
 // Answer is what a probe got back, however it asked: the HTTP probe fills

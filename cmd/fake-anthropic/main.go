@@ -45,6 +45,8 @@ func run() error {
 	urlFile := flag.String("url-file", "", "write the URL into this file once listening")
 	var tokens tokenFlags
 	flag.Var(&tokens, "token", "TOKEN=BEHAVIOR[,retry_after=S][,delay=S][,times=N][,reply=TEXT]; repeatable")
+	var unavailable tokenFlags
+	flag.Var(&unavailable, "unavailable-model", "a model the API answers 404 for (to every token); repeatable")
 	flag.Parse()
 	api := anthropictest.New()
 	for _, t := range tokens {
@@ -53,6 +55,9 @@ func run() error {
 			return err
 		}
 		api.Set(tok, b)
+	}
+	for _, m := range unavailable {
+		api.SetModelUnavailable(m)
 	}
 	host, _, err := net.SplitHostPort(*addr)
 	if err != nil {

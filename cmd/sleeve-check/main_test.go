@@ -206,6 +206,11 @@ func TestScripts(t *testing.T) {
 				}
 				ts.Value("fake").(*anthropictest.Server).Set(args[0], b)
 			},
+			// fakemodel MODEL has the fake answer 404 for MODEL, as the API
+			// does for a model that does not exist or is not this account's.
+			"fakemodel": func(ts *testscript.TestScript, neg bool, args []string) {
+				ts.Value("fake").(*anthropictest.Server).SetModelUnavailable(args[0])
+			},
 			// fakesetafter DURATION TOKEN BEHAVIOR changes how the fake
 			// answers a token, DURATION from now (while a command waits).
 			"fakesetafter": func(ts *testscript.TestScript, neg bool, args []string) {

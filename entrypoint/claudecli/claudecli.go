@@ -39,6 +39,8 @@ type Command struct {
 	Prompt bool
 	// Bypass: bypass-permissions mode is asked for.
 	Bypass bool
+	// Model is the --model the command names, or "".
+	Model string
 }
 
 // IsClaude reports whether argv runs Claude Code.
@@ -77,8 +79,13 @@ func Parse(args []string) Command {
 			break
 		}
 		if !strings.HasPrefix(a, "-") || a == "-" {
+			// A subcommand's arguments are its own; after a prompt, claude
+			// (commander) still reads options: claude -p task --model x.
 			c.positional(args[i:])
-			break
+			if c.Sub != "" {
+				break
+			}
+			continue
 		}
 		name, value, hasValue := strings.Cut(a, "=")
 		c.flag(name, value, hasValue, args[i+1:])
@@ -107,6 +114,10 @@ func (c *Command) flag(name, value string, hasValue bool, rest []string) {
 		c.Info = true
 	case name == "--dangerously-skip-permissions":
 		c.Bypass = true
+	case name == "--model" && hasValue:
+		c.Model = value
+	case name == "--model" && len(rest) > 0:
+		c.Model = rest[0]
 	case name == "--permission-mode":
 		if !hasValue && len(rest) > 0 {
 			value = rest[0]

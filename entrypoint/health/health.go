@@ -142,7 +142,7 @@ func localChecks(p *pipeline.Pipeline, c settings.Call, last *state.StartState) 
 // prober is the shared prober, for the sleeve the local checks found.
 func (st checked) prober(c settings.Call, last *state.StartState) proof.Prober {
 	s := c.Settings()
-	return proof.Prober{S: s, Env: st.in.Env, Cwd: sleeve.WorkingDir(), Claude: proof.ClaudeOf(last.Cmd()), Log: c.Log, Now: c.Began, Dirs: state.NewDirs(s, st.in.Env)}
+	return proof.Prober{S: s, Env: st.in.Env, Cwd: sleeve.WorkingDir(), Cmd: last.Cmd(), Log: c.Log, Now: c.Began, Dirs: state.NewDirs(s, st.in.Env)}
 }
 
 // startInProgress is the health line of a start that has not ended: one

@@ -117,7 +117,7 @@ func (st *started) check(p *pipeline.Pipeline, c settings.Call, cwd string, repo
 		return false
 	}
 	dirs := state.NewDirs(s, env)
-	pr := prover{Prober: proof.Prober{S: s, Env: env, Cwd: cwd, Claude: proof.ClaudeOf(cmd), Log: c.Log, Now: c.Began, Dirs: dirs}, reusable: len(cmd) > 0}
+	pr := prover{Prober: proof.Prober{S: s, Env: env, Cwd: cwd, Cmd: cmd, Log: c.Log, Now: c.Began, Dirs: dirs}, reusable: len(cmd) > 0}
 	pr.waiting = func(pd probed, w state.Waiting) {
 		so := *st
 		so.probe = pd

@@ -44,7 +44,7 @@ var mayImport = map[string][]string{
 	"entrypoint/internal/report":    {"check", "check/probe", "entrypoint/internal/buildinfo", "entrypoint/internal/sleeve", "internal/outcome"},
 	"entrypoint/internal/state":     {"check", "check/probe", "entrypoint/internal/report", "entrypoint/internal/settings", "entrypoint/internal/sleeve", "internal/environ", "internal/outcome", "internal/safefile"},
 	"entrypoint/internal/prelude":   {"check", "entrypoint/internal/pipeline", "entrypoint/internal/settings", "entrypoint/internal/sleeve", "internal/environ", "internal/outcome", "internal/safefile"},
-	"entrypoint/internal/proof":     {"check", "check/probe", "entrypoint/internal/buildinfo", "entrypoint/internal/settings", "entrypoint/internal/sleeve", "entrypoint/internal/state", "internal/environ"},
+	"entrypoint/internal/proof":     {"check", "check/probe", "entrypoint/claudecli", "entrypoint/internal/buildinfo", "entrypoint/internal/settings", "entrypoint/internal/sleeve", "entrypoint/internal/state", "internal/environ"},
 	// The modes.
 	"entrypoint/start": {"check", "check/probe", "entrypoint/claudecli", "entrypoint/claudeconfig", "entrypoint/internal/console", "entrypoint/internal/pipeline", "entrypoint/internal/prelude",
 		"entrypoint/internal/proof", "entrypoint/internal/report", "entrypoint/internal/settings", "entrypoint/internal/sleeve", "entrypoint/internal/state", "internal/environ", "internal/outcome", "internal/safefile"},

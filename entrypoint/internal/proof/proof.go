@@ -10,12 +10,14 @@ import (
 	"context"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"sleeve-check/check"
 	"sleeve-check/check/probe"
+	"sleeve-check/entrypoint/claudecli"
 	"sleeve-check/entrypoint/internal/buildinfo"
 	"sleeve-check/entrypoint/internal/settings"
 	"sleeve-check/entrypoint/internal/sleeve"
@@ -29,11 +31,12 @@ type Prober struct {
 	S   settings.Settings
 	Env environ.Env // the sleeve's, after the user switch
 	Cwd string
-	// Claude is the command's own claude, when the command is claude.
-	Claude string
-	Log    zerolog.Logger
-	Now    time.Time
-	Dirs   state.Dirs
+	// Cmd is the sleeve's command: its claude (when it is claude) is the
+	// probe's, and its --model the probe's model.
+	Cmd  []string
+	Log  zerolog.Logger
+	Now  time.Time
+	Dirs state.Dirs
 }
 
 // Policy is what differs between the start's probe and a health check's:
@@ -81,28 +84,50 @@ func (pr Prober) Run(ctx context.Context, res *check.Resolution, pol Policy) pro
 		return probe.HTTP(ctx, *res.Selected, pr.httpConfig(res, pol))
 	}
 	claude := "claude"
-	if pr.Claude != "" {
-		claude = pr.Claude
+	if c := ClaudeOf(pr.Cmd); c != "" {
+		claude = c
 	}
+	model, modelSource := pr.Model(res, probe.ByCLI)
 	path, err := sleeve.LookPath(claude, pr.Env.Get("PATH"))
 	if err != nil {
 		v := probe.ClaudeCannotRun(claude, "proving a subscription token needs the claude binary, which sends it as Anthropic's terms require: "+err.Error(), "")
 		v.Finding.ID, v.Finding.Hint = "probe_cli_no_claude", "install Claude Code in the image (or put it in PATH), or set SLEEVE_CHECK_PROBE=off"
 		return v
 	}
-	return probe.CLI(ctx, probe.CLIConfig{Path: path, Env: ChildEnv(pr.Env, res), Dir: pr.Cwd, Timeout: pol.Deadline, BaseURL: res.BaseURL, BaseURLSource: BaseURLWords(res), Model: pr.S.ProbeModel,
+	return probe.CLI(ctx, probe.CLIConfig{Path: path, Env: ChildEnv(pr.Env, res), Dir: pr.Cwd, Timeout: pol.Deadline, BaseURL: res.BaseURL, BaseURLSource: BaseURLWords(res), Model: model, ModelSource: modelSource,
 		RequireTLS: pr.S.RequireTLS, Strict: pol.Strict, WarnUnavailable: pol.WarnUnavailable, WarnUsageLimit: pol.WarnUsageLimit})
 }
 
 func (pr Prober) httpConfig(res *check.Resolution, pol Policy) probe.HTTPConfig {
 	s := pr.S
 	headers, _, _ := res.Lookup("ANTHROPIC_CUSTOM_HEADERS")
+	model, modelSource := pr.Model(res, probe.ByHTTP)
 	return probe.HTTPConfig{
-		BaseURL: res.BaseURL, BaseURLSource: BaseURLWords(res), Model: s.ProbeModel, Deadline: pol.Deadline, AttemptTimeout: min(s.AttemptTime, pol.Deadline),
+		BaseURL: res.BaseURL, BaseURLSource: BaseURLWords(res), Model: model, ModelSource: modelSource, Deadline: pol.Deadline, AttemptTimeout: min(s.AttemptTime, pol.Deadline),
 		CustomHeaders: headers, ExtraCAFile: pr.Env.Get("NODE_EXTRA_CA_CERTS"), SystemCAFile: pr.Env.Get("SSL_CERT_FILE"), UserAgent: "sleeve-check/" + buildinfo.Version,
 		RequireTLS: s.RequireTLS, Strict: pol.Strict, WarnUnavailable: pol.WarnUnavailable, WarnUsageLimit: pol.WarnUsageLimit, RetryWaitMin: 500 * time.Millisecond, RetryWaitMax: 4 * time.Second,
 		Proxy: pr.Env.Proxy(), Log: pr.Log,
 	}
+}
+
+// Model is the model the probe names, and where it was set when it is the
+// one claude itself will use: the command's --model, ANTHROPIC_MODEL, the
+// settings' "model" (Claude Code's order); else SLEEVE_CHECK_PROBE_MODEL,
+// with no source. A proof of another model than claude's would pass a
+// start whose every prompt fails. An alias (opus, sonnet[1m], ...) is
+// claude's to resolve: claude -p is given it, the HTTP probe (which
+// cannot resolve it) names the probe model instead.
+func (pr Prober) Model(res *check.Resolution, means probe.Means) (model, source string) {
+	if claudecli.IsClaude(pr.Cmd) {
+		model, source = claudecli.Parse(pr.Cmd[1:]).Model, "the command's --model"
+	}
+	if model == "" {
+		model, source = res.Model()
+	}
+	if model == "" || means == probe.ByHTTP && !strings.HasPrefix(model, "claude-") {
+		return pr.S.ProbeModel, ""
+	}
+	return model, source
 }
 
 // BaseURLWords names ANTHROPIC_BASE_URL and where it came from, redacted.

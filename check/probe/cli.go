@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"sleeve-check/check"
 	"sleeve-check/internal/outcome"
 	"sleeve-check/internal/safefile"
@@ -35,6 +37,13 @@ type CLIConfig struct {
 	// BaseURL is ANTHROPIC_BASE_URL, whose secret parts are scrubbed from
 	// what claude prints, and which words a 404; BaseURLSource names it.
 	BaseURL, BaseURLSource string
+	// RetryWaitMin and RetryWaitMax bound the backoff between runs while
+	// the API is unavailable or rate-limiting, within Timeout: the HTTP
+	// probe's policy (claude itself is told not to retry).
+	RetryWaitMin, RetryWaitMax time.Duration
+	// Log gets a line per run that is tried again (at the default level
+	// once the probe has taken 2 s).
+	Log zerolog.Logger
 }
 
 // The cheapest sanctioned run, kept in one place: one turn of a tiny
@@ -60,8 +69,9 @@ var CLIEnv = []string{"CLAUDE_CODE_MAX_RETRIES=0", "CLAUDE_CODE_DISABLE_NONESSEN
 // warning zone.
 const EventSince = "2.1.45"
 
-// CLI runs `claude -p` once and classifies its stream into the same
-// verdicts as the HTTP probe.
+// CLI runs `claude -p` and classifies its stream into the same verdicts
+// as the HTTP probe; while the API is unavailable or rate-limiting it runs
+// claude again, with the HTTP probe's backoff, within cfg.Timeout.
 func CLI(ctx context.Context, cfg CLIConfig) Verdict {
 	start := time.Now()
 	if cfg.BaseURL != "" {
@@ -73,6 +83,66 @@ func CLI(ctx context.Context, cfg CLIConfig) Verdict {
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
+	v := cliRetries(ctx, cfg, start)
+	v.ElapsedMS = time.Since(start).Milliseconds()
+	v.scrubURL(cfg.BaseURL)
+	return v
+}
+
+// cliRetries runs claude -p until its answer is not one that time heals
+// (the API unavailable or rate-limiting), or the deadline leaves no room
+// for another run: the HTTP probe's retry policy, with claude -p as the
+// request.
+func cliRetries(ctx context.Context, cfg CLIConfig, start time.Time) Verdict {
+	deadline, _ := ctx.Deadline()
+	var prev Verdict
+	for attempt := 1; ; attempt++ {
+		began := time.Now()
+		v := cliOnce(ctx, cfg)
+		took := time.Since(began)
+		v.Attempts = attempt
+		if attempt > 1 && v.Finding.ID == "probe_cli_timeout" {
+			// A run cut short by the probe's own deadline says less than
+			// the answer before it.
+			return gaveUp(prev, attempt, start)
+		}
+		if (v.Class != Unavailable && v.Class != RateLimited) || v.Finding.ID == "probe_cli_timeout" || ctx.Err() != nil {
+			return v
+		}
+		left := time.Until(deadline)
+		wait := backoff(cfg.RetryWaitMin, cfg.RetryWaitMax, attempt)
+		// Another run only when it has the time this one took, and more.
+		if cfg.RetryWaitMax <= 0 || wait+took*3/2+time.Second > left {
+			return gaveUp(v, attempt, start)
+		}
+		ev := cfg.Log.Debug()
+		if time.Since(start)+wait >= progressAfter {
+			ev = cfg.Log.Info()
+		}
+		ev.Msgf("probe attempt %d: %s; trying again in %s, %s left of SLEEVE_CHECK_PROBE_TIMEOUT", attempt, v.Finding.Message, wait.Round(100*time.Millisecond), left.Round(time.Second))
+		prev = v
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return gaveUp(v, attempt, start)
+		}
+	}
+}
+
+// gaveUp is the last verdict of attempts runs, saying so when there was
+// more than one.
+func gaveUp(v Verdict, attempts int, start time.Time) Verdict {
+	v.Attempts = attempts
+	if attempts > 1 {
+		v.Finding.Message += fmt.Sprintf(" (gave up after %d attempts in %s)", attempts, time.Since(start).Round(time.Second))
+	}
+	return v
+}
+
+// cliOnce runs claude -p once and judges what it printed.
+func cliOnce(ctx context.Context, cfg CLIConfig) Verdict {
 	stdout, stderr, code, err := runClaude(ctx, cfg)
 	var v Verdict
 	switch {
@@ -89,9 +159,6 @@ func CLI(ctx context.Context, cfg CLIConfig) Verdict {
 	default:
 		v = ClassifyCLI(stdout, stderr, code, cfg)
 	}
-	v.Attempts = 1
-	v.ElapsedMS = time.Since(start).Milliseconds()
-	v.scrubURL(cfg.BaseURL)
 	return v
 }
 

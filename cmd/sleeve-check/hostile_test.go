@@ -175,6 +175,11 @@ func TestHostileInputs(t *testing.T) {
 			for k, v := range c.env {
 				env[k] = strings.ReplaceAll(v, "HOME", home)
 			}
+			if _, ok := c.env["SLEEVE_CHECK_PROBE_TIMEOUT"]; !ok && c.env["CLAUDE_CODE_OAUTH_TOKEN"] == fakeOAuth {
+				// Proved by claude -p, which took over 2 s once beside the
+				// e2e runs; the deadline only costs time when it breaks.
+				env["SLEEVE_CHECK_PROBE_TIMEOUT"] = "15s"
+			}
 			for name, content := range c.files {
 				p := filepath.Join(home, name)
 				os.MkdirAll(filepath.Dir(p), 0o755)

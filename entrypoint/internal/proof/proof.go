@@ -39,6 +39,13 @@ type Prober struct {
 	Dirs state.Dirs
 }
 
+// The backoff between the probe's attempts, by HTTP or by claude -p,
+// within the probe's deadline.
+const (
+	retryWaitMin = 500 * time.Millisecond
+	retryWaitMax = 4 * time.Second
+)
+
 // Policy is what differs between the start's probe and a health check's:
 // the deadline, and how a rate limit or an outage is judged.
 type Policy struct {
@@ -95,7 +102,8 @@ func (pr Prober) Run(ctx context.Context, res *check.Resolution, pol Policy) pro
 		return v
 	}
 	return probe.CLI(ctx, probe.CLIConfig{Path: path, Env: ChildEnv(pr.Env, res), Dir: pr.Cwd, Timeout: pol.Deadline, BaseURL: res.BaseURL, BaseURLSource: BaseURLWords(res), Model: model, ModelSource: modelSource,
-		RequireTLS: pr.S.RequireTLS, Strict: pol.Strict, WarnUnavailable: pol.WarnUnavailable, WarnUsageLimit: pol.WarnUsageLimit})
+		RequireTLS: pr.S.RequireTLS, Strict: pol.Strict, WarnUnavailable: pol.WarnUnavailable, WarnUsageLimit: pol.WarnUsageLimit,
+		RetryWaitMin: retryWaitMin, RetryWaitMax: retryWaitMax, Log: pr.Log})
 }
 
 func (pr Prober) httpConfig(res *check.Resolution, pol Policy) probe.HTTPConfig {
@@ -105,7 +113,7 @@ func (pr Prober) httpConfig(res *check.Resolution, pol Policy) probe.HTTPConfig 
 	return probe.HTTPConfig{
 		BaseURL: res.BaseURL, BaseURLSource: BaseURLWords(res), Model: model, ModelSource: modelSource, Deadline: pol.Deadline, AttemptTimeout: min(s.AttemptTime, pol.Deadline),
 		CustomHeaders: headers, ExtraCAFile: pr.Env.Get("NODE_EXTRA_CA_CERTS"), SystemCAFile: pr.Env.Get("SSL_CERT_FILE"), UserAgent: "sleeve-check/" + buildinfo.Version,
-		RequireTLS: s.RequireTLS, Strict: pol.Strict, WarnUnavailable: pol.WarnUnavailable, WarnUsageLimit: pol.WarnUsageLimit, RetryWaitMin: 500 * time.Millisecond, RetryWaitMax: 4 * time.Second,
+		RequireTLS: s.RequireTLS, Strict: pol.Strict, WarnUnavailable: pol.WarnUnavailable, WarnUsageLimit: pol.WarnUsageLimit, RetryWaitMin: retryWaitMin, RetryWaitMax: retryWaitMax,
 		Proxy: pr.Env.Proxy(), Log: pr.Log,
 	}
 }

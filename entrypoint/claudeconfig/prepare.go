@@ -35,6 +35,9 @@ type ConfigPlan struct {
 	// kept, and the keys above are set over both. BaseName names it.
 	Base     map[string]any
 	BaseName string
+	// ClaudeMDImports answers "Allow external CLAUDE.md file imports?"
+	// for the project at Cwd: "allow", "deny" or "" (not at all).
+	ClaudeMDImports, Cwd string
 }
 
 // AllMCPServers approves every project MCP server (enableAllProjectMcpServers).
@@ -64,6 +67,11 @@ func Prepare(plan ConfigPlan, opt EditOptions) (PrepareResult, error) {
 		if plan.APIKeySuffix != "" {
 			ch = append(ch, approveKey(obj, plan.APIKeySuffix)...)
 		}
+		if plan.ClaudeMDImports != "" && plan.Cwd != "" {
+			// The keys claude 2.1.332 writes when its question is answered.
+			ch = append(ch, setTrue(obj, "projects", plan.Cwd, "hasClaudeMdExternalIncludesWarningShown")...)
+			ch = append(ch, setBool(obj, plan.ClaudeMDImports == "allow", "projects", plan.Cwd, "hasClaudeMdExternalIncludesApproved")...)
+		}
 		return ch
 	})
 	out.Files = append(out.Files, r)
@@ -86,6 +94,32 @@ func Prepare(plan ConfigPlan, opt EditOptions) (PrepareResult, error) {
 		}
 	}
 	return out, nil
+}
+
+// setBool sets obj[path...] = v, as setTrue does for true.
+func setBool(obj map[string]any, v bool, path ...string) []string {
+	if v {
+		return setTrue(obj, path...)
+	}
+	cur := obj
+	for i, k := range path[:len(path)-1] {
+		switch n := cur[k].(type) {
+		case map[string]any:
+			cur = n
+		case nil:
+			m := map[string]any{}
+			cur[k] = m
+			cur = m
+		default:
+			return []string{fmt.Sprintf("left %s alone: it is not an object, so %s could not be set", jsonPath(path[:i+1]), jsonPath(path))}
+		}
+	}
+	last := path[len(path)-1]
+	if b, ok := cur[last].(bool); ok && !b {
+		return nil
+	}
+	cur[last] = false
+	return []string{"set " + jsonPath(path) + " = false"}
 }
 
 // setTrue sets obj[path...] = true, creating objects on the way. A value

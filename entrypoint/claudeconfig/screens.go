@@ -33,6 +33,10 @@ type ScreenQuery struct {
 	// SettingsRead are the settings files Claude Code reads, which may
 	// decide the project's MCP servers.
 	SettingsRead []string
+	// Home resolves ~/ in CLAUDE.md imports; ClaudeMDImports is the
+	// answer about to be written to the external-imports question ("" for
+	// none).
+	Home, ClaudeMDImports string
 }
 
 // Screens are the start-up screens that would remain, each a warning
@@ -60,9 +64,17 @@ func Screens(q ScreenQuery) outcome.Findings {
 		fs.Warn("mcp_prompt", fmt.Sprintf("claude will ask whether to use the MCP servers %s of this project's .mcp.json and wait", quoteAll(ask)),
 			fmt.Sprintf("set SLEEVE_CHECK_APPROVE_MCP_SERVERS=%s (--approve-mcp-servers), or all, to approve them ahead of time: an MCP server runs code, so approve only the ones you trust", strings.Join(ask, ",")))
 	}
+	projects, _ := global["projects"].(map[string]any)
+	project, _ := projects[q.Cwd].(map[string]any)
+	if ext := ExternalImports(q.Cwd, q.Home); len(ext) > 0 && q.ClaudeMDImports == "" && project["hasClaudeMdExternalIncludesWarningShown"] != true {
+		// Observed with 2.1.332: after the trust dialog, "Allow external
+		// CLAUDE.md file imports?" with "No, disable external imports"
+		// preselected; the answer is kept in the project's entry.
+		fs.Warn("claude_md_imports_prompt", fmt.Sprintf("claude will ask whether to allow the files %s that this project's CLAUDE.md imports from outside %q, and wait", quoteAll(ext), q.Cwd),
+			"set SLEEVE_CHECK_CLAUDE_MD_IMPORTS=deny (claude's own default answer) or allow (--claude-md-imports) to answer ahead of time: an allowed file goes into every prompt, so allow only files you trust")
+	}
 	if q.Cwd != "" && !slices.Contains(q.TrustDirs, q.Cwd) {
-		projects, _ := global["projects"].(map[string]any)
-		p, _ := projects[q.Cwd].(map[string]any)
+		p := project
 		if p["hasTrustDialogAccepted"] != true {
 			fs.Warn("trust_prompt", fmt.Sprintf("claude will ask whether to trust the folder %q and wait", q.Cwd),
 				fmt.Sprintf("set SLEEVE_CHECK_TRUST_DIRS=%s (--trust-dirs) to trust it ahead of time", q.Cwd))

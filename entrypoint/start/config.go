@@ -44,7 +44,7 @@ func configure(p *pipeline.Pipeline, v sleeveView, res *check.Resolution, base m
 func prepareConfig(ctx context.Context, v sleeveView, res *check.Resolution, base map[string]any, log zerolog.Logger) ([]report.FileReport, outcome.Findings) {
 	s := v.s
 	plan := claudeconfig.ConfigPlan{GlobalConfig: res.GlobalConfig, ConfigDir: res.ConfigDir, TrustDirs: v.trust, AcceptBypass: s.AcceptBypass, MCPServers: s.ApproveMCP,
-		Base: base, BaseName: s.MergeConfig}
+		Base: base, BaseName: s.MergeConfig, ClaudeMDImports: s.ClaudeMDImports, Cwd: v.cwd}
 	fs := claudeconfig.UnknownMCP(v.cwd, s.ApproveMCP)
 	if s.ApproveAPIKey {
 		if res.Selected != nil && res.Selected.Kind == check.KindAPIKey {

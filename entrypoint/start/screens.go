@@ -51,7 +51,8 @@ func foresee(v sleeveView, res *check.Resolution) outcome.Findings {
 		return append(fs, printModeInput(c, v.stdin)...) // print mode shows none of the start-up screens
 	}
 	q := claudeconfig.ScreenQuery{GlobalConfig: res.GlobalConfig, ConfigDir: res.ConfigDir, Cwd: v.cwd, Bypass: c.Bypass, AcceptBypass: v.s.AcceptBypass,
-		ApproveAPIKey: v.s.ApproveAPIKey, ApproveMCP: v.s.ApproveMCP, TrustDirs: v.trust, SettingsRead: res.SettingsRead}
+		ApproveAPIKey: v.s.ApproveAPIKey, ApproveMCP: v.s.ApproveMCP, TrustDirs: v.trust, SettingsRead: res.SettingsRead,
+		Home: res.Home, ClaudeMDImports: v.s.ClaudeMDImports}
 	if res.Selected != nil && res.Selected.Kind == check.KindAPIKey {
 		q.APIKeySuffix = last20(res.Selected.Value)
 	}

@@ -36,6 +36,7 @@ type Settings struct {
 	TrustDirs          []string      `env:"TRUST_DIRS" envSeparator:":" flag:"trust-dirs" help:"absolute directories (colon-separated) to mark as trusted, skipping the trust dialog"`
 	ApproveAPIKey      bool          `env:"APPROVE_API_KEY" flag:"approve-api-key" help:"approve the selected ANTHROPIC_API_KEY so Claude Code does not ask"`
 	AcceptBypass       bool          `env:"ACCEPT_BYPASS_PERMISSIONS" flag:"accept-bypass-permissions" help:"set skipDangerousModePermissionPrompt in settings.json"`
+	ClaudeMDImports    string        `env:"CLAUDE_MD_IMPORTS" flag:"claude-md-imports" help:"answer claude's \"Allow external CLAUDE.md file imports?\" for the working directory ahead of time: deny (its own default answer) or allow (the files go into every prompt: only files you trust)"`
 	ApproveMCP         []string      `env:"APPROVE_MCP_SERVERS" envSeparator:"," flag:"approve-mcp-servers" help:"project MCP servers (.mcp.json) to approve ahead: all, or comma-separated names (they run code: name only trusted ones)"`
 	Probe              string        `env:"PROBE" envDefault:"auto" flag:"probe" help:"how to prove the credential: auto (claude -p for a subscription token, http for the rest), http (one tiny API request), cli (one claude -p) or off"`
 	ProbeModel         string        `env:"PROBE_MODEL" envDefault:"claude-haiku-4-5" flag:"probe-model" help:"model named in the probe request (max_tokens 1)"`
@@ -299,6 +300,9 @@ func validate(inv *Invocation, fromFlag map[string]bool, perr *ParseError) {
 	}
 	if s.Probe != "auto" && s.Probe != "http" && s.Probe != "cli" && s.Probe != "off" {
 		bad("Probe", fmt.Sprintf("must be auto, http, cli or off, not %q", s.Probe))
+	}
+	if s.ClaudeMDImports != "" && s.ClaudeMDImports != "deny" && s.ClaudeMDImports != "allow" {
+		bad("ClaudeMDImports", fmt.Sprintf("must be deny or allow, not %q", s.ClaudeMDImports))
 	}
 	if s.OnUsageLimit != "fail" && s.OnUsageLimit != "warn" && s.OnUsageLimit != "wait" {
 		bad("OnUsageLimit", fmt.Sprintf("must be fail, warn or wait, not %q", s.OnUsageLimit))

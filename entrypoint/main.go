@@ -51,21 +51,44 @@ func Recover(stderr io.Writer, fn func() int) (code int) {
 	return fn()
 }
 
-// main gives the run a context that SIGINT and SIGTERM end (the cause
-// says which: 128+n), for every mode. The session, whose Ctrl+C is
-// claude's, registers them again for itself.
+// main gives the run a context that the mode's stop signals end (the
+// cause says which: 128+n).
 func main(args, env []string, stdin *os.File, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
+	stop, keep := stopSignals(args)
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sigs, stop...)
 	defer signal.Stop(sigs)
 	go func() {
 		if s, ok := <-sigs; ok {
 			cancel(pipeline.Interrupted{Sig: s.(syscall.Signal)})
 		}
 	}()
+	if len(keep) > 0 {
+		kept := make(chan os.Signal, 4)
+		signal.Notify(kept, keep...)
+		defer signal.Stop(kept)
+		go func() {
+			for range kept {
+			}
+		}()
+	}
 	return run(ctx, args, environ.New(env), stdin, stdout, stderr)
+}
+
+// stopSignals is the one signal policy: which signals end a run (stop),
+// and which are caught only so that they do not (keep). Every mode stops
+// at SIGINT and SIGTERM, but the session: its terminal (Envoy's) is
+// claude's, so Ctrl+C (SIGINT) and Ctrl+\ (SIGQUIT) at its failure screen
+// must not end it, only SIGTERM (docker stop) does. They are caught, not
+// ignored, so that the command the session runs starts with their default
+// dispositions (an ignored signal would stay ignored across exec).
+func stopSignals(args []string) (stop, keep []os.Signal) {
+	if len(args) > 0 && args[0] == "session" {
+		return []os.Signal{syscall.SIGTERM}, []os.Signal{syscall.SIGINT, syscall.SIGQUIT}
+	}
+	return []os.Signal{syscall.SIGINT, syscall.SIGTERM}, nil
 }
 
 // run parses the settings and dispatches to the mode they name.

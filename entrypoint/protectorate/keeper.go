@@ -59,6 +59,11 @@ func Keeper(ctx context.Context, c settings.Call) int {
 	}
 	defer ln.Close()
 	go k.serve(ln)
+	if addr := s.StatusListen; addr != "" && addr != "off" {
+		if err := newStatusServer(c, k.user).serve(addr); err != nil {
+			c.Log.Warn().Str("hint", "set SLEEVE_CHECK_STATUS_LISTEN to a free HOST:PORT, or off").Msgf("keeper: cannot answer Envoy's /status at %s: %v", addr, err)
+		}
+	}
 	c.Log.Info().Msgf("keeper: the session is at %s (attach: dtach -a %s -e '^\\' -z, as %s)", s.SessionSocket, s.SessionSocket, k.user.Name)
 	k.check() // the first verdict, in docker logs at once
 	for {

@@ -21,10 +21,6 @@ import (
 	"sleeve-check/entrypoint/internal/sleeve"
 )
 
-// recheckEvery is how often a session whose check failed checks again by
-// itself.
-const recheckEvery = time.Minute
-
 // session is what runs in the dtach session Envoy's terminal attaches to,
 // as the sleeve user: it asks the keeper for a check, runs the command
 // (claude) with the terminal when it passed, and starts it again when it
@@ -32,13 +28,8 @@ const recheckEvery = time.Minute
 // minute or when Enter is pressed.
 func Session(ctx context.Context, c settings.Call) int {
 	out := c.Stdout
-	// Ctrl+C at the terminal is claude's, not the loop's.
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGQUIT)
-	go func() {
-		for range sigs {
-		}
-	}()
+	// Ctrl+C is claude's, not the loop's: entrypoint's signal policy
+	// (stopSignals) ends a session by SIGTERM only.
 	for ctx.Err() == nil {
 		fmt.Fprintln(out, "sleeve-check: checking the sleeve ...")
 		rep, err := askKeeper(c.Settings().KeeperDir)

@@ -39,11 +39,15 @@ func runStart(self string, env environ.Env, stderr io.Writer) state.KeeperVerdic
 		}
 		return verdictOf(failure(outcome.Code(code), fmt.Sprintf("the start's checks ended (exit %d) without a report: %v", code, err)), code)
 	}
+	var v state.KeeperVerdict
 	if code != rep.ExitCode {
 		// The process's status is the truth; the report said otherwise.
-		return verdictOf(append(rep.Findings, failure(outcome.Code(code), fmt.Sprintf("the start's checks exited %d, but their report says %d", code, rep.ExitCode))...), code)
+		v = verdictOf(append(rep.Findings, failure(outcome.Code(code), fmt.Sprintf("the start's checks exited %d, but their report says %d", code, rep.ExitCode))...), code)
+	} else {
+		v = verdictOf(rep.Findings, code)
 	}
-	return verdictOf(rep.Findings, code)
+	v.Status, v.Credential, v.Usage = rep.Status, rep.Credential, rep.Usage
+	return v
 }
 
 func failure(code outcome.Code, msg string) outcome.Findings {
@@ -56,7 +60,7 @@ func failure(code outcome.Code, msg string) outcome.Findings {
 // code: the first error's sentence and hint, and the errors and warnings
 // as the console lines the session shows.
 func verdictOf(fs outcome.Findings, code int) state.KeeperVerdict {
-	v := state.KeeperVerdict{OK: code == 0, Code: code, CheckedAt: time.Now().UTC(), Lines: []string{}}
+	v := state.KeeperVerdict{OK: code == 0, Code: code, Exit: outcome.Code(code).Name(), CheckedAt: time.Now().UTC(), Lines: []string{}}
 	if f := fs.FirstError(); f != nil {
 		v.Message, v.Hint = f.Message, f.Hint
 	}

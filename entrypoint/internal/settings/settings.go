@@ -59,6 +59,7 @@ type Settings struct {
 	HealthTimeout      time.Duration `env:"HEALTH_PROBE_TIMEOUT" envDefault:"5s" flag:"health-probe-timeout" help:"deadline of the probe a health check makes when its verdict is stale"`
 	CredsDir           string        `env:"CREDS_DIR" envDefault:"/home/agent/.creds" flag:"creds-dir" help:"keeper: Protectorate's agent-creds volume (claude/credentials.json, claude/.credentials.json, claude/settings.json), read as root"`
 	SessionSocket      string        `env:"SESSION_SOCKET" envDefault:"/home/agent/.dtach/session.sock" flag:"session-socket" help:"keeper: the dtach socket of the session Envoy's terminal attaches to"`
+	StatusListen       string        `env:"STATUS_LISTEN" envDefault:":8080" flag:"status-listen" help:"keeper: where to answer Envoy's GET /status and /health (the dashboard's sidecar), as HOST:PORT; off for nowhere"`
 	KeeperDir          string        `env:"KEEPER_DIR" envDefault:"/run/sleeve-keeper" flag:"keeper-dir" help:"keeper: root's directory for its socket and its last verdict (read by health)"`
 	Managed            string        `env:"MANAGED_SETTINGS" envDefault:"/etc/claude-code/managed-settings.json" flag:"managed-settings" help:"path of Claude Code's managed settings file, read for its env block"`
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"sleeve-check/check"
+	"sleeve-check/check/probe"
 	"sleeve-check/internal/safefile"
 )
 
@@ -22,6 +24,12 @@ type KeeperVerdict struct {
 	// hints as console lines, made from its report.
 	Lines     []string  `json:"lines"`
 	CheckedAt time.Time `json:"checked_at"`
+	// Exit names Code; Status, Credential and Usage are the report's
+	// (fingerprints only), for Envoy's dashboard.
+	Exit       string             `json:"exit,omitempty"`
+	Status     check.Status       `json:"status,omitempty"`
+	Credential *check.Fingerprint `json:"credential,omitempty"`
+	Usage      *probe.Usage       `json:"usage,omitempty"`
 }
 
 // WriteKeeperVerdict leaves v in the keeper's directory dir (root's).

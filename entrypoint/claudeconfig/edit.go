@@ -350,6 +350,10 @@ func encode(obj map[string]any) ([]byte, error) {
 // file (a single-file bind mount gives EBUSY, some overlays EXDEV) or the
 // directory refuses a temp file, it overwrites the file in place instead.
 func writeAtomic(path string, data []byte, mode fs.FileMode, uid, gid int, rename func(string, string) error) (inPlace bool, err error) {
+	// Synced: .claude.json and settings.json are a person's (history,
+	// projects, approvals) as well as ours, and a crash after the rename
+	// must leave either the old file or the new one, whole. A steady-state
+	// start changes nothing, so it writes and syncs nothing.
 	err = safefile.WriteAtomic(path, data, safefile.WriteOptions{Mode: mode, UID: uid, GID: gid, Sync: true, Rename: rename})
 	var we *safefile.WriteError
 	if err == nil || !errors.As(err, &we) {
@@ -382,7 +386,7 @@ func writeInPlace(path string, data []byte) error {
 		err = f.Truncate(int64(len(data)))
 	}
 	if err == nil {
-		err = f.Sync()
+		err = f.Sync() // the same file a person's settings live in: see writeAtomic
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -418,6 +422,8 @@ func writeNew(path string, data []byte) error {
 	}
 	_, err = f.Write(data)
 	if err == nil {
+		// The copy of a corrupt file is the only one left of it once the
+		// fresh file replaces the original: it must outlive a crash.
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {

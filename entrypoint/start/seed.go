@@ -51,6 +51,8 @@ func seedCredentials(src *prelude.Seed, from, dst string, dry bool, log zerolog.
 	}
 	err := os.MkdirAll(filepath.Dir(dst), 0o700)
 	if err == nil {
+		// Synced: a crash must not leave a login Claude Code reads as
+		// half a file (it would then refresh nothing and stop at /login).
 		err = safefile.WriteAtomic(dst, src.Data, safefile.WriteOptions{Mode: 0o600, UID: -1, GID: -1, Sync: true})
 	}
 	if err != nil {

@@ -43,6 +43,8 @@ func identityKey(dir string, create bool) ([]byte, error) {
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
+	// No fsync: a key lost in a crash costs one probe (no identity then
+	// matches, so no verdict is reused), never a wrong verdict.
 	if err := safefile.WriteAtomic(p, key, safefile.WriteOptions{Mode: 0o600, UID: -1, GID: -1}); err != nil {
 		return nil, err
 	}

@@ -130,7 +130,7 @@ func (c *Command) positional(rest []string) {
 	if len(rest) == 0 {
 		return
 	}
-	if slices.Contains(subcommands, rest[0]) {
+	if !c.Prompt && slices.Contains(subcommands, rest[0]) {
 		c.Sub = rest[0]
 		return
 	}

@@ -39,3 +39,16 @@ func TestParse(t *testing.T) {
 		t.Fatal("IsClaude")
 	}
 }
+
+// A word of the prompt that names a subcommand is still the prompt.
+func TestPromptWordsAreNotSubcommands(t *testing.T) {
+	for _, args := range [][]string{{"fix", "the", "config"}, {"-p", "review", "the", "install", "--model", "x"}} {
+		c := Parse(args)
+		if c.Sub != "" || !c.Prompt {
+			t.Errorf("%q: %+v", args, c)
+		}
+	}
+	if c := Parse([]string{"-p", "review", "the", "install", "--model", "x"}); c.Model != "x" {
+		t.Errorf("model %q", c.Model)
+	}
+}

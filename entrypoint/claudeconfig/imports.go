@@ -71,14 +71,14 @@ func imports(text string) []string {
 		if fenced {
 			continue
 		}
-		inSpan := false
-		for _, w := range strings.FieldsFunc(line, func(r rune) bool {
-			if r == '`' {
-				inSpan = !inSpan
-				return true
+		// The text between backticks is code: drop it, then split.
+		var prose strings.Builder
+		for i, part := range strings.Split(line, "`") {
+			if i%2 == 0 {
+				prose.WriteString(part + " ")
 			}
-			return r == ' ' || r == '\t' || inSpan
-		}) {
+		}
+		for _, w := range strings.Fields(prose.String()) {
 			if p, ok := strings.CutPrefix(w, "@"); ok && p != "" {
 				out = append(out, strings.TrimRight(p, ".,;:)"))
 			}

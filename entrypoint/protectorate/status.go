@@ -3,6 +3,7 @@
 package protectorate
 
 import (
+	"context"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -11,11 +12,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"sleeve-check/check"
 	"sleeve-check/check/probe"
+	"sleeve-check/entrypoint/claudecli"
 	"sleeve-check/entrypoint/internal/settings"
 	"sleeve-check/entrypoint/internal/sleeve"
 	"sleeve-check/entrypoint/internal/state"
@@ -80,10 +83,12 @@ const recheckEvery = time.Minute
 // statusServer answers /status and /health from what the keeper holds:
 // its last verdict, the claude it found once, and /proc.
 type statusServer struct {
-	name, claudeVersion, workspace string
-	uid                            int
-	ttl                            time.Duration
-	verdict                        func() *state.KeeperVerdict
+	name, workspace string
+	uid             int
+	mu              sync.Mutex // over claudeVersion, found after the start
+	claudeVersion   string
+	ttl             time.Duration
+	verdict         func() *state.KeeperVerdict
 }
 
 // newStatusServer describes the sleeve: its name (SLEEVE_NAME, upstream's
@@ -97,18 +102,27 @@ func newStatusServer(c settings.Call, u *sleeve.User) *statusServer {
 	}
 	st := &statusServer{name: name, uid: u.UID, ttl: c.Settings().HealthTTL, workspace: u.Home,
 		verdict: func() *state.KeeperVerdict { return state.ReadKeeperVerdict(c.Settings().KeeperDir) }}
-	if len(c.Inv.Command) > 0 {
+	if claudecli.IsClaude(c.Inv.Command) {
 		if path, err := sleeve.LookPath(c.Inv.Command[0], c.Env.Get("PATH")); err == nil {
-			// As the sleeve user: root never runs what a PATH of the
-			// sleeve user's could put there.
-			cmd := exec.Command(path, "--version")
-			cmd.Env = c.Env.With(u.Env()).Slice()
-			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: u.Credential()}
-			out, _ := cmd.Output()
-			st.claudeVersion, _, _ = strings.Cut(strings.TrimSpace(string(out)), " ")
+			go st.findVersion(path, c.Env.With(u.Env()).Slice(), u)
 		}
 	}
 	return st
+}
+
+// findVersion asks claude its version, as the sleeve user (root never
+// runs what a PATH of the sleeve user's could put there), within 10 s.
+func (st *statusServer) findVersion(path string, env []string, u *sleeve.User) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, "--version")
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: u.Credential()}
+	out, _ := cmd.Output()
+	v, _, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
+	st.mu.Lock()
+	st.claudeVersion = v
+	st.mu.Unlock()
 }
 
 // serve answers on addr until the process ends; it reports a listen error.
@@ -138,7 +152,10 @@ func (st *statusServer) handler() http.Handler {
 
 // status is the answer now.
 func (st *statusServer) status(now time.Time) sidecarStatus {
-	s := sidecarStatus{SleeveName: st.name, DHF: sidecarDHF{Name: "Claude Code", Version: st.claudeVersion}, Workspace: sidecarWorkspace{Path: st.workspace}}
+	st.mu.Lock()
+	version := st.claudeVersion
+	st.mu.Unlock()
+	s := sidecarStatus{SleeveName: st.name, DHF: sidecarDHF{Name: "Claude Code", Version: version}, Workspace: sidecarWorkspace{Path: st.workspace}}
 	if p := findClaude(st.uid); p != nil {
 		s.Process = p.process
 		if p.cwd != "" {

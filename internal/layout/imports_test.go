@@ -50,7 +50,7 @@ var mayImport = map[string][]string{
 		"entrypoint/internal/proof", "entrypoint/internal/report", "entrypoint/internal/settings", "entrypoint/internal/sleeve", "entrypoint/internal/state", "internal/environ", "internal/outcome", "internal/safefile"},
 	"entrypoint/health": {"check", "check/probe", "entrypoint/claudeconfig", "entrypoint/internal/pipeline", "entrypoint/internal/prelude", "entrypoint/internal/proof", "entrypoint/internal/report",
 		"entrypoint/internal/settings", "entrypoint/internal/sleeve", "entrypoint/internal/state", "internal/environ", "internal/outcome"},
-	"entrypoint/protectorate": {"check", "check/probe", "entrypoint/internal/console", "entrypoint/internal/report", "entrypoint/internal/settings", "entrypoint/internal/sleeve", "entrypoint/internal/state", "internal/environ", "internal/outcome", "internal/safefile"},
+	"entrypoint/protectorate": {"check", "check/probe", "entrypoint/claudecli", "entrypoint/internal/console", "entrypoint/internal/report", "entrypoint/internal/settings", "entrypoint/internal/sleeve", "entrypoint/internal/state", "internal/environ", "internal/outcome", "internal/safefile"},
 	// The dispatcher, and the programs.
 	"entrypoint":           {"entrypoint/health", "entrypoint/internal/buildinfo", "entrypoint/internal/console", "entrypoint/internal/pipeline", "entrypoint/internal/settings", "entrypoint/protectorate", "entrypoint/start", "internal/environ", "internal/outcome"},
 	"cmd/sleeve-check":     {"entrypoint"},

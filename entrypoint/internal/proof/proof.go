@@ -132,7 +132,17 @@ func (pr Prober) Model(res *check.Resolution, means probe.Means) (model, source 
 	if model == "" {
 		model, source = res.Model()
 	}
-	if model == "" || means == probe.ByHTTP && !strings.HasPrefix(model, "claude-") {
+	if means == probe.ByHTTP {
+		// claude sends a model id without its context-window suffix
+		// ("claude-sonnet-4-6[1m]" goes to the API as claude-sonnet-4-6).
+		if i := strings.IndexByte(model, '['); i > 0 && strings.HasSuffix(model, "]") {
+			model = model[:i]
+		}
+		if !strings.HasPrefix(model, "claude-") {
+			model = ""
+		}
+	}
+	if model == "" {
 		return pr.S.ProbeModel, ""
 	}
 	return model, source

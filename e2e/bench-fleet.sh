@@ -8,11 +8,11 @@
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-. e2e/lib.sh
+. e2e/lib/common.sh
 
 install_packages hyperfine time jq curl tmux
 make -s build >/dev/null
-CLAUDE=$(./e2e/install-claude.sh)
+CLAUDE=$(./e2e/tools/install-claude.sh)
 mkdir -p "$E2E_TMP/bin" && ln -s "$CLAUDE" "$E2E_TMP/bin/claude"
 chmod 0755 "$E2E_TMP"
 SC=$ROOT/bin/sleeve-check
@@ -118,7 +118,7 @@ if podman image exists localhost/sleeve:e2e 2>/dev/null; then
 fi
 
 echo
-echo "Made by \`make bench-fleet\` ($(date -u +%F), $(nproc) cores, $(uname -m), claude $(cat e2e/claude-version), the fake API on loopback)."
+echo "Made by \`make bench-fleet\` ($(date -u +%F), $(nproc) cores, $(uname -m), claude $(cat e2e/fixtures/claude-version), the fake API on loopback)."
 echo
 echo "| what | wall | peak memory |"
 echo "|---|---|---|"

@@ -7,11 +7,11 @@
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-. e2e/lib.sh
+. e2e/lib/common.sh
 
 install_packages hyperfine time jq curl
 make -s build >/dev/null
-CLAUDE=$(./e2e/install-claude.sh)
+CLAUDE=$(./e2e/tools/install-claude.sh)
 mkdir -p "$E2E_TMP/bin" && ln -s "$CLAUDE" "$E2E_TMP/bin/claude"
 SC=$ROOT/bin/sleeve-check
 TOK=$(fake_token oat01 bench-bnch)
@@ -47,7 +47,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }'; }
 step "timing (hyperfine medians; $RUNS runs, $SLOW_RUNS for the claude CLI)"
 T_TRUE=$(median_ms true "$RUNS" true)
 T_ENTRY=$(median_ms entry "$RUNS" "$SC --probe=off -- true")
-T_SHELL=$(median_ms shell "$RUNS" "$ROOT/e2e/bench/shell-entrypoint.sh true")
+T_SHELL=$(median_ms shell "$RUNS" "$ROOT/e2e/fixtures/shell-entrypoint.sh true")
 T_HEALTH=$(median_ms health "$RUNS" "$SC health")
 T_HTTP=$(median_ms http "$RUNS" "$SC --probe=http")
 T_AUTH=$(median_ms auth "$SLOW_RUNS" "claude auth status")
@@ -56,7 +56,7 @@ T_CLI=$(median_ms cli "$SLOW_RUNS" "$SC --probe=cli")
 
 step "peak memory (GNU time, max RSS of 5 runs)"
 M_ENTRY=$(peak_mib "$SC --probe=off -- true")
-M_SHELL=$(peak_mib "$ROOT/e2e/bench/shell-entrypoint.sh true")
+M_SHELL=$(peak_mib "$ROOT/e2e/fixtures/shell-entrypoint.sh true")
 M_HEALTH=$(peak_mib "$SC health")
 M_HTTP=$(peak_mib "$SC --probe=http")
 M_AUTH=$(peak_mib "claude auth status")
@@ -74,7 +74,7 @@ REST=$(awk '/^## /{f=1} f' "$OUT" 2>/dev/null || true)
 {
 	echo "# Benchmarks"
 	echo
-	echo "Made by \`make bench\` ($(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m), claude $(cat "$ROOT/e2e/claude-version"), the fake API on loopback)."
+	echo "Made by \`make bench\` ($(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m), claude $(cat "$ROOT/e2e/fixtures/claude-version"), the fake API on loopback)."
 	echo "Wall time: hyperfine median of $RUNS runs ($SLOW_RUNS for the claude CLI). Peak memory: max RSS, highest of 5 runs."
 	echo "Every row was measured in the same run; ratios compare rows of this table only."
 	echo

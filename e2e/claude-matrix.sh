@@ -1,6 +1,6 @@
 #!/bin/sh
 # make e2e-claude-matrix: the unattended-start cases against every Claude
-# Code release in e2e/claude-releases (or those in MATRIX_RELEASES), each in
+# Code release in e2e/fixtures/claude-releases (or those in MATRIX_RELEASES), each in
 # tmux against the fake API, and a table of release x case at the end:
 #   prompt  sleeve-check -- claude opens at the prompt; a message round-trips
 #   bypass  as a non-root user, --dangerously-skip-permissions with the
@@ -11,17 +11,17 @@
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-. e2e/lib.sh
+. e2e/lib/common.sh
 
 need_root
 install_packages tmux jq curl
 make -s build >/dev/null
-RELEASES=${MATRIX_RELEASES:-$(grep -v '^#' e2e/claude-releases | awk 'NF {print $1}')}
+RELEASES=${MATRIX_RELEASES:-$(grep -v '^#' e2e/fixtures/claude-releases | awk 'NF {print $1}')}
 GOOD=$(fake_token oat01 good)
 REPLY="Hello from the fake API"
 USAGEOK=$(fake_token oat01 usok)
 start_fake -token "$GOOD=valid,reply=$REPLY" -token "$USAGEOK=usage_ok"
-. e2e/tmux.sh
+. e2e/lib/tmux.sh
 chmod 0755 "$E2E_TMP"
 # One session for the whole run keeps the tmux server up: when a case's
 # last session ends, the server exits, and the next case's new session
@@ -31,7 +31,7 @@ SESSIONS=matrix-keeper
 
 # use_release V: puts release V's claude first in PATH ($E2E_TMP/bin).
 use_release() {
-	bin=$(CLAUDE_VERSION=$1 ./e2e/install-claude.sh)
+	bin=$(CLAUDE_VERSION=$1 ./e2e/tools/install-claude.sh)
 	rm -rf "$E2E_TMP/bin" && mkdir -p "$E2E_TMP/bin" && ln -s "$bin" "$E2E_TMP/bin/claude"
 	# The sleeve user (4242) must reach it, and node must read a cli.js.
 	d=$bin; while [ "$d" != / ]; do d=$(dirname "$d"); chmod o+rx "$d" 2>/dev/null || true; done

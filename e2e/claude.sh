@@ -1,18 +1,18 @@
 #!/bin/sh
 # make e2e-claude: the real Claude Code CLI (the version in
-# e2e/claude-version), driven in tmux against the project's fake API on
+# e2e/fixtures/claude-version), driven in tmux against the project's fake API on
 # loopback, with HOME in a temporary folder. Each case prints the screen
 # it saw when it fails.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-. e2e/lib.sh
+. e2e/lib/common.sh
 
 need_root
 install_packages tmux jq curl
 make -s build >/dev/null
-CLAUDE=$(./e2e/install-claude.sh)
-VERSION=$(cat e2e/claude-version)
+CLAUDE=$(./e2e/tools/install-claude.sh)
+VERSION=$(cat e2e/fixtures/claude-version)
 echo "claude: $("$CLAUDE" --version) at $CLAUDE"
 mkdir -p "$E2E_TMP/bin"
 ln -s "$CLAUDE" "$E2E_TMP/bin/claude"
@@ -34,7 +34,7 @@ start_fake -token "$GOOD=valid,reply=$REPLY" -token "$FILETOK=valid,reply=$REPLY
 	-token "$OLD=expired" -token "$REVOKED=revoked" -token "$LIMITED=rate_limited,retry_after=60" -token "$QUOTA=usage_limit" \
 	-token "$USAGEOK=usage_ok,reply=$REPLY" -token "$USAGEWARN=usage_warning,reply=$REPLY"
 
-. e2e/tmux.sh
+. e2e/lib/tmux.sh
 
 step "1. control: claude alone, valid token, fresh HOME -> stops at onboarding"
 H=$(fresh_home c1)

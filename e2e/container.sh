@@ -1,14 +1,14 @@
 #!/bin/sh
 # make e2e-container: the sleeve image in real containers (podman), against
 # the project's fake API on loopback. Cases 1-6 use the stand-in in
-# e2e/stand-in/claude as the command: they are about the container (PID 1,
+# e2e/fixtures/claude-stand-in as the command: they are about the container (PID 1,
 # the user, health, stop), not Claude Code. Case 7 builds the image with
 # the real, pinned Claude Code CLI and runs claude -p through it; make
 # e2e-claude drives the real CLI interactively.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-. e2e/lib.sh
+. e2e/lib/common.sh
 
 need_root
 install_packages podman runc debootstrap tini curl catatonit podman-compose
@@ -17,7 +17,7 @@ make -s build >/dev/null
 step "make image: Dockerfile.sleeve from the checkout, with local base images"
 VERSION=e2e ./scripts/image.sh
 IMAGE=localhost/sleeve:e2e
-$PODMAN run --rm $RUNFLAGS --entrypoint claude "$IMAGE" --version 2>&1 | grep -q "^$(cat e2e/claude-version) (Claude Code)" || fail "claude --version in the image"
+$PODMAN run --rm $RUNFLAGS --entrypoint claude "$IMAGE" --version 2>&1 | grep -q "^$(cat e2e/fixtures/claude-version) (Claude Code)" || fail "claude --version in the image"
 $PODMAN run --rm $RUNFLAGS --entrypoint sleeve-check "$IMAGE" --version 2>&1 | grep -q "^sleeve-check e2e (commit .*, linux/$(go env GOARCH))" || fail "sleeve-check --version in the image"
 c=$($PODMAN create localhost/sleeve-check:e2e)
 $PODMAN cp "$c:/sleeve-check" "$E2E_TMP/sleeve-check-from-scratch" && $PODMAN rm "$c" >/dev/null
@@ -25,7 +25,7 @@ $PODMAN cp "$c:/sleeve-check" "$E2E_TMP/sleeve-check-from-scratch" && $PODMAN rm
 ok "the image runs claude --version and sleeve-check --version; /sleeve-check copied out of sleeve-check:e2e runs"
 # Cases 1-6b run the stand-in in place of the real claude: they are about
 # the container. The probe it hands to the real CLI, the pinned release.
-STAND_IN="-v $ROOT/e2e/stand-in/claude:/usr/local/bin/claude:ro -v $(./e2e/install-claude.sh):/opt/claude-real:ro"
+STAND_IN="-v $ROOT/e2e/fixtures/claude-stand-in:/usr/local/bin/claude:ro -v $(./e2e/tools/install-claude.sh):/opt/claude-real:ro"
 
 GOOD=$(fake_token oat01 e2e-good)
 OLD=$(fake_token oat01 e2e-old0)
@@ -108,7 +108,7 @@ echo "$OUT" | grep -q 'hint: give the sleeve a terminal: docker run -it' || fail
 echo "$OUT" | grep -q 'claude stand-in: started' && fail "the command ran: $OUT"
 ok "without -it: exit 3 before the command, with the fix for each launcher"
 
-step "7. the image with the real Claude Code CLI ($(cat e2e/claude-version)): claude -p through the entrypoint answers from the fake"
+step "7. the image with the real Claude Code CLI ($(cat e2e/fixtures/claude-version)): claude -p through the entrypoint answers from the fake"
 SIZE=$($PODMAN image inspect "$IMAGE" --format '{{.Size}}')
 curl -fsS -X POST "$FAKE_URL/_fake/tokens" -d "{\"token\":\"$GOOD\",\"behavior\":\"valid\",\"reply\":\"Hello from the fake API\"}"
 OUT=$($PODMAN run --rm --network host $RUNFLAGS -e CLAUDE_CODE_OAUTH_TOKEN="$GOOD" -e ANTHROPIC_BASE_URL="$FAKE_URL" \

@@ -21,13 +21,13 @@ set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 T_START=$(date +%s)
-. e2e/lib.sh
-. e2e/tmux.sh
-. e2e/dockerd.sh
+. e2e/lib/common.sh
+. e2e/lib/tmux.sh
+. e2e/lib/dockerd.sh
 start_dockerd
 
 step "the compose v2 plugin, built from its Go module (cached in .cache/)"
-ln -sf "$(./e2e/docker-compose-plugin.sh)/docker-compose" "$DOCKER_CONFIG/cli-plugins/docker-compose"
+ln -sf "$(./e2e/tools/docker-compose-plugin.sh)/docker-compose" "$DOCKER_CONFIG/cli-plugins/docker-compose"
 COMPOSE_VERSION=$($D compose version --short)
 ok "docker compose $COMPOSE_VERSION"
 
@@ -38,7 +38,7 @@ T0=$(date +%s)
 build_target sleeve-check localhost/sleeve-check:e2e
 build_target sleeve localhost/sleeve:e2e
 IMAGE=localhost/sleeve:e2e
-$D run --rm --entrypoint claude "$IMAGE" --version | grep -q "^$(cat e2e/claude-version) (Claude Code)" || fail "claude --version in the image"
+$D run --rm --entrypoint claude "$IMAGE" --version | grep -q "^$(cat e2e/fixtures/claude-version) (Claude Code)" || fail "claude --version in the image"
 $D run --rm --entrypoint sleeve-check "$IMAGE" --version | grep -q "^sleeve-check e2e (commit " || fail "sleeve-check --version in the image"
 $D run --rm localhost/sleeve-check:e2e --version | grep -q "^sleeve-check e2e (commit " || fail "sleeve-check --version in the FROM scratch image"
 $D run --rm --entrypoint sh "$IMAGE" -c 'ls /run/secrets 2>/dev/null; grep -rl "BEGIN CERT" /run/secrets 2>/dev/null' | grep -q . &&

@@ -1,7 +1,7 @@
 #!/bin/sh
 # make e2e-protectorate: the protectorate image spawned exactly as
 # Protectorate's Envoy spawns a sleeve, on the Docker engine (the private
-# dockerd of e2e/dockerd.sh): the raven network, the agent-workspaces
+# dockerd of e2e/lib/dockerd.sh): the raven network, the agent-workspaces
 # volume and the agent-creds volume read-only, Envoy's labels, and no
 # environment, terminal, user, health check or restart policy. A person's
 # view is Envoy's web terminal: docker exec -it -u agent <sleeve> dtach -a
@@ -12,9 +12,9 @@ set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 T_START=$(date +%s)
-. e2e/lib.sh
-. e2e/tmux.sh
-. e2e/dockerd.sh
+. e2e/lib/common.sh
+. e2e/lib/tmux.sh
+. e2e/lib/dockerd.sh
 # On a failure, the sleeves' own account first.
 cleanup_extra() {
 	if [ "${rc:-0}" != 0 ]; then
@@ -44,7 +44,7 @@ $D volume create agent-workspaces >/dev/null
 $D run -d --name fake --network raven localhost/fake-anthropic:e2e >/dev/null
 FAKE_IP=$($D inspect fake --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}')
 FAKE_URL=http://$FAKE_IP:8080
-# The first container on raven: the DNS server the daemon gives (dockerd.sh).
+# The first container on raven: the DNS server the daemon gives (lib/dockerd.sh).
 [ "$FAKE_IP" = 172.30.0.2 ] || fail "the fake is at $FAKE_IP, not 172.30.0.2 (the daemon's --dns)"
 i=0; until curl -fsS "$FAKE_URL/_fake/requests" >/dev/null 2>&1; do
 	i=$((i + 1)); [ $i -gt 100 ] && fail "the fake on raven does not answer at $FAKE_URL"; sleep 0.1
@@ -201,4 +201,4 @@ noleak d "$T1"
 ok "the message names claude/credentials.json and claude/.credentials.json, envoy auth login and envoy auth sync; Enter: the prompt"
 
 echo
-echo "e2e-protectorate: all passed in $(($(date +%s) - T_START)) s (engine $ENGINE, claude $(cat e2e/claude-version))"
+echo "e2e-protectorate: all passed in $(($(date +%s) - T_START)) s (engine $ENGINE, claude $(cat e2e/fixtures/claude-version))"

@@ -1,5 +1,5 @@
-# A private dockerd for the e2e scripts (sourced after e2e/lib.sh and
-# e2e/tmux.sh): Debian's docker.io with its own data root
+# A private dockerd for the e2e scripts (sourced after e2e/lib/common.sh and
+# e2e/lib/tmux.sh): Debian's docker.io with its own data root
 # (/var/cache/sleeve-check-e2e/docker, outside the checkout, whose Go
 # trees tools like gofmt would walk; kept so that a warm run reuses its images and build
 # cache), exec root, socket and pidfile; never the system's socket. Every
@@ -58,8 +58,8 @@ start_dockerd() {
 # builder, in the engine (no registry here).
 base_images() {
 	step "base images (no registry here): the Debian base from debootstrap, the Go builder"
-	PODMAN=$D ./e2e/base-image.sh
-	PODMAN=$D BUILD_FORMAT= GO_IMAGE="localhost/sleeve-go:$(go env GOVERSION)" ./e2e/go-image.sh
+	PODMAN=$D ./e2e/tools/base-image.sh
+	PODMAN=$D BUILD_FORMAT= GO_IMAGE="localhost/sleeve-go:$(go env GOVERSION)" ./e2e/tools/go-image.sh
 }
 
 # build_target TARGET TAG: docker build -f Dockerfile.sleeve with BuildKit,

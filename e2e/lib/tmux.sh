@@ -1,5 +1,5 @@
 # Helpers for driving the real Claude Code CLI in tmux (sourced by
-# e2e/claude.sh and e2e/claude-matrix.sh, after e2e/lib.sh, with ROOT,
+# e2e/claude.sh and e2e/claude-matrix.sh, after e2e/lib/common.sh, with ROOT,
 # E2E_TMP, FAKE_URL and REPLY set).
 
 SESSIONS=

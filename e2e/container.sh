@@ -9,6 +9,8 @@ set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 . e2e/lib/common.sh
+. e2e/lib/podman.sh
+e2e_begin
 
 need_root
 install_packages podman runc debootstrap tini curl catatonit podman-compose
@@ -31,15 +33,15 @@ GOOD=$(fake_token oat01 e2e-good)
 OLD=$(fake_token oat01 e2e-old0)
 start_fake -token "$GOOD=valid"
 TTL=4
-cleanup_extra() { $PODMAN rm -f sleeve-e2e sleeve-e2e-root >/dev/null 2>&1 || true; }
-cleanup_extra
+$PODMAN rm -f sleeve-e2e sleeve-e2e-root >/dev/null 2>&1 || true
+on_exit "$PODMAN rm -f sleeve-e2e sleeve-e2e-root >/dev/null 2>&1"
 
 step "1. a valid token: the container starts; PID 1 is tini, then the command as the sleeve user"
 $PODMAN run -dit --name sleeve-e2e --network host $RUNFLAGS $STAND_IN \
 	--health-start-period 0s --health-retries 1 \
 	-e CLAUDE_CODE_OAUTH_TOKEN="$GOOD" -e ANTHROPIC_BASE_URL="$FAKE_URL" \
 	-e SLEEVE_CHECK_PROBE_SPLAY=0s -e SLEEVE_CHECK_HEALTH_TTL=${TTL}s "$IMAGE" >/dev/null
-wait_log sleeve-e2e "claude stand-in: started as uid 1000 (agent)"
+wait_log "$PODMAN" sleeve-e2e "claude stand-in: started as uid 1000 (agent)"
 TOP=$($PODMAN top sleeve-e2e pid user args)
 echo "$TOP"
 echo "$TOP" | awk '$1 == 1' | grep -q 'tini -- sleeve-check -- claude' || fail "PID 1 is not tini"
@@ -55,7 +57,7 @@ health_is sleeve-e2e healthy
 ok "$(health_line sleeve-e2e)"
 
 step "3. the token is revoked at the API while the sleeve runs: unhealthy within one TTL (${TTL}s)"
-curl -fsS -X POST "$FAKE_URL/_fake/tokens" -d "{\"token\":\"$GOOD\",\"behavior\":\"revoked\"}"
+fake "$GOOD" revoked
 sleep $((TTL + 1))
 health_is sleeve-e2e unhealthy
 LINE=$(health_line sleeve-e2e)
@@ -92,7 +94,7 @@ step "6. started as root with SLEEVE_CHECK_USER=agent: the command still runs as
 $PODMAN run -dit --name sleeve-e2e-root --network host $RUNFLAGS $STAND_IN --user 0 \
 	-e CLAUDE_CODE_OAUTH_TOKEN="$GOOD" -e ANTHROPIC_BASE_URL="$FAKE_URL" -e SLEEVE_CHECK_USER=agent \
 	-e SLEEVE_CHECK_PROBE=off "$IMAGE" >/dev/null
-wait_log sleeve-e2e-root "claude stand-in: started as uid 1000 (agent)"
+wait_log "$PODMAN" sleeve-e2e-root "claude stand-in: started as uid 1000 (agent)"
 $PODMAN exec sleeve-e2e-root stat -c %U /home/agent/.claude.json | grep -qx agent || fail "config not owned by agent"
 ok "root start, agent command, agent-owned config"
 
@@ -110,7 +112,7 @@ ok "without -it: exit 3 before the command, with the fix for each launcher"
 
 step "7. the image with the real Claude Code CLI ($(cat e2e/fixtures/claude-version)): claude -p through the entrypoint answers from the fake"
 SIZE=$($PODMAN image inspect "$IMAGE" --format '{{.Size}}')
-curl -fsS -X POST "$FAKE_URL/_fake/tokens" -d "{\"token\":\"$GOOD\",\"behavior\":\"valid\",\"reply\":\"Hello from the fake API\"}"
+fake "$GOOD" valid "Hello from the fake API"
 OUT=$($PODMAN run --rm --network host $RUNFLAGS -e CLAUDE_CODE_OAUTH_TOKEN="$GOOD" -e ANTHROPIC_BASE_URL="$FAKE_URL" \
 	-e SLEEVE_CHECK_PROBE_SPLAY=0s "$IMAGE" claude -p "say hi" 2>&1 | grep -v 'level=error.*systemd')
 echo "$OUT"
@@ -128,7 +130,7 @@ step "8. deploy/kubernetes/sleeve.yaml with podman kube play: the pod starts, th
 KUBE=$E2E_TMP/kube
 mkdir -p "$KUBE"
 KTOK=$(fake_token oat01 kube)
-curl -fsS -X POST "$FAKE_URL/_fake/tokens" -d "{\"token\":\"$KTOK\",\"behavior\":\"valid\"}"
+fake "$KTOK" valid
 # The manifest as written, with the image built above, the fake API, and a
 # short health TTL. podman 4.3 takes a Secret only as a podman secret whose
 # data is a Secret document, and mounts its data values without decoding
@@ -141,16 +143,13 @@ printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: claude-token\ndata:\n  
 podman secret rm claude-token >/dev/null 2>&1 || true
 podman secret create claude-token "$KUBE/secret.yaml" >/dev/null
 kube_down() { podman kube down "$KUBE/pod.yaml" >/dev/null 2>&1 || true; podman secret rm claude-token >/dev/null 2>&1 || true; }
-compose_down() { :; }
-cleanup_extra() { $PODMAN rm -f sleeve-e2e sleeve-e2e-root >/dev/null 2>&1 || true; kube_down; compose_down; }
+on_exit kube_down
 podman kube play --network host "$KUBE/pod.yaml" >"$E2E_TMP/kube.log" 2>&1 || { cat "$E2E_TMP/kube.log" >&2; fail "podman kube play failed"; }
-i=0; until podman logs sleeve-1-sleeve 2>&1 | grep -q 'ok: oauth_token from CLAUDE_CODE_OAUTH_TOKEN_FILE'; do
-	i=$((i + 1)); [ $i -gt 200 ] && { podman logs sleeve-1-sleeve >&2; fail "the pod did not start"; }; sleep 0.1
-done
+wait_log podman sleeve-1-sleeve 'ok: oauth_token from CLAUDE_CODE_OAUTH_TOKEN_FILE' 20
 podman top sleeve-1-sleeve user args | grep -q '^agent .*claude --dangerously-skip-permissions' || fail "claude is not running as agent in the pod: $(podman top sleeve-1-sleeve user args)"
 health_is sleeve-1-sleeve healthy
 ok "the pod runs claude as agent; its liveness probe, run as a health check: $(health_line sleeve-1-sleeve)"
-curl -fsS -X POST "$FAKE_URL/_fake/tokens" -d "{\"token\":\"$KTOK\",\"behavior\":\"revoked\"}"
+fake "$KTOK" revoked
 sleep $((TTL + 1))
 health_is sleeve-1-sleeve unhealthy
 ok "revoked: $(health_line sleeve-1-sleeve)"
@@ -164,12 +163,12 @@ COMPOSE=$E2E_TMP/compose
 mkdir -p "$COMPOSE/work/1" && cp deploy/compose.yaml "$COMPOSE/compose.yaml"
 chmod 0777 "$COMPOSE/work/1"
 for n in 1 2 3; do printf '%s\n' "$GOOD" >"$COMPOSE/claude_token_$n.txt"; done && chmod 0644 "$COMPOSE"/claude_token_*.txt
-curl -fsS -X POST "$FAKE_URL/_fake/tokens" -d "{\"token\":\"$GOOD\",\"behavior\":\"valid\"}"
+fake "$GOOD" valid
 # The file as written, plus the fake API on the host's loopback.
 printf 'services:\n  sleeve-1:\n    network_mode: host\n    environment:\n      ANTHROPIC_BASE_URL: "%s"\n      SLEEVE_CHECK_PROBE_SPLAY: "0s"\n' "$FAKE_URL" >"$COMPOSE/e2e.yaml"
-compose() { (cd "$COMPOSE" && SLEEVE_IMAGE=$IMAGE podman-compose -f compose.yaml -f e2e.yaml "$@"); }
-compose_down() { podman rm -f compose_sleeve-1_1 >/dev/null 2>&1 || true; }
-compose --dry-run up -d >"$E2E_TMP/compose-plan.log" 2>&1 || { cat "$E2E_TMP/compose-plan.log" >&2; fail "podman-compose cannot read deploy/compose.yaml"; }
+podman_compose() { (cd "$COMPOSE" && SLEEVE_IMAGE=$IMAGE podman-compose -f compose.yaml -f e2e.yaml "$@"); }
+on_exit "podman rm -f compose_sleeve-1_1 >/dev/null 2>&1"
+podman_compose --dry-run up -d >"$E2E_TMP/compose-plan.log" 2>&1 || { cat "$E2E_TMP/compose-plan.log" >&2; fail "podman-compose cannot read deploy/compose.yaml"; }
 grep -q -- '--tty' "$E2E_TMP/compose-plan.log" && grep -q -- '-i ' "$E2E_TMP/compose-plan.log" && grep -q '/run/secrets/claude_token' "$E2E_TMP/compose-plan.log" ||
 	fail "podman-compose does not read a terminal and the secret from deploy/compose.yaml: $(cat "$E2E_TMP/compose-plan.log")"
 # podman-compose 1.0.3 (Debian's) adds its own network to a network_mode:
@@ -180,12 +179,10 @@ RUN=$(grep '^podman run .*compose_sleeve-1_1' "$E2E_TMP/compose-plan.log" | sed 
 (cd "$COMPOSE" && eval "$RUN") >"$E2E_TMP/compose.log" 2>&1 || { cat "$E2E_TMP/compose.log" >&2; fail "the planned podman run failed: $RUN"; }
 C=compose_sleeve-1_1
 [ -n "$C" ] || { cat "$E2E_TMP/compose.log" >&2; fail "no sleeve-1 container"; }
-i=0; until podman logs "$C" 2>&1 | grep -q 'ok: oauth_token from CLAUDE_CODE_OAUTH_TOKEN_FILE'; do
-	i=$((i + 1)); [ $i -gt 200 ] && { podman logs "$C" >&2; fail "the compose sleeve did not start"; }; sleep 0.1
-done
+wait_log podman "$C" 'ok: oauth_token from CLAUDE_CODE_OAUTH_TOKEN_FILE' 20
 health_is "$C" healthy
 ok "compose: $(health_line "$C")"
-compose_down
+podman rm -f "$C" >/dev/null 2>&1 || true
 
 echo
 echo "e2e-container: all passed"

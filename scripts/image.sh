@@ -12,6 +12,8 @@ set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 . e2e/lib/common.sh
+. e2e/lib/podman.sh
+e2e_begin
 need_root
 install_packages podman runc debootstrap
 VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}

@@ -1,40 +1,21 @@
-# A private dockerd for the e2e scripts (sourced after e2e/lib/common.sh and
-# e2e/lib/tmux.sh): Debian's docker.io with its own data root
-# (/var/cache/sleeve-check-e2e/docker, outside the checkout, whose Go
-# trees tools like gofmt would walk; kept so that a warm run reuses its images and build
-# cache), exec root, socket and pidfile; never the system's socket. Every
-# container, network and volume is removed and the daemon stopped at the
-# end, also on failure. Sets D (Debian's client), DOCKER_HOST,
-# DOCKER_BUILDKIT=1, ENGINE and CLIENT. Sourcing it installs what the
-# Docker e2e scripts need and builds the binaries.
-need_root
-install_packages docker.io debootstrap tmux curl jq
-make -s build >/dev/null
-D=/usr/bin/docker
-DK=$(mktemp -d /tmp/sc-dk.XXXXXX) # short: a unix socket path is bounded
-DATA=${DOCKER_DATA_ROOT:-/var/cache/sleeve-check-e2e/docker}
-export DOCKER_HOST=unix://$DK/docker.sock DOCKER_BUILDKIT=1 DOCKER_CONFIG=$DK/config
-mkdir -p "$DATA" "$DOCKER_CONFIG/cli-plugins"
+# A private dockerd for the e2e scripts (sourced after e2e/lib/common.sh;
+# only defines): Debian's docker.io with its own data root
+# (/var/cache/sleeve-check-e2e/docker, outside the checkout, whose Go trees
+# tools like gofmt would walk; kept so that a warm run reuses its images and
+# build cache), exec root, socket and pidfile; never the system's socket.
+# start_dockerd starts it; every container, network and volume is removed
+# and the daemon stopped when the script ends, also on failure. The entry
+# script installs docker.io (and what else it needs) first.
 
-stop_dockerd() {
-	[ -s "$DK/docker.pid" ] || return 0
-	$D ps -aq 2>/dev/null | xargs -r $D rm -f >/dev/null 2>&1 || true
-	$D network prune -f >/dev/null 2>&1 || true
-	$D volume prune -f >/dev/null 2>&1 || true
-	pid=$(cat "$DK/docker.pid")
-	kill "$pid" 2>/dev/null || true
-	i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 200 ]; do i=$((i + 1)); sleep 0.1; done
-	kill -9 "$pid" 2>/dev/null || true
-	# What the daemon leaves mounted (its default network namespace).
-	awk -v d="$DK" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-	rm -rf "$DK"
-}
-cleanup_extra() {
-	for s in $SESSIONS; do tmux kill-session -t "$s" 2>/dev/null || true; done
-	stop_dockerd
-}
-
+# start_dockerd: the daemon. Sets D (Debian's client), DK (its folder),
+# DOCKER_HOST, DOCKER_BUILDKIT=1, DOCKER_CONFIG, ENGINE and CLIENT.
 start_dockerd() {
+	D=/usr/bin/docker
+	DK=$(mktemp -d /tmp/sc-dk.XXXXXX) # short: a unix socket path is bounded
+	DATA=${DOCKER_DATA_ROOT:-/var/cache/sleeve-check-e2e/docker}
+	export DOCKER_HOST=unix://$DK/docker.sock DOCKER_BUILDKIT=1 DOCKER_CONFIG=$DK/config
+	mkdir -p "$DATA" "$DOCKER_CONFIG/cli-plugins"
+	on_exit stop_dockerd
 	step "a private dockerd (data root $DATA, socket $DK/docker.sock)"
 	# No default bridge and no iptables rules: the tests use the host's
 	# network and their own user networks, and leave the machine's as it was.
@@ -46,13 +27,30 @@ start_dockerd() {
 	dockerd --data-root "$DATA" --exec-root "$DK/exec" --host "$DOCKER_HOST" --pidfile "$DK/docker.pid" \
 		--iptables=false --ip-forward=false --bridge=none \
 		--default-address-pool base=172.30.0.0/16,size=24 --dns 172.30.0.2 >"$E2E_TMP/dockerd.log" 2>&1 &
-	i=0; until $D info >/dev/null 2>&1; do
-		i=$((i + 1)); [ $i -gt 300 ] && { tail -20 "$E2E_TMP/dockerd.log" >&2; fail "dockerd did not start"; }; sleep 0.1
-	done
+	wait_until -show "tail -20 '$E2E_TMP/dockerd.log'" 30 "dockerd to answer" docker_up
 	ENGINE=$($D version --format '{{.Server.Version}} (API {{.Server.APIVersion}}), containerd {{range .Server.Components}}{{if eq .Name "containerd"}}{{.Version}}{{end}}{{end}}')
 	CLIENT=$($D version --format '{{.Client.Version}}')
 	ok "engine $ENGINE; client $CLIENT at $D"
 }
+
+docker_up() { $D info >/dev/null 2>&1; }
+
+# stop_dockerd (on_exit of start_dockerd): every container, network and
+# volume removed, the daemon stopped, its mounts undone, DK removed.
+stop_dockerd() {
+	[ -s "$DK/docker.pid" ] || { rm -rf "$DK"; return 0; }
+	$D ps -aq 2>/dev/null | xargs -r $D rm -f >/dev/null 2>&1 || true
+	$D network prune -f >/dev/null 2>&1 || true
+	$D volume prune -f >/dev/null 2>&1 || true
+	pid=$(cat "$DK/docker.pid")
+	kill "$pid" 2>/dev/null || true
+	poll_until 20 pid_gone "$pid" || kill -9 "$pid" 2>/dev/null || true
+	# What the daemon leaves mounted (its default network namespace).
+	awk -v d="$DK" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+	rm -rf "$DK"
+}
+
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
 
 # base_images: the local Debian base (debootstrap, cached) and the Go
 # builder, in the engine (no registry here).

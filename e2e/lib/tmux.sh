@@ -1,44 +1,46 @@
-# Helpers for driving the real Claude Code CLI in tmux (sourced by
-# e2e/claude.sh and e2e/claude-matrix.sh, after e2e/lib/common.sh, with ROOT,
-# E2E_TMP, FAKE_URL and REPLY set).
+# Driving programs in tmux, the real Claude Code CLI above all (sourced after
+# e2e/lib/common.sh; only defines). run_tmux and talk need E2E_TMP,
+# FAKE_URL and REPLY.
 
-SESSIONS=
-cleanup_extra() { for s in $SESSIONS; do tmux kill-session -t "$s" 2>/dev/null || true; done; }
+# claude draws its prompt as ❯ and a no-break space; releases before 2.1 as >
+PROMPT='^(❯|>)'
+
+# tmux_session NAME CMD [DIR]: CMD (in DIR) in a new detached 120x40 tmux
+# session NAME, killed when the script (or the scoped case) ends.
+tmux_session() {
+	on_exit "tmux kill-session -t '$1' 2>/dev/null"
+	if [ -n "${3:-}" ]; then
+		tmux new-session -d -s "$1" -x 120 -y 40 -c "$3" "$2"
+	else
+		tmux new-session -d -s "$1" -x 120 -y 40 "$2"
+	fi
+}
 
 # fresh_home NAME: an empty HOME with a workspace; prints its path.
 fresh_home() { h=$E2E_TMP/$1; mkdir -p "$h/workspace"; echo "$h"; }
 
-# run_tmux SESSION HOME CMD...: CMD in a 120x40 tmux pane, in HOME/workspace,
+# run_tmux SESSION HOME CMD...: CMD in a tmux session, in HOME/workspace,
 # with a clean environment plus the variables in $EXTRA_ENV. Each session
 # keeps its own state, so that no start reuses another's verdict.
 run_tmux() {
 	s=$1 h=$2; shift 2
-	SESSIONS="$SESSIONS $s"
-	tmux new-session -d -s "$s" -x 120 -y 40 -c "$h/workspace" \
-		"env -i HOME=$h TERM=xterm-256color LANG=C.UTF-8 PATH=$E2E_TMP/bin:/usr/bin:/bin ANTHROPIC_BASE_URL=$FAKE_URL SLEEVE_CHECK_STATE_DIR=$h/state ${EXTRA_ENV:-} $*; echo \"[exited \$?]\"; sleep 600"
+	tmux_session "$s" "env -i HOME=$h TERM=xterm-256color LANG=C.UTF-8 PATH=$E2E_TMP/bin:/usr/bin:/bin ANTHROPIC_BASE_URL=$FAKE_URL SLEEVE_CHECK_STATE_DIR=$h/state ${EXTRA_ENV:-} $*; echo \"[exited \$?]\"; sleep 600" "$h/workspace"
 }
 
 screen() { tmux capture-pane -p -t "$1"; }
 
-# wait_screen SESSION REGEX [SECONDS]: until the screen matches.
+# screen_has SESSION REGEX: the screen matches now.
+screen_has() { screen "$1" | grep -qE "$2"; }
+
+# wait_screen SESSION REGEX [SECONDS]: until the screen matches (20 s); the
+# screen when it does not.
 wait_screen() {
-	i=0 n=$(( ${3:-20} * 10 ))
-	until screen "$1" | grep -qE "$2"; do
-		i=$((i + 1))
-		if [ $i -gt $n ]; then
-			printf '\n--- the screen of %s, waiting for /%s/:\n' "$1" "$2" >&2
-			screen "$1" >&2
-			fail "$1: never saw /$2/"
-		fi
-		sleep 0.1
-	done
+	wait_until -show "printf '\n--- the screen of %s:\n' '$1'; screen '$1'" "${3:-20}" "/$2/ on the screen of $1" screen_has "$1" "$2"
 }
 
 # no_screen SESSION REGEX: the screen does not show REGEX.
-no_screen() { if screen "$1" | grep -qE "$2"; then screen "$1" >&2; fail "$1: saw /$2/"; fi; }
+no_screen() { if screen_has "$1" "$2"; then screen "$1" >&2; fail "$1: saw /$2/"; fi; }
 
-# claude draws its prompt as ❯ and a no-break space; releases before 2.1 as >
-PROMPT='^(❯|>)'
 requests() { curl -fsS "$FAKE_URL/_fake/requests"; }
 last_request() { requests | jq -c '[.[] | select(.path == "/v1/messages")] | last'; }
 
@@ -55,4 +57,3 @@ talk() {
 	tmux send-keys -t "$1" Enter
 	wait_screen "$1" "● $REPLY"
 }
-

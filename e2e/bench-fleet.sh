@@ -12,10 +12,12 @@ ROOT=$PWD
 . e2e/lib/podman.sh
 . e2e/lib/tmux.sh
 . e2e/lib/bench.sh
+. e2e/lib/leftovers.sh
 e2e_begin
 
 install_packages hyperfine time jq curl tmux
 make -s build >/dev/null
+remove_leftovers "podman and tmux" container:bench-cli container:bench-http 'tmux:^bench-(cli|http)$'
 use_claude
 chmod 0755 "$E2E_TMP"
 SC=$ROOT/bin/sleeve-check

@@ -10,11 +10,13 @@ ROOT=$PWD
 . e2e/lib/common.sh
 . e2e/lib/tmux.sh
 . e2e/lib/claude-cases.sh
+. e2e/lib/leftovers.sh
 e2e_begin
 
 need_root
 install_packages tmux jq curl
 make -s build >/dev/null
+remove_leftovers tmux 'tmux:^matrix-keeper$|^m[0-9]+-[a-z]+$'
 RELEASES=${MATRIX_RELEASES:-$(grep -v '^#' e2e/fixtures/claude-releases | awk 'NF {print $1}')}
 GOOD=$(fake_token oat01 good)
 REPLY="Hello from the fake API"

@@ -9,11 +9,13 @@ ROOT=$PWD
 . e2e/lib/common.sh
 . e2e/lib/tmux.sh
 . e2e/lib/claude-cases.sh
+. e2e/lib/leftovers.sh
 e2e_begin
 
 need_root
 install_packages tmux jq curl
 make -s build >/dev/null
+remove_leftovers tmux 'tmux:^c[0-9]+[a-d]?$'
 # Other users (case 7) must reach the binary (use_claude) and the homes.
 use_claude
 VERSION=$(cat e2e/fixtures/claude-version)

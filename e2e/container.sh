@@ -10,11 +10,15 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 . e2e/lib/common.sh
 . e2e/lib/podman.sh
+. e2e/lib/leftovers.sh
 e2e_begin
 
 need_root
 install_packages podman runc debootstrap tini curl catatonit podman-compose
 make -s build >/dev/null
+step "what an earlier run left"
+remove_leftovers podman pod:sleeve-1 container:sleeve-1-sleeve container:sleeve-e2e container:sleeve-e2e-root \
+	container:compose_sleeve-1_1 secret:claude-token
 
 step "make image: Dockerfile.sleeve from the checkout, with local base images"
 VERSION=e2e ./scripts/image.sh
@@ -33,7 +37,6 @@ GOOD=$(fake_token oat01 e2e-good)
 OLD=$(fake_token oat01 e2e-old0)
 start_fake -token "$GOOD=valid"
 TTL=4
-$PODMAN rm -f sleeve-e2e sleeve-e2e-root >/dev/null 2>&1 || true
 on_exit "$PODMAN rm -f sleeve-e2e sleeve-e2e-root >/dev/null 2>&1"
 
 step "1. a valid token: the container starts; PID 1 is tini, then the command as the sleeve user"

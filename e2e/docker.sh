@@ -24,11 +24,15 @@ T_START=$(date +%s)
 . e2e/lib/common.sh
 . e2e/lib/tmux.sh
 . e2e/lib/dockerd.sh
+. e2e/lib/leftovers.sh
 e2e_begin
 need_root
 install_packages docker.io debootstrap tmux curl jq
 make -s build >/dev/null
+remove_leftovers tmux 'tmux:^dk1$'
 start_dockerd
+remove_leftovers "the engine" docker-container:dk1 docker-container:dk2 docker-container:dk3 docker-container:dk5 \
+	docker-container:sleeves-sleeve-1-1 docker-container:sleeves-sleeve-2-1 docker-container:sleeves-sleeve-3-1 docker-network:sleeves_default
 
 step "the compose v2 plugin, built from its Go module (cached in .cache/)"
 ln -sf "$(./e2e/tools/docker-compose-plugin.sh)/docker-compose" "$DOCKER_CONFIG/cli-plugins/docker-compose"

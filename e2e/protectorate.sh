@@ -15,11 +15,16 @@ T_START=$(date +%s)
 . e2e/lib/common.sh
 . e2e/lib/tmux.sh
 . e2e/lib/dockerd.sh
+. e2e/lib/leftovers.sh
 e2e_begin
 need_root
 install_packages docker.io debootstrap tmux curl jq
 make -s build >/dev/null
+remove_leftovers tmux 'tmux:^t-[a-d]$'
 start_dockerd
+remove_leftovers "the engine" docker-container:fake docker-container:sleeve-a docker-container:sleeve-b docker-container:sleeve-c \
+	docker-container:sleeve-d docker-network:raven docker-volume:agent-workspaces docker-volume:agent-creds-a docker-volume:agent-creds-b \
+	docker-volume:agent-creds-c docker-volume:agent-creds-d
 # On a failure, the sleeves' own account (before the daemon stops).
 sleeve_logs() {
 	[ "$E2E_RC" = 0 ] && return 0

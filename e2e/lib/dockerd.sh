@@ -7,12 +7,19 @@
 # and the daemon stopped when the script ends, also on failure. The entry
 # script installs docker.io (and what else it needs) first.
 
-# start_dockerd: the daemon. Sets D (Debian's client), DK (its folder),
+# The daemon's folders (exec root, socket, pidfile): short, as a unix
+# socket path is bounded. Only these scripts' daemons use the prefix.
+DK_PREFIX=/tmp/sc-dk.
+
+# start_dockerd: the daemon, after what an earlier run's daemon left
+# (lib/leftovers.sh). Sets D (Debian's client), DK (its folder),
 # DOCKER_HOST, DOCKER_BUILDKIT=1, DOCKER_CONFIG, ENGINE and CLIENT.
 start_dockerd() {
 	D=/usr/bin/docker
-	DK=$(mktemp -d /tmp/sc-dk.XXXXXX) # short: a unix socket path is bounded
 	DATA=${DOCKER_DATA_ROOT:-/var/cache/sleeve-check-e2e/docker}
+	step "what an earlier run's private dockerd left"
+	remove_leftovers "the private dockerd" "dockerd:$DATA"
+	DK=$(mktemp -d "${DK_PREFIX}XXXXXX")
 	export DOCKER_HOST=unix://$DK/docker.sock DOCKER_BUILDKIT=1 DOCKER_CONFIG=$DK/config
 	mkdir -p "$DATA" "$DOCKER_CONFIG/cli-plugins"
 	on_exit stop_dockerd

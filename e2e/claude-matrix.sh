@@ -23,10 +23,8 @@ REPLY="Hello from the fake API"
 USAGEOK=$(fake_token oat01 usok)
 start_fake -token "$GOOD=valid,reply=$REPLY" -token "$USAGEOK=usage_ok"
 chmod 0755 "$E2E_TMP"
-# One session for the whole run keeps the tmux server up: when a case's
-# last session ends, the server exits, and the next case's new session
-# could reach it while it shuts down (seen once: "no server running").
-tmux_session matrix-keeper "sleep 100000"
+# Each case's sessions end with it (seen once: "no server running").
+tmux_keeper matrix-keeper
 # Every release updates itself unless told not to (README, Claude Code releases).
 CASE_ENV=DISABLE_AUTOUPDATER=1
 

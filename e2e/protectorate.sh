@@ -20,7 +20,7 @@ e2e_begin
 need_root
 install_packages docker.io debootstrap tmux curl jq
 make -s build >/dev/null
-remove_leftovers tmux 'tmux:^t-[a-d]$'
+remove_leftovers tmux 'tmux:^t-([a-d]|keeper)$'
 start_dockerd
 remove_leftovers "the engine" docker-container:fake docker-container:sleeve-a docker-container:sleeve-b docker-container:sleeve-c \
 	docker-container:sleeve-d docker-network:raven docker-volume:agent-workspaces docker-volume:agent-creds-a docker-volume:agent-creds-b \
@@ -100,6 +100,9 @@ noleak() {
 	{ $D logs "sleeve-$1" 2>&1; $D inspect "sleeve-$1"; $D exec "sleeve-$1" sh -c 'cat /run/sleeve-check/* /run/sleeve-keeper/verdict.json 2>/dev/null'; } | grep -qF "$2" &&
 		fail "a secret of sleeve-$1 leaked into its logs, inspect or state" || true
 }
+
+# attach kills a terminal's session before it attaches again.
+tmux_keeper t-keeper
 
 step "(a) a pasted setup-token (envoy auth login claude <token>): claude's prompt in the session, no dialog, the token sent as Bearer"
 T1=$(fake_token oat01 pa-good)

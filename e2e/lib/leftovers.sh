@@ -114,7 +114,8 @@ _stale_dockerd() {
 # separated by tabs).
 _pids_with() {
 	for _f in /proc/[0-9]*/cmdline; do
-		_c=$(tr '\0' '\t' <"$_f" 2>/dev/null) || continue
+		# (A process may end as it is read.)
+		_c=$({ tr '\0' '\t' <"$_f"; } 2>/dev/null) || continue
 		case $_c in *"$1"*) _p=${_f#/proc/}; echo "${_p%/cmdline}" ;; esac
 	done
 }

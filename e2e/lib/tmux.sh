@@ -16,6 +16,12 @@ tmux_session() {
 	fi
 }
 
+# tmux_keeper NAME: a session that only keeps the tmux server up while the
+# script runs. When a script kills its last session and starts the next
+# one, that one can reach the server while it exits ("server exited
+# unexpectedly", "no server running").
+tmux_keeper() { tmux_session "$1" "sleep 100000"; }
+
 # fresh_home NAME: an empty HOME with a workspace; prints its path.
 fresh_home() { h=$E2E_TMP/$1; mkdir -p "$h/workspace"; echo "$h"; }
 

@@ -97,10 +97,12 @@ _stale_dockerd() {
 			done
 		done
 		for _p in $(_pids_with "$_dk/"); do
-			kill -9 "$_p" 2>/dev/null && _removed="$_removed, process $_p ($(tr '\0' ' ' </proc/"$_p"/cmdline 2>/dev/null | cut -c1-40))"
+			_what=$({ tr '\0' ' ' </proc/"$_p"/cmdline; } 2>/dev/null | cut -c1-40)
+			kill -9 "$_p" 2>/dev/null && _removed="$_removed, process $_p ($_what)"
 		done
 	done
-	_mounts=$(awk -v d="$DK_PREFIX" -v r="$1/" 'index($2, d) == 1 || index($2, r) == 1 { print $2 }' /proc/mounts | sort -r)
+	# (The daemon mounts its data root on itself, and what is under it.)
+	_mounts=$(awk -v d="$DK_PREFIX" -v r="$1" 'index($2, d) == 1 || $2 == r || index($2, r "/") == 1 { print $2 }' /proc/mounts | sort -r)
 	for _m in $_mounts; do
 		umount -l "$_m" 2>/dev/null && _removed="$_removed, mount $_m"
 	done

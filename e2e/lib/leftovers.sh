@@ -30,32 +30,33 @@ remove_leftovers() {
 			[ -n "$_podman" ] || _podman=" $(podman ps -a --format '{{.Names}}' 2>/dev/null | tr '\n' ' ')"
 			[ -n "$_storage" ] || _storage=" $(podman ps -a --external --format '{{.Names}}' 2>/dev/null | tr '\n' ' ')"
 			if _listed "$_podman" "$_name"; then
-				podman rm -f "$_name" >/dev/null 2>&1 && _removed="$_removed, container $_name"
+				_gone podman rm -f "$_name" && _removed="$_removed, container $_name"
 			elif _listed "$_storage" "$_name"; then
-				podman rm --storage "$_name" >/dev/null 2>&1 && _removed="$_removed, storage container $_name"
+				# (Mounted, when podman was killed as it ran it: -f.)
+				_gone podman rm -f --storage "$_name" && _removed="$_removed, storage container $_name"
 			fi
 			;;
 		pod)
 			[ -n "$_pods" ] || _pods=" $(podman pod ps --format '{{.Name}}' 2>/dev/null | tr '\n' ' ')"
-			_listed "$_pods" "$_name" && podman pod rm -f "$_name" >/dev/null 2>&1 && _removed="$_removed, pod $_name"
+			_listed "$_pods" "$_name" && _gone podman pod rm -f "$_name" && _removed="$_removed, pod $_name"
 			# Its containers are gone with it.
 			_podman= _storage=
 			;;
 		secret)
 			[ -n "$_secrets" ] || _secrets=" $(podman secret ls --format '{{.Name}}' 2>/dev/null | tr '\n' ' ')"
-			_listed "$_secrets" "$_name" && podman secret rm "$_name" >/dev/null 2>&1 && _removed="$_removed, secret $_name"
+			_listed "$_secrets" "$_name" && _gone podman secret rm "$_name" && _removed="$_removed, secret $_name"
 			;;
 		docker-container)
 			[ -n "$_dctrs" ] || _dctrs=" $($D ps -a --format '{{.Names}}' 2>/dev/null | tr '\n' ' ')"
-			_listed "$_dctrs" "$_name" && $D rm -f "$_name" >/dev/null 2>&1 && _removed="$_removed, container $_name"
+			_listed "$_dctrs" "$_name" && _gone $D rm -f "$_name" && _removed="$_removed, container $_name"
 			;;
 		docker-network)
 			[ -n "$_dnets" ] || _dnets=" $($D network ls --format '{{.Name}}' 2>/dev/null | tr '\n' ' ')"
-			_listed "$_dnets" "$_name" && $D network rm "$_name" >/dev/null 2>&1 && _removed="$_removed, network $_name"
+			_listed "$_dnets" "$_name" && _gone $D network rm "$_name" && _removed="$_removed, network $_name"
 			;;
 		docker-volume)
 			[ -n "$_dvols" ] || _dvols=" $($D volume ls -q 2>/dev/null | tr '\n' ' ')"
-			_listed "$_dvols" "$_name" && $D volume rm -f "$_name" >/dev/null 2>&1 && _removed="$_removed, volume $_name"
+			_listed "$_dvols" "$_name" && _gone $D volume rm -f "$_name" && _removed="$_removed, volume $_name"
 			;;
 		tmux)
 			for _s in $(tmux list-sessions -F '#{session_name}' 2>/dev/null | grep -E "$_name"); do
@@ -73,6 +74,14 @@ remove_leftovers() {
 	else
 		ok "$_where: nothing left by an earlier run"
 	fi
+}
+
+# _gone CMD...: CMD removes something; when it cannot, its error is shown
+# (the run will likely fail on that name) and _gone returns 1.
+_gone() {
+	_err=$("$@" 2>&1 >/dev/null) && return 0
+	printf 'warning: could not remove what an earlier run left: %s: %s\n' "$*" "$_err" >&2
+	return 1
 }
 
 # _listed " A B C " NAME: NAME is one of the listed names.

@@ -50,7 +50,7 @@ test:
 	GOOS=darwin $(GO) vet ./...
 	# The real Claude Code CLI proves subscription tokens (--probe=auto),
 	# so the tests run it: the pinned release, installed into .cache/.
-	SLEEVE_CHECK_TEST_CLAUDE=$$(./e2e/install-claude.sh) && export SLEEVE_CHECK_TEST_CLAUDE && $(GO) test -race -count=1 ./...
+	SLEEVE_CHECK_TEST_CLAUDE=$$(./e2e/tools/install-claude.sh) && export SLEEVE_CHECK_TEST_CLAUDE && $(GO) test -race -count=1 ./...
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
 	$(MAKE) build
 	./scripts/demo-check.sh
@@ -87,11 +87,11 @@ e2e-docker:
 e2e-protectorate:
 	./e2e/protectorate.sh
 
-# The real Claude Code CLI (version in e2e/claude-version), in tmux.
+# The real Claude Code CLI (version in e2e/fixtures/claude-version), in tmux.
 e2e-claude:
 	./e2e/claude.sh
 
-# The unattended-start cases against every release in e2e/claude-releases
+# The unattended-start cases against every release in e2e/fixtures/claude-releases
 # (MATRIX_RELEASES="2.0.76 2.1.332" picks some), as a table.
 e2e-claude-matrix:
 	./e2e/claude-matrix.sh

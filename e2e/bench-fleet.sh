@@ -8,12 +8,17 @@
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-. e2e/lib.sh
+. e2e/lib/common.sh
+. e2e/lib/podman.sh
+. e2e/lib/tmux.sh
+. e2e/lib/bench.sh
+. e2e/lib/leftovers.sh
+e2e_begin
 
 install_packages hyperfine time jq curl tmux
 make -s build >/dev/null
-CLAUDE=$(./e2e/install-claude.sh)
-mkdir -p "$E2E_TMP/bin" && ln -s "$CLAUDE" "$E2E_TMP/bin/claude"
+remove_leftovers "podman and tmux" container:bench-cli container:bench-http 'tmux:^bench-(cli|http)$'
+use_claude
 chmod 0755 "$E2E_TMP"
 SC=$ROOT/bin/sleeve-check
 N=12
@@ -34,31 +39,17 @@ H=$E2E_TMP/h
 start() {
 	env -i HOME="$H" PATH="$E2E_TMP/bin:/usr/bin:/bin" ANTHROPIC_BASE_URL="$FAKE_URL" SLEEVE_CHECK_STATE_DIR="$H/state" "$@" "$SC" -- true
 }
-# (Through sh, for the --prepare that empties the home: about 1 ms more.)
-median_ms() {
-	name=$1; shift
-	hyperfine --warmup 1 --runs "$RUNS" --export-json "$E2E_TMP/$name.json" "$@" >/dev/null 2>&1
-	jq -r '.results[0].median * 1000' "$E2E_TMP/$name.json"
-}
-peak_mib() {
-	m=0
-	for _ in 1 2 3; do
-		rm -rf "$H" && mkdir -p "$H"
-		k=$(/usr/bin/time -f %M sh -c "$* >/dev/null 2>&1" 2>&1 | tail -1)
-		[ "$k" -gt "$m" ] && m=$k
-	done
-	awk -v k="$m" 'BEGIN { printf "%.0f", k / 1024 }'
-}
-fmt() { awk -v v="$1" 'BEGIN { printf (v < 10 ? "%.1f" : "%.0f"), v }'; }
+# The medians through sh (median_ms without -N), for the --prepare that
+# empties the home: about 1 ms more.
 
 step "one start, fresh state each run ($RUNS runs): the probe by credential"
 ENV="env -i HOME=$H PATH=$E2E_TMP/bin:/usr/bin:/bin ANTHROPIC_BASE_URL=$FAKE_URL SLEEVE_CHECK_STATE_DIR=$H/state"
-T_CLI=$(median_ms cli --prepare "rm -rf $H; mkdir -p $H" "$ENV CLAUDE_CODE_OAUTH_TOKEN=$TOK $SC -- true")
-T_HTTP=$(median_ms http --prepare "rm -rf $H; mkdir -p $H" "$ENV ANTHROPIC_API_KEY=$KEY $SC -- true")
+T_CLI=$(median_ms cli "$RUNS" 1 --prepare "rm -rf $H; mkdir -p $H" "$ENV CLAUDE_CODE_OAUTH_TOKEN=$TOK $SC -- true")
+T_HTTP=$(median_ms http "$RUNS" 1 --prepare "rm -rf $H; mkdir -p $H" "$ENV ANTHROPIC_API_KEY=$KEY $SC -- true")
 rm -rf "$H" && mkdir -p "$H" && start CLAUDE_CODE_OAUTH_TOKEN="$TOK" 2>/dev/null
-T_REUSE=$(median_ms reuse "$ENV CLAUDE_CODE_OAUTH_TOKEN=$TOK $SC -- true")
-M_CLI=$(peak_mib "$ENV CLAUDE_CODE_OAUTH_TOKEN=$TOK $SC -- true")
-M_HTTP=$(peak_mib "$ENV ANTHROPIC_API_KEY=$KEY $SC -- true")
+T_REUSE=$(median_ms reuse "$RUNS" 1 "$ENV CLAUDE_CODE_OAUTH_TOKEN=$TOK $SC -- true")
+M_CLI=$(peak_mib 3 0 "$ENV CLAUDE_CODE_OAUTH_TOKEN=$TOK $SC -- true" "rm -rf $H && mkdir -p $H")
+M_HTTP=$(peak_mib 3 0 "$ENV ANTHROPIC_API_KEY=$KEY $SC -- true" "rm -rf $H && mkdir -p $H")
 
 # fleet SPLAY: twelve starts at once, each with its own token and home;
 # prints "WALL_S PEAK_MIB": the wall time until the last one exits, and the
@@ -95,17 +86,12 @@ set -- $(fleet 5s)
 F5_WALL=$1 F5_MEM=$2
 
 # Time to claude's prompt in a container (podman run -it in tmux).
-PROMPT='^(❯|>)'
 to_prompt() {
 	s=bench-$1
 	shift
 	t0=$(date +%s%N)
-	tmux new-session -d -s "$s" -x 120 -y 40 "podman --runtime runc --cgroup-manager cgroupfs run --rm -it --name $s --network host $RUNFLAGS -e ANTHROPIC_BASE_URL=$FAKE_URL -e SLEEVE_CHECK_PROBE_SPLAY=0s $* localhost/sleeve:e2e; sleep 600"
-	i=0
-	until tmux capture-pane -p -t "$s" | grep -qE "$PROMPT"; do
-		i=$((i + 1)); [ $i -gt 600 ] && { tmux capture-pane -p -t "$s" >&2; fail "$s: no prompt"; }
-		sleep 0.05
-	done
+	tmux_session "$s" "$PODMAN run --rm -it --name $s --network host $RUNFLAGS -e ANTHROPIC_BASE_URL=$FAKE_URL -e SLEEVE_CHECK_PROBE_SPLAY=0s $* localhost/sleeve:e2e; sleep 600"
+	wait_until -every 0.05 -show "screen $s" 30 "claude's prompt in $s" screen_has "$s" "$PROMPT"
 	t1=$(date +%s%N)
 	podman rm -f "$s" >/dev/null 2>&1; tmux kill-session -t "$s" 2>/dev/null || true
 	awk -v w=$((t1 - t0)) 'BEGIN { printf "%.1f", w / 1e9 }'
@@ -118,13 +104,13 @@ if podman image exists localhost/sleeve:e2e 2>/dev/null; then
 fi
 
 echo
-echo "Made by \`make bench-fleet\` ($(date -u +%F), $(nproc) cores, $(uname -m), claude $(cat e2e/claude-version), the fake API on loopback)."
+echo "Made by \`make bench-fleet\` ($(date -u +%F), $(nproc) cores, $(uname -m), claude $(cat e2e/fixtures/claude-version), the fake API on loopback)."
 echo
 echo "| what | wall | peak memory |"
 echo "|---|---|---|"
-echo "| one start, subscription token (\`auto\`: claude -p) | $(fmt "$T_CLI") ms | $M_CLI MiB |"
-echo "| one start, API key (\`auto\`: one HTTP request) | $(fmt "$T_HTTP") ms | $M_HTTP MiB |"
-echo "| a restart within the TTL of a pass (verdict reused) | $(fmt "$T_REUSE") ms | |"
+echo "| one start, subscription token (\`auto\`: claude -p) | $(fmt "$T_CLI" 1) ms | $M_CLI MiB |"
+echo "| one start, API key (\`auto\`: one HTTP request) | $(fmt "$T_HTTP" 1) ms | $M_HTTP MiB |"
+echo "| a restart within the TTL of a pass (verdict reused) | $(fmt "$T_REUSE" 1) ms | |"
 echo "| twelve starts together, subscription tokens, no splay | ${F0_WALL} s until the last | ${F0_MEM} MiB more on the host at the peak |"
 echo "| twelve starts together, SLEEVE_CHECK_PROBE_SPLAY=5s (the image's) | ${F5_WALL} s until the last | ${F5_MEM} MiB more on the host at the peak |"
 echo "| podman run -it to claude's prompt, subscription token | ${C_CLI} s | |"

@@ -7,12 +7,13 @@
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-. e2e/lib.sh
+. e2e/lib/common.sh
+. e2e/lib/bench.sh
+e2e_begin
 
 install_packages hyperfine time jq curl
 make -s build >/dev/null
-CLAUDE=$(./e2e/install-claude.sh)
-mkdir -p "$E2E_TMP/bin" && ln -s "$CLAUDE" "$E2E_TMP/bin/claude"
+use_claude
 SC=$ROOT/bin/sleeve-check
 TOK=$(fake_token oat01 bench-bnch)
 start_fake -token "$TOK=valid"
@@ -25,43 +26,26 @@ export HOME="$H" CLAUDE_CODE_OAUTH_TOKEN="$TOK" ANTHROPIC_BASE_URL="$FAKE_URL" S
 RUNS=${RUNS:-100}
 SLOW_RUNS=${SLOW_RUNS:-10}
 
-# median_ms NAME RUNS CMD: hyperfine's median in milliseconds.
-median_ms() {
-	name=$1 runs=$2; shift 2
-	hyperfine -N --warmup 3 --runs "$runs" --export-json "$E2E_TMP/$name.json" "$@" >/dev/null 2>&1 ||
-		hyperfine --warmup 3 --runs "$runs" --export-json "$E2E_TMP/$name.json" "$@" >/dev/null
-	jq -r '.results[0].median * 1000' "$E2E_TMP/$name.json"
-}
-# peak_mib CMD: the highest max-RSS of 5 runs, in MiB.
-peak_mib() {
-	m=0
-	for _ in 1 2 3 4 5; do
-		k=$(/usr/bin/time -f %M sh -c "$* >/dev/null 2>&1" 2>&1 | tail -1)
-		[ "$k" -gt "$m" ] && m=$k
-	done
-	awk -v k="$m" 'BEGIN { printf "%.1f", k / 1024 }'
-}
-fmt() { awk -v v="$1" 'BEGIN { printf (v < 10 ? "%.2f" : "%.0f"), v }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }'; }
 
 step "timing (hyperfine medians; $RUNS runs, $SLOW_RUNS for the claude CLI)"
-T_TRUE=$(median_ms true "$RUNS" true)
-T_ENTRY=$(median_ms entry "$RUNS" "$SC --probe=off -- true")
-T_SHELL=$(median_ms shell "$RUNS" "$ROOT/e2e/bench/shell-entrypoint.sh true")
-T_HEALTH=$(median_ms health "$RUNS" "$SC health")
-T_HTTP=$(median_ms http "$RUNS" "$SC --probe=http")
-T_AUTH=$(median_ms auth "$SLOW_RUNS" "claude auth status")
-T_CLIP=$(median_ms clip "$SLOW_RUNS" "claude -p . --max-turns 1 --output-format json --no-session-persistence --tools ''")
-T_CLI=$(median_ms cli "$SLOW_RUNS" "$SC --probe=cli")
+T_TRUE=$(median_ms -N true "$RUNS" 3 true)
+T_ENTRY=$(median_ms -N entry "$RUNS" 3 "$SC --probe=off -- true")
+T_SHELL=$(median_ms -N shell "$RUNS" 3 "$ROOT/e2e/fixtures/shell-entrypoint.sh true")
+T_HEALTH=$(median_ms -N health "$RUNS" 3 "$SC health")
+T_HTTP=$(median_ms -N http "$RUNS" 3 "$SC --probe=http")
+T_AUTH=$(median_ms -N auth "$SLOW_RUNS" 3 "claude auth status")
+T_CLIP=$(median_ms -N clip "$SLOW_RUNS" 3 "claude -p . --max-turns 1 --output-format json --no-session-persistence --tools ''")
+T_CLI=$(median_ms -N cli "$SLOW_RUNS" 3 "$SC --probe=cli")
 
 step "peak memory (GNU time, max RSS of 5 runs)"
-M_ENTRY=$(peak_mib "$SC --probe=off -- true")
-M_SHELL=$(peak_mib "$ROOT/e2e/bench/shell-entrypoint.sh true")
-M_HEALTH=$(peak_mib "$SC health")
-M_HTTP=$(peak_mib "$SC --probe=http")
-M_AUTH=$(peak_mib "claude auth status")
-M_CLIP=$(peak_mib "claude -p . --max-turns 1 --output-format json --no-session-persistence --tools \"''\"")
-M_CLI=$(peak_mib "$SC --probe=cli")
+M_ENTRY=$(peak_mib 5 1 "$SC --probe=off -- true")
+M_SHELL=$(peak_mib 5 1 "$ROOT/e2e/fixtures/shell-entrypoint.sh true")
+M_HEALTH=$(peak_mib 5 1 "$SC health")
+M_HTTP=$(peak_mib 5 1 "$SC --probe=http")
+M_AUTH=$(peak_mib 5 1 "claude auth status")
+M_CLIP=$(peak_mib 5 1 "claude -p . --max-turns 1 --output-format json --no-session-persistence --tools \"''\"")
+M_CLI=$(peak_mib 5 1 "$SC --probe=cli")
 SIZE=$(awk -v b="$(stat -c %s "$SC")" 'BEGIN { printf "%.1f", b / 1048576 }')
 CSIZE=$(awk -v b="$(stat -c %s "$CLAUDE")" 'BEGIN { printf "%.0f", b / 1048576 }')
 OVER=$(awk -v a="$T_ENTRY" -v b="$T_TRUE" 'BEGIN { printf "%.2f", a - b }')
@@ -74,20 +58,20 @@ REST=$(awk '/^## /{f=1} f' "$OUT" 2>/dev/null || true)
 {
 	echo "# Benchmarks"
 	echo
-	echo "Made by \`make bench\` ($(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m), claude $(cat "$ROOT/e2e/claude-version"), the fake API on loopback)."
+	echo "Made by \`make bench\` ($(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m), claude $(cat "$ROOT/e2e/fixtures/claude-version"), the fake API on loopback)."
 	echo "Wall time: hyperfine median of $RUNS runs ($SLOW_RUNS for the claude CLI). Peak memory: max RSS, highest of 5 runs."
 	echo "Every row was measured in the same run; ratios compare rows of this table only."
 	echo
 	echo "| what | median wall | peak RSS | compared with |"
 	echo "|---|---|---|---|"
-	echo "| \`true\` (fork + exec floor) | $(fmt "$T_TRUE") ms | - | |"
-	echo "| \`sleeve-check --probe=off -- true\` (entrypoint) | $(fmt "$T_ENTRY") ms | $M_ENTRY MiB | overhead over \`true\`: $OVER ms |"
-	echo "| shell entrypoint: token check + jq flag + exec | $(fmt "$T_SHELL") ms | $M_SHELL MiB | overhead over \`true\`: $SOVER ms; sleeve-check is $(ratio "$T_SHELL" "$T_ENTRY") faster |"
-	echo "| \`sleeve-check health\` (fresh cached verdict) | $(fmt "$T_HEALTH") ms | $M_HEALTH MiB | |"
-	echo "| \`claude auth status\` (presence only) | $(fmt "$T_AUTH") ms | $M_AUTH MiB | health is $(ratio "$T_AUTH" "$T_HEALTH") faster, $(ratio "$M_AUTH" "$M_HEALTH") less memory |"
-	echo "| \`claude -p\` probe | $(fmt "$T_CLIP") ms | $M_CLIP MiB | health is $(ratio "$T_CLIP" "$T_HEALTH") faster, $(ratio "$M_CLIP" "$M_HEALTH") less memory |"
-	echo "| \`sleeve-check --probe=http\` (report mode) | $(fmt "$T_HTTP") ms | $M_HTTP MiB | |"
-	echo "| \`sleeve-check --probe=cli\` (report mode) | $(fmt "$T_CLI") ms | $M_CLI MiB | the http probe is $(ratio "$T_CLI" "$T_HTTP") faster, $(ratio "$M_CLI" "$M_HTTP") less memory |"
+	echo "| \`true\` (fork + exec floor) | $(fmt "$T_TRUE" 2) ms | - | |"
+	echo "| \`sleeve-check --probe=off -- true\` (entrypoint) | $(fmt "$T_ENTRY" 2) ms | $M_ENTRY MiB | overhead over \`true\`: $OVER ms |"
+	echo "| shell entrypoint: token check + jq flag + exec | $(fmt "$T_SHELL" 2) ms | $M_SHELL MiB | overhead over \`true\`: $SOVER ms; sleeve-check is $(ratio "$T_SHELL" "$T_ENTRY") faster |"
+	echo "| \`sleeve-check health\` (fresh cached verdict) | $(fmt "$T_HEALTH" 2) ms | $M_HEALTH MiB | |"
+	echo "| \`claude auth status\` (presence only) | $(fmt "$T_AUTH" 2) ms | $M_AUTH MiB | health is $(ratio "$T_AUTH" "$T_HEALTH") faster, $(ratio "$M_AUTH" "$M_HEALTH") less memory |"
+	echo "| \`claude -p\` probe | $(fmt "$T_CLIP" 2) ms | $M_CLIP MiB | health is $(ratio "$T_CLIP" "$T_HEALTH") faster, $(ratio "$M_CLIP" "$M_HEALTH") less memory |"
+	echo "| \`sleeve-check --probe=http\` (report mode) | $(fmt "$T_HTTP" 2) ms | $M_HTTP MiB | |"
+	echo "| \`sleeve-check --probe=cli\` (report mode) | $(fmt "$T_CLI" 2) ms | $M_CLI MiB | the http probe is $(ratio "$T_CLI" "$T_HTTP") faster, $(ratio "$M_CLI" "$M_HTTP") less memory |"
 	echo "| binary size | sleeve-check $SIZE MiB | | the claude binary: $CSIZE MiB |"
 	echo
 	echo "Targets: entrypoint overhead under 5 ms; health under 5 ms and 15 MB; each at least 50x cheaper than the CLI-based alternative."

@@ -1,24 +1,26 @@
 #!/bin/sh
 # make e2e-claude: the real Claude Code CLI (the version in
-# e2e/claude-version), driven in tmux against the project's fake API on
+# e2e/fixtures/claude-version), driven in tmux against the project's fake API on
 # loopback, with HOME in a temporary folder. Each case prints the screen
 # it saw when it fails.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-. e2e/lib.sh
+. e2e/lib/common.sh
+. e2e/lib/tmux.sh
+. e2e/lib/claude-cases.sh
+. e2e/lib/leftovers.sh
+e2e_begin
 
 need_root
 install_packages tmux jq curl
 make -s build >/dev/null
-CLAUDE=$(./e2e/install-claude.sh)
-VERSION=$(cat e2e/claude-version)
+remove_leftovers tmux 'tmux:^c[0-9]+[a-d]?$'
+# Other users (case 7) must reach the binary (use_claude) and the homes.
+use_claude
+VERSION=$(cat e2e/fixtures/claude-version)
 echo "claude: $("$CLAUDE" --version) at $CLAUDE"
-mkdir -p "$E2E_TMP/bin"
-ln -s "$CLAUDE" "$E2E_TMP/bin/claude"
 chmod 0755 "$E2E_TMP"
-# Other users (case 7) must reach the binary.
-d=$CLAUDE; while [ "$d" != / ]; do d=$(dirname "$d"); chmod o+x "$d" 2>/dev/null || true; done
 
 GOOD=$(fake_token oat01 good)
 FILETOK=$(fake_token oat01 file)
@@ -34,8 +36,6 @@ start_fake -token "$GOOD=valid,reply=$REPLY" -token "$FILETOK=valid,reply=$REPLY
 	-token "$OLD=expired" -token "$REVOKED=revoked" -token "$LIMITED=rate_limited,retry_after=60" -token "$QUOTA=usage_limit" \
 	-token "$USAGEOK=usage_ok,reply=$REPLY" -token "$USAGEWARN=usage_warning,reply=$REPLY"
 
-. e2e/tmux.sh
-
 step "1. control: claude alone, valid token, fresh HOME -> stops at onboarding"
 H=$(fresh_home c1)
 EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD" run_tmux c1 "$H" claude
@@ -45,11 +45,7 @@ no_screen c1 "$PROMPT"
 ok "claude $VERSION still stops at its onboarding screen without sleeve-check"
 
 step "2. sleeve-check -- claude: opens at the prompt; a message reaches the fake with Bearer + oauth beta"
-H=$(fresh_home c2)
-EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD SLEEVE_CHECK_TRUST_DIRS=$H/workspace" sleeve c2 "$H" -- claude
-wait_screen c2 "$PROMPT"
-no_screen c2 "Welcome to Claude Code|trust the files|Do you trust"
-talk c2
+case_prompt c2
 last_request | jq -e '.credential == "bearer ...good" and (.anthropic_beta | test("oauth-2025-04-20")) and (.user_agent | startswith("claude-cli/"))' >/dev/null ||
 	fail "the request did not carry the token as Bearer with the oauth beta: $(last_request)"
 screen c2 | grep -q "$GOOD" && fail "the token is on the screen" || true
@@ -103,11 +99,13 @@ ok "the file's token was sent; the expired read-only one stopped sleeve-check wi
 step "6. a .claude.json that Claude Code wrote survives sleeve-check with every key"
 jq -e '.numStartups >= 1 and (.projects | length) >= 1' "$C2_HOME/.claude.json" >/dev/null || fail "case 2's CLI wrote no state"
 tmux kill-session -t c2
-# A killed CLI saves its config once more on the way out: wait for that.
-for _ in 1 2 3 4 5 6 7 8 9 10; do
+# A killed CLI saves its config once more on the way out: wait for that
+# (for a second with no change and no CLI left; at most 10 s).
+settled() {
 	m=$(stat -c %Y.%s "$C2_HOME/.claude.json"); sleep 1
-	[ "$m" = "$(stat -c %Y.%s "$C2_HOME/.claude.json")" ] && ! pgrep -f "HOME=$C2_HOME" >/dev/null && break
-done
+	[ "$m" = "$(stat -c %Y.%s "$C2_HOME/.claude.json")" ] && ! pgrep -f "HOME=$C2_HOME" >/dev/null
+}
+poll_until -every 0 10 settled || true
 jq 'del(.hasCompletedOnboarding)' "$C2_HOME/.claude.json" >"$E2E_TMP/written.json"
 cp "$E2E_TMP/written.json" "$C2_HOME/.claude.json"
 # (No probe: it is claude -p, whose own writes to the file are not the point here.)
@@ -125,12 +123,7 @@ chown -R 4242:4242 "$H"
 EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD SLEEVE_CHECK_TRUST_DIRS=$H/workspace" sleeve c7 "$H" --user 4242:4242 -- claude --dangerously-skip-permissions
 wait_screen c7 "Bypass Permissions mode"
 no_screen c7 "$PROMPT"
-H=$(fresh_home c7b)
-chown -R 4242:4242 "$H"
-EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD SLEEVE_CHECK_TRUST_DIRS=$H/workspace SLEEVE_CHECK_ACCEPT_BYPASS_PERMISSIONS=true" sleeve c7b "$H" --user 4242:4242 -- claude --dangerously-skip-permissions
-wait_screen c7b "$PROMPT"
-no_screen c7b "Bypass Permissions mode"
-talk c7b
+case_bypass c7b
 H=$(fresh_home c7c)
 EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD" run_tmux c7c "$H" claude --dangerously-skip-permissions
 wait_screen c7c '\[exited 1\]'
@@ -180,35 +173,21 @@ jq -e --arg p "$H/real-ws" '.projects[$p].hasTrustDialogAccepted == true' "$H/.c
 ok "trusted $H/real-ws for the link $H/workspace; no trust dialog"
 
 step "11. no terminal (docker run without -it): the CLI falls into print mode and exits 1; sleeve-check stops first; a piped prompt still works"
-H=$(fresh_home c11)
-# nott CMD...: CMD without a terminal, as in a container started without -it:
-# standard input /dev/null (or what is piped in), standard output a pipe.
-nott() { (cd "$H/workspace" && env -i HOME="$H" PATH="$E2E_TMP/bin:/usr/bin:/bin" ANTHROPIC_BASE_URL="$FAKE_URL" CLAUDE_CODE_OAUTH_TOKEN="$GOOD" \
-	SLEEVE_CHECK_TRUST_DIRS="$H/workspace" "$@" 2>&1 | cat); }
-set +e
-OUT=$(nott sh -c 'claude </dev/null; echo "[exited $?]"')
+case_notty c11
+OUT=$NOTTY_CONTROL
 echo "$OUT" | grep -q 'Input must be provided either through stdin or as a prompt argument' && echo "$OUT" | grep -q '\[exited 1\]' ||
 	fail "control: the CLI without a terminal did not fail as expected: $OUT"
 echo "  control: claude </dev/null | cat -> $(echo "$OUT" | head -1)"
-OUT=$(nott sh -c '"$0" -- claude </dev/null; echo "[exited $?]"' "$ROOT/bin/sleeve-check")
-set -e
-echo "$OUT" | grep -q '\[exited 3\]' || fail "sleeve-check did not stop with 3: $OUT"
+OUT=$NOTTY_STOP
 echo "$OUT" | grep -q 'error: claude (standard output is not a terminal, so it runs in print mode) has no prompt' || fail "no message: $OUT"
 echo "$OUT" | grep -q 'hint: give the sleeve a terminal: docker run -it' || fail "no hint: $OUT"
 echo "$OUT" | grep -q '^Error: Input must be provided' && fail "the CLI ran: $OUT"
 echo "  sleeve-check -- claude </dev/null | cat -> exit 3: $(echo "$OUT" | grep '^sleeve-check: error' | cut -c1-110)..."
-OUT=$(nott sh -c 'echo "say hi" | "$0" -- claude' "$ROOT/bin/sleeve-check")
-echo "$OUT" | grep -q "$REPLY" || fail "a piped prompt got no answer: $OUT"
 OUT=$(nott sh -c '"$0" -- claude "say hi" </dev/null' "$ROOT/bin/sleeve-check")
 echo "$OUT" | grep -q "$REPLY" || fail "a prompt argument got no answer: $OUT"
 ok "no terminal: stopped with 3 before the CLI ran; a piped prompt and a prompt argument still answered"
 
 step "12. a project .mcp.json: the CLI asks about its servers and waits; sleeve-check foresees it; approved ahead, the CLI opens at the prompt and starts the server"
-# mcp_project HOME: a workspace whose .mcp.json has one server that leaves
-# a mark when the CLI starts it.
-mcp_project() {
-	printf '{"mcpServers": {"marker": {"command": "sh", "args": ["-c", "touch %s/marker-started; exec cat"]}}}\n' "$1" >"$1/workspace/.mcp.json"
-}
 H=$(fresh_home c12)
 mcp_project "$H"
 EXTRA_ENV="NO_COLOR=1 CLAUDE_CODE_OAUTH_TOKEN=$GOOD SLEEVE_CHECK_TRUST_DIRS=$H/workspace" run_tmux c12 "$H" "sh -c 'sleep 1; exec $ROOT/bin/sleeve-check -- claude'"
@@ -216,13 +195,7 @@ tmux pipe-pane -o -t c12 "cat >>$E2E_TMP/c12.log"
 wait_screen c12 "New MCP server found in this project: marker"
 grep -q 'warning: claude will ask whether to use the MCP servers "marker"' "$E2E_TMP/c12.log" || fail "not foreseen: $(cat "$E2E_TMP/c12.log")"
 [ ! -e "$H/marker-started" ] || fail "the server started before it was approved"
-H=$(fresh_home c12b)
-mcp_project "$H"
-EXTRA_ENV="CLAUDE_CODE_OAUTH_TOKEN=$GOOD SLEEVE_CHECK_TRUST_DIRS=$H/workspace SLEEVE_CHECK_APPROVE_MCP_SERVERS=marker" sleeve c12b "$H" -- claude
-wait_screen c12b "$PROMPT"
-no_screen c12b "MCP server found"
-talk c12b
-[ -e "$H/marker-started" ] || fail "the approved server was not started"
+case_mcp c12b
 jq -e '.enabledMcpjsonServers == ["marker"]' "$H/.claude/settings.json" >/dev/null || fail "no approval in settings.json"
 ok "foreseen; approved ahead: no MCP dialog, the CLI started the server, a message round-tripped"
 

@@ -1,23 +1,29 @@
 #!/bin/sh
 # make e2e-container: the sleeve image in real containers (podman), against
 # the project's fake API on loopback. Cases 1-6 use the stand-in in
-# e2e/stand-in/claude as the command: they are about the container (PID 1,
+# e2e/fixtures/claude-stand-in as the command: they are about the container (PID 1,
 # the user, health, stop), not Claude Code. Case 7 builds the image with
 # the real, pinned Claude Code CLI and runs claude -p through it; make
 # e2e-claude drives the real CLI interactively.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-. e2e/lib.sh
+. e2e/lib/common.sh
+. e2e/lib/podman.sh
+. e2e/lib/leftovers.sh
+e2e_begin
 
 need_root
 install_packages podman runc debootstrap tini curl catatonit podman-compose
 make -s build >/dev/null
+step "what an earlier run left"
+remove_leftovers podman pod:sleeve-1 container:sleeve-1-sleeve container:sleeve-e2e container:sleeve-e2e-root \
+	container:compose_sleeve-1_1 secret:claude-token
 
 step "make image: Dockerfile.sleeve from the checkout, with local base images"
 VERSION=e2e ./scripts/image.sh
 IMAGE=localhost/sleeve:e2e
-$PODMAN run --rm $RUNFLAGS --entrypoint claude "$IMAGE" --version 2>&1 | grep -q "^$(cat e2e/claude-version) (Claude Code)" || fail "claude --version in the image"
+$PODMAN run --rm $RUNFLAGS --entrypoint claude "$IMAGE" --version 2>&1 | grep -q "^$(cat e2e/fixtures/claude-version) (Claude Code)" || fail "claude --version in the image"
 $PODMAN run --rm $RUNFLAGS --entrypoint sleeve-check "$IMAGE" --version 2>&1 | grep -q "^sleeve-check e2e (commit .*, linux/$(go env GOARCH))" || fail "sleeve-check --version in the image"
 c=$($PODMAN create localhost/sleeve-check:e2e)
 $PODMAN cp "$c:/sleeve-check" "$E2E_TMP/sleeve-check-from-scratch" && $PODMAN rm "$c" >/dev/null
@@ -25,21 +31,20 @@ $PODMAN cp "$c:/sleeve-check" "$E2E_TMP/sleeve-check-from-scratch" && $PODMAN rm
 ok "the image runs claude --version and sleeve-check --version; /sleeve-check copied out of sleeve-check:e2e runs"
 # Cases 1-6b run the stand-in in place of the real claude: they are about
 # the container. The probe it hands to the real CLI, the pinned release.
-STAND_IN="-v $ROOT/e2e/stand-in/claude:/usr/local/bin/claude:ro -v $(./e2e/install-claude.sh):/opt/claude-real:ro"
+STAND_IN="-v $ROOT/e2e/fixtures/claude-stand-in:/usr/local/bin/claude:ro -v $(./e2e/tools/install-claude.sh):/opt/claude-real:ro"
 
 GOOD=$(fake_token oat01 e2e-good)
 OLD=$(fake_token oat01 e2e-old0)
 start_fake -token "$GOOD=valid"
 TTL=4
-cleanup_extra() { $PODMAN rm -f sleeve-e2e sleeve-e2e-root >/dev/null 2>&1 || true; }
-cleanup_extra
+on_exit "$PODMAN rm -f sleeve-e2e sleeve-e2e-root >/dev/null 2>&1"
 
 step "1. a valid token: the container starts; PID 1 is tini, then the command as the sleeve user"
 $PODMAN run -dit --name sleeve-e2e --network host $RUNFLAGS $STAND_IN \
 	--health-start-period 0s --health-retries 1 \
 	-e CLAUDE_CODE_OAUTH_TOKEN="$GOOD" -e ANTHROPIC_BASE_URL="$FAKE_URL" \
 	-e SLEEVE_CHECK_PROBE_SPLAY=0s -e SLEEVE_CHECK_HEALTH_TTL=${TTL}s "$IMAGE" >/dev/null
-wait_log sleeve-e2e "claude stand-in: started as uid 1000 (agent)"
+wait_log "$PODMAN" sleeve-e2e "claude stand-in: started as uid 1000 (agent)"
 TOP=$($PODMAN top sleeve-e2e pid user args)
 echo "$TOP"
 echo "$TOP" | awk '$1 == 1' | grep -q 'tini -- sleeve-check -- claude' || fail "PID 1 is not tini"
@@ -55,7 +60,7 @@ health_is sleeve-e2e healthy
 ok "$(health_line sleeve-e2e)"
 
 step "3. the token is revoked at the API while the sleeve runs: unhealthy within one TTL (${TTL}s)"
-curl -fsS -X POST "$FAKE_URL/_fake/tokens" -d "{\"token\":\"$GOOD\",\"behavior\":\"revoked\"}"
+fake "$GOOD" revoked
 sleep $((TTL + 1))
 health_is sleeve-e2e unhealthy
 LINE=$(health_line sleeve-e2e)
@@ -92,7 +97,7 @@ step "6. started as root with SLEEVE_CHECK_USER=agent: the command still runs as
 $PODMAN run -dit --name sleeve-e2e-root --network host $RUNFLAGS $STAND_IN --user 0 \
 	-e CLAUDE_CODE_OAUTH_TOKEN="$GOOD" -e ANTHROPIC_BASE_URL="$FAKE_URL" -e SLEEVE_CHECK_USER=agent \
 	-e SLEEVE_CHECK_PROBE=off "$IMAGE" >/dev/null
-wait_log sleeve-e2e-root "claude stand-in: started as uid 1000 (agent)"
+wait_log "$PODMAN" sleeve-e2e-root "claude stand-in: started as uid 1000 (agent)"
 $PODMAN exec sleeve-e2e-root stat -c %U /home/agent/.claude.json | grep -qx agent || fail "config not owned by agent"
 ok "root start, agent command, agent-owned config"
 
@@ -108,9 +113,9 @@ echo "$OUT" | grep -q 'hint: give the sleeve a terminal: docker run -it' || fail
 echo "$OUT" | grep -q 'claude stand-in: started' && fail "the command ran: $OUT"
 ok "without -it: exit 3 before the command, with the fix for each launcher"
 
-step "7. the image with the real Claude Code CLI ($(cat e2e/claude-version)): claude -p through the entrypoint answers from the fake"
+step "7. the image with the real Claude Code CLI ($(cat e2e/fixtures/claude-version)): claude -p through the entrypoint answers from the fake"
 SIZE=$($PODMAN image inspect "$IMAGE" --format '{{.Size}}')
-curl -fsS -X POST "$FAKE_URL/_fake/tokens" -d "{\"token\":\"$GOOD\",\"behavior\":\"valid\",\"reply\":\"Hello from the fake API\"}"
+fake "$GOOD" valid "Hello from the fake API"
 OUT=$($PODMAN run --rm --network host $RUNFLAGS -e CLAUDE_CODE_OAUTH_TOKEN="$GOOD" -e ANTHROPIC_BASE_URL="$FAKE_URL" \
 	-e SLEEVE_CHECK_PROBE_SPLAY=0s "$IMAGE" claude -p "say hi" 2>&1 | grep -v 'level=error.*systemd')
 echo "$OUT"
@@ -128,7 +133,7 @@ step "8. deploy/kubernetes/sleeve.yaml with podman kube play: the pod starts, th
 KUBE=$E2E_TMP/kube
 mkdir -p "$KUBE"
 KTOK=$(fake_token oat01 kube)
-curl -fsS -X POST "$FAKE_URL/_fake/tokens" -d "{\"token\":\"$KTOK\",\"behavior\":\"valid\"}"
+fake "$KTOK" valid
 # The manifest as written, with the image built above, the fake API, and a
 # short health TTL. podman 4.3 takes a Secret only as a podman secret whose
 # data is a Secret document, and mounts its data values without decoding
@@ -141,16 +146,13 @@ printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: claude-token\ndata:\n  
 podman secret rm claude-token >/dev/null 2>&1 || true
 podman secret create claude-token "$KUBE/secret.yaml" >/dev/null
 kube_down() { podman kube down "$KUBE/pod.yaml" >/dev/null 2>&1 || true; podman secret rm claude-token >/dev/null 2>&1 || true; }
-compose_down() { :; }
-cleanup_extra() { $PODMAN rm -f sleeve-e2e sleeve-e2e-root >/dev/null 2>&1 || true; kube_down; compose_down; }
+on_exit kube_down
 podman kube play --network host "$KUBE/pod.yaml" >"$E2E_TMP/kube.log" 2>&1 || { cat "$E2E_TMP/kube.log" >&2; fail "podman kube play failed"; }
-i=0; until podman logs sleeve-1-sleeve 2>&1 | grep -q 'ok: oauth_token from CLAUDE_CODE_OAUTH_TOKEN_FILE'; do
-	i=$((i + 1)); [ $i -gt 200 ] && { podman logs sleeve-1-sleeve >&2; fail "the pod did not start"; }; sleep 0.1
-done
+wait_log podman sleeve-1-sleeve 'ok: oauth_token from CLAUDE_CODE_OAUTH_TOKEN_FILE' 20
 podman top sleeve-1-sleeve user args | grep -q '^agent .*claude --dangerously-skip-permissions' || fail "claude is not running as agent in the pod: $(podman top sleeve-1-sleeve user args)"
 health_is sleeve-1-sleeve healthy
 ok "the pod runs claude as agent; its liveness probe, run as a health check: $(health_line sleeve-1-sleeve)"
-curl -fsS -X POST "$FAKE_URL/_fake/tokens" -d "{\"token\":\"$KTOK\",\"behavior\":\"revoked\"}"
+fake "$KTOK" revoked
 sleep $((TTL + 1))
 health_is sleeve-1-sleeve unhealthy
 ok "revoked: $(health_line sleeve-1-sleeve)"
@@ -164,12 +166,12 @@ COMPOSE=$E2E_TMP/compose
 mkdir -p "$COMPOSE/work/1" && cp deploy/compose.yaml "$COMPOSE/compose.yaml"
 chmod 0777 "$COMPOSE/work/1"
 for n in 1 2 3; do printf '%s\n' "$GOOD" >"$COMPOSE/claude_token_$n.txt"; done && chmod 0644 "$COMPOSE"/claude_token_*.txt
-curl -fsS -X POST "$FAKE_URL/_fake/tokens" -d "{\"token\":\"$GOOD\",\"behavior\":\"valid\"}"
+fake "$GOOD" valid
 # The file as written, plus the fake API on the host's loopback.
 printf 'services:\n  sleeve-1:\n    network_mode: host\n    environment:\n      ANTHROPIC_BASE_URL: "%s"\n      SLEEVE_CHECK_PROBE_SPLAY: "0s"\n' "$FAKE_URL" >"$COMPOSE/e2e.yaml"
-compose() { (cd "$COMPOSE" && SLEEVE_IMAGE=$IMAGE podman-compose -f compose.yaml -f e2e.yaml "$@"); }
-compose_down() { podman rm -f compose_sleeve-1_1 >/dev/null 2>&1 || true; }
-compose --dry-run up -d >"$E2E_TMP/compose-plan.log" 2>&1 || { cat "$E2E_TMP/compose-plan.log" >&2; fail "podman-compose cannot read deploy/compose.yaml"; }
+podman_compose() { (cd "$COMPOSE" && SLEEVE_IMAGE=$IMAGE podman-compose -f compose.yaml -f e2e.yaml "$@"); }
+on_exit "podman rm -f compose_sleeve-1_1 >/dev/null 2>&1"
+podman_compose --dry-run up -d >"$E2E_TMP/compose-plan.log" 2>&1 || { cat "$E2E_TMP/compose-plan.log" >&2; fail "podman-compose cannot read deploy/compose.yaml"; }
 grep -q -- '--tty' "$E2E_TMP/compose-plan.log" && grep -q -- '-i ' "$E2E_TMP/compose-plan.log" && grep -q '/run/secrets/claude_token' "$E2E_TMP/compose-plan.log" ||
 	fail "podman-compose does not read a terminal and the secret from deploy/compose.yaml: $(cat "$E2E_TMP/compose-plan.log")"
 # podman-compose 1.0.3 (Debian's) adds its own network to a network_mode:
@@ -180,12 +182,10 @@ RUN=$(grep '^podman run .*compose_sleeve-1_1' "$E2E_TMP/compose-plan.log" | sed 
 (cd "$COMPOSE" && eval "$RUN") >"$E2E_TMP/compose.log" 2>&1 || { cat "$E2E_TMP/compose.log" >&2; fail "the planned podman run failed: $RUN"; }
 C=compose_sleeve-1_1
 [ -n "$C" ] || { cat "$E2E_TMP/compose.log" >&2; fail "no sleeve-1 container"; }
-i=0; until podman logs "$C" 2>&1 | grep -q 'ok: oauth_token from CLAUDE_CODE_OAUTH_TOKEN_FILE'; do
-	i=$((i + 1)); [ $i -gt 200 ] && { podman logs "$C" >&2; fail "the compose sleeve did not start"; }; sleep 0.1
-done
+wait_log podman "$C" 'ok: oauth_token from CLAUDE_CODE_OAUTH_TOKEN_FILE' 20
 health_is "$C" healthy
 ok "compose: $(health_line "$C")"
-compose_down
+podman rm -f "$C" >/dev/null 2>&1 || true
 
 echo
 echo "e2e-container: all passed"

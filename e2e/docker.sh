@@ -21,13 +21,21 @@ set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 T_START=$(date +%s)
-. e2e/lib.sh
-. e2e/tmux.sh
-. e2e/dockerd.sh
+. e2e/lib/common.sh
+. e2e/lib/tmux.sh
+. e2e/lib/dockerd.sh
+. e2e/lib/leftovers.sh
+e2e_begin
+need_root
+install_packages docker.io debootstrap tmux curl jq
+make -s build >/dev/null
+remove_leftovers tmux 'tmux:^dk1$'
 start_dockerd
+remove_leftovers "the engine" docker-container:dk1 docker-container:dk2 docker-container:dk3 docker-container:dk5 \
+	docker-container:sleeves-sleeve-1-1 docker-container:sleeves-sleeve-2-1 docker-container:sleeves-sleeve-3-1 docker-network:sleeves_default
 
 step "the compose v2 plugin, built from its Go module (cached in .cache/)"
-ln -sf "$(./e2e/docker-compose-plugin.sh)/docker-compose" "$DOCKER_CONFIG/cli-plugins/docker-compose"
+ln -sf "$(./e2e/tools/docker-compose-plugin.sh)/docker-compose" "$DOCKER_CONFIG/cli-plugins/docker-compose"
 COMPOSE_VERSION=$($D compose version --short)
 ok "docker compose $COMPOSE_VERSION"
 
@@ -38,7 +46,7 @@ T0=$(date +%s)
 build_target sleeve-check localhost/sleeve-check:e2e
 build_target sleeve localhost/sleeve:e2e
 IMAGE=localhost/sleeve:e2e
-$D run --rm --entrypoint claude "$IMAGE" --version | grep -q "^$(cat e2e/claude-version) (Claude Code)" || fail "claude --version in the image"
+$D run --rm --entrypoint claude "$IMAGE" --version | grep -q "^$(cat e2e/fixtures/claude-version) (Claude Code)" || fail "claude --version in the image"
 $D run --rm --entrypoint sleeve-check "$IMAGE" --version | grep -q "^sleeve-check e2e (commit " || fail "sleeve-check --version in the image"
 $D run --rm localhost/sleeve-check:e2e --version | grep -q "^sleeve-check e2e (commit " || fail "sleeve-check --version in the FROM scratch image"
 $D run --rm --entrypoint sh "$IMAGE" -c 'ls /run/secrets 2>/dev/null; grep -rl "BEGIN CERT" /run/secrets 2>/dev/null' | grep -q . &&
@@ -68,12 +76,10 @@ SLOW=$(fake_token oat01 dk-slow)
 QUOTED=$(fake_token oat01 dk-quot)
 HTOK=$(fake_token oat01 dk-hlth)
 start_fake -token "$GOOD=valid,reply=$REPLY" -token "$SLOW=valid,delay=60" -token "$QUOTED=valid" -token "$HTOK=valid,delay=4"
-fake() { curl -fsS -X POST "$FAKE_URL/_fake/tokens" -d "{\"token\":\"$1\",\"behavior\":\"$2\"}"; }
 state() { $D inspect "$1" --format "$2"; }
 
 step "1. docker run -it in tmux (the README's line, the README's image): claude's prompt, bypass mode, as agent"
-SESSIONS="$SESSIONS dk1"
-tmux new-session -d -s dk1 -x 120 -y 40 "CLAUDE_CODE_OAUTH_TOKEN=$GOOD $D run -it --rm --name dk1 --network host -e CLAUDE_CODE_OAUTH_TOKEN -e ANTHROPIC_BASE_URL=$FAKE_URL -e SLEEVE_CHECK_STATE_DIR=/tmp/sc localhost/sleeve-user:e2e; echo \"[exited \$?]\"; sleep 600"
+tmux_session dk1 "CLAUDE_CODE_OAUTH_TOKEN=$GOOD $D run -it --rm --name dk1 --network host -e CLAUDE_CODE_OAUTH_TOKEN -e ANTHROPIC_BASE_URL=$FAKE_URL -e SLEEVE_CHECK_STATE_DIR=/tmp/sc localhost/sleeve-user:e2e; echo \"[exited \$?]\"; sleep 600"
 talk dk1
 screen dk1 | grep -qi 'bypass permissions on' || { screen dk1 >&2; fail "claude is not in bypass mode"; }
 # docker top names users as the host does: uid 1000 is agent in the image.
@@ -92,9 +98,7 @@ ok "exit 3; docker logs: $(echo "$LOG" | grep hint)"
 
 step "3. docker stop during a probe that waits: 143 at once"
 $D run -dit --name dk3 --network host -e CLAUDE_CODE_OAUTH_TOKEN="$SLOW" -e ANTHROPIC_BASE_URL="$FAKE_URL" -e SLEEVE_CHECK_PROBE_SPLAY=0s "$IMAGE" >/dev/null
-i=0; until $D logs dk3 2>&1 | grep -q 'still waiting for the probe'; do
-	i=$((i + 1)); [ $i -gt 200 ] && { $D logs dk3 >&2; fail "no progress line while the probe waits"; }; sleep 0.1
-done
+wait_log "$D" dk3 'still waiting for the probe' 20
 PROGRESS=$($D logs dk3 2>&1 | grep 'still waiting')
 T0=$(date +%s%N)
 $D stop -t 10 dk3 >/dev/null
@@ -120,9 +124,7 @@ step "5. health run by Docker's own scheduler: starting during the start, health
 $D run -dit --name dk5 --network host -e CLAUDE_CODE_OAUTH_TOKEN="$HTOK" -e ANTHROPIC_BASE_URL="$FAKE_URL" \
 	-e SLEEVE_CHECK_PROBE_SPLAY=0s -e SLEEVE_CHECK_HEALTH_TTL=1s \
 	--health-interval 2s --health-retries 3 --health-start-period 30s "$IMAGE" >/dev/null
-i=0; until [ "$(state dk5 '{{.State.Health.Status}}')" = healthy ]; do
-	i=$((i + 1)); [ $i -gt 300 ] && { $D inspect dk5 --format '{{json .State.Health}}' >&2; fail "dk5 never became healthy"; }; sleep 0.1
-done
+wait_until -show "$D inspect dk5 --format '{{json .State.Health}}'" 30 "dk5 to be healthy" state_is "$D" dk5 '{{.State.Health.Status}}' healthy
 HLOG=$($D inspect dk5 --format '{{range .State.Health.Log}}{{.ExitCode}} {{.Output}}{{"\n"}}{{end}}' | grep -v '^$')
 echo "$HLOG" | grep -q '^1 starting: the probe.s answer' || fail "no 'starting:' check during the start: $HLOG"
 echo "$HLOG" | grep -q 'hasCompletedOnboarding' && fail "a false reason during the start: $HLOG"
@@ -130,9 +132,7 @@ echo "$HLOG" | grep -q '^0 healthy: ' || fail "no healthy check: $HLOG"
 ok "starting -> healthy: $(echo "$HLOG" | grep '^1 starting' | head -1 | cut -c3-)"
 fake "$HTOK" revoked
 T0=$(date +%s)
-i=0; until [ "$(state dk5 '{{.State.Health.Status}}')" = unhealthy ]; do
-	i=$((i + 1)); [ $i -gt 200 ] && { $D inspect dk5 --format '{{json .State.Health}}' >&2; fail "dk5 never became unhealthy"; }; sleep 0.1
-done
+wait_until -show "$D inspect dk5 --format '{{json .State.Health}}'" 20 "dk5 to be unhealthy" state_is "$D" dk5 '{{.State.Health.Status}}' unhealthy
 S=$(($(date +%s) - T0))
 # interval x retries, plus the check that still finds the cached pass (1 s
 # TTL), plus a claude -p per failing check: a generous bound, the number
@@ -171,26 +171,23 @@ services:
   sleeve-2: *e2e
   sleeve-3: *e2e
 EOF
-compose() { (cd "$COMPOSE" && SLEEVE_IMAGE=$IMAGE $D compose -p sleeves -f compose.yaml -f e2e.yaml "$@"); }
-compose up -d >"$E2E_TMP/compose.log" 2>&1 || { cat "$E2E_TMP/compose.log" >&2; fail "docker compose up failed"; }
+docker_compose() { (cd "$COMPOSE" && SLEEVE_IMAGE=$IMAGE $D compose -p sleeves -f compose.yaml -f e2e.yaml "$@"); }
+docker_compose up -d >"$E2E_TMP/compose.log" 2>&1 || { cat "$E2E_TMP/compose.log" >&2; fail "docker compose up failed"; }
 for n in 1 2 3; do
 	c=sleeves-sleeve-$n-1
-	i=0; until [ "$(state "$c" '{{.State.Health.Status}}')" = healthy ]; do
-		i=$((i + 1)); [ $i -gt 400 ] && { $D logs "$c" >&2; fail "$c never became healthy"; }; sleep 0.1
-	done
+	wait_until -show "$D logs $c" 40 "$c to be healthy" state_is "$D" "$c" '{{.State.Health.Status}}' healthy
 	$D logs "$c" 2>&1 | grep -q 'ok: oauth_token from CLAUDE_CODE_OAUTH_TOKEN_FILE' || fail "$c did not use its token file"
 done
-compose ps
+docker_compose ps
 ok "three sleeves up and healthy, each with its own token file"
 
 step "7. the restart policy: a cause a restart cannot fix stops after the bounded retries; an outage heals in place"
 fake "$(fake_token oat01 dk-cmp2)" revoked
 BEFORE=$(curl -fsS "$FAKE_URL/_fake/requests" | jq length)
 # A new start (recreated, so Docker's restart count starts at 0).
-compose up -d --force-recreate sleeve-2 >/dev/null 2>&1
-i=0; until [ "$(state sleeves-sleeve-2-1 '{{.State.Status}} {{.RestartCount}}')" = "exited 3" ]; do
-	i=$((i + 1)); [ $i -gt 600 ] && fail "sleeve-2: $(state sleeves-sleeve-2-1 '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}')"; sleep 0.1
-done
+docker_compose up -d --force-recreate sleeve-2 >/dev/null 2>&1
+wait_until -show "state sleeves-sleeve-2-1 '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}'" 60 "sleeve-2 to be exited after 3 restarts" \
+	state_is "$D" sleeves-sleeve-2-1 '{{.State.Status}} {{.RestartCount}}' "exited 3"
 sleep 3
 [ "$(state sleeves-sleeve-2-1 '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}')" = "exited 3 6" ] ||
 	fail "sleeve-2 after a revocation: $(state sleeves-sleeve-2-1 '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}')"
@@ -199,21 +196,18 @@ ok "a revoked token: exit 6, restarted 3 times (on-failure:3), then left exited;
 # An outage: the API overloaded while sleeve-3 restarts, back 8 s later.
 TOK3=$(fake_token oat01 dk-cmp3)
 fake "$TOK3" overloaded
-compose up -d --force-recreate sleeve-3 >/dev/null 2>&1
-i=0; until $D logs sleeves-sleeve-3-1 2>&1 | grep -q 'probing again in'; do
-	i=$((i + 1)); [ $i -gt 300 ] && { $D logs sleeves-sleeve-3-1 >&2; fail "sleeve-3 does not wait for the API"; }; sleep 0.1
-done
+docker_compose up -d --force-recreate sleeve-3 >/dev/null 2>&1
+wait_log "$D" sleeves-sleeve-3-1 'probing again in' 30
 WAITLINE=$($D logs sleeves-sleeve-3-1 2>&1 | grep 'probing again in' | tail -1)
 sleep 2
 HL=$($D exec sleeves-sleeve-3-1 sleeve-check health || true)
 echo "$HL" | grep -q '^healthy (warning): waiting for the API' || fail "health while waiting for the API: $HL"
 fake "$TOK3" valid
-i=0; until [ "$(state sleeves-sleeve-3-1 '{{.State.Health.Status}}')" = healthy ] && $D logs sleeves-sleeve-3-1 2>&1 | grep -q 'ok: oauth_token' ; do
-	i=$((i + 1)); [ $i -gt 600 ] && { $D logs sleeves-sleeve-3-1 >&2; fail "sleeve-3 did not recover"; }; sleep 0.1
-done
+recovered() { state_is "$D" sleeves-sleeve-3-1 '{{.State.Health.Status}}' healthy && log_has "$D" sleeves-sleeve-3-1 'ok: oauth_token'; }
+wait_until -show "$D logs sleeves-sleeve-3-1" 60 "sleeve-3 to recover (healthy, the credential checked)" recovered
 [ "$(state sleeves-sleeve-3-1 '{{.RestartCount}}')" = 0 ] || fail "sleeve-3 was restarted by Docker instead of waiting"
 ok "an overloaded API: the sleeve waited in place ($WAITLINE), health said '$HL', and it started with no restart"
-compose down -v >/dev/null 2>&1
+docker_compose down -v >/dev/null 2>&1
 
 T_ALL=$(($(date +%s) - T_START))
 echo

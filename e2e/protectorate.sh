@@ -1,7 +1,7 @@
 #!/bin/sh
 # make e2e-protectorate: the protectorate image spawned exactly as
 # Protectorate's Envoy spawns a sleeve, on the Docker engine (the private
-# dockerd of e2e/dockerd.sh): the raven network, the agent-workspaces
+# dockerd of e2e/lib/dockerd.sh): the raven network, the agent-workspaces
 # volume and the agent-creds volume read-only, Envoy's labels, and no
 # environment, terminal, user, health check or restart policy. A person's
 # view is Envoy's web terminal: docker exec -it -u agent <sleeve> dtach -a
@@ -12,21 +12,28 @@ set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 T_START=$(date +%s)
-. e2e/lib.sh
-. e2e/tmux.sh
-. e2e/dockerd.sh
-# On a failure, the sleeves' own account first.
-cleanup_extra() {
-	if [ "${rc:-0}" != 0 ]; then
-		for c in $($D ps -a --format '{{.Names}}' 2>/dev/null | grep '^sleeve-'); do
-			printf -- '--- docker logs %s (last 40 lines):\n' "$c"
-			$D logs --tail 40 "$c" 2>&1
-		done >&2
-	fi
-	for s in $SESSIONS; do tmux kill-session -t "$s" 2>/dev/null || true; done
-	stop_dockerd
-}
+. e2e/lib/common.sh
+. e2e/lib/tmux.sh
+. e2e/lib/dockerd.sh
+. e2e/lib/leftovers.sh
+e2e_begin
+need_root
+install_packages docker.io debootstrap tmux curl jq
+make -s build >/dev/null
+remove_leftovers tmux 'tmux:^t-([a-d]|keeper)$'
 start_dockerd
+remove_leftovers "the engine" docker-container:fake docker-container:sleeve-a docker-container:sleeve-b docker-container:sleeve-c \
+	docker-container:sleeve-d docker-network:raven docker-volume:agent-workspaces docker-volume:agent-creds-a docker-volume:agent-creds-b \
+	docker-volume:agent-creds-c docker-volume:agent-creds-d
+# On a failure, the sleeves' own account (before the daemon stops).
+sleeve_logs() {
+	[ "$E2E_RC" = 0 ] && return 0
+	for c in $($D ps -a --format '{{.Names}}' 2>/dev/null | grep '^sleeve-'); do
+		printf -- '--- docker logs %s (last 40 lines):\n' "$c"
+		$D logs --tail 40 "$c" 2>&1
+	done >&2
+}
+on_exit sleeve_logs
 base_images
 
 step "docker build --target protectorate (Envoy's layout), and the fake API as an image"
@@ -44,11 +51,9 @@ $D volume create agent-workspaces >/dev/null
 $D run -d --name fake --network raven localhost/fake-anthropic:e2e >/dev/null
 FAKE_IP=$($D inspect fake --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}')
 FAKE_URL=http://$FAKE_IP:8080
-# The first container on raven: the DNS server the daemon gives (dockerd.sh).
+# The first container on raven: the DNS server the daemon gives (lib/dockerd.sh).
 [ "$FAKE_IP" = 172.30.0.2 ] || fail "the fake is at $FAKE_IP, not 172.30.0.2 (the daemon's --dns)"
-i=0; until curl -fsS "$FAKE_URL/_fake/requests" >/dev/null 2>&1; do
-	i=$((i + 1)); [ $i -gt 100 ] && fail "the fake on raven does not answer at $FAKE_URL"; sleep 0.1
-done
+wait_until 10 "the fake on raven to answer at $FAKE_URL" fake_answers
 # The image as a user of this fake would have it: agent's user settings
 # name the fake (claude and sleeve-check both read their env block).
 # Nothing at spawn. (Not the managed settings: with
@@ -63,7 +68,6 @@ IMAGE=localhost/sleeve-protectorate:e2e-fake
 ok "raven, agent-workspaces; the fake at $FAKE_URL, on raven only"
 
 REPLY="Hello from the fake API"
-fake() { curl -fsS -X POST "$FAKE_URL/_fake/tokens" -d "{\"token\":\"$1\",\"behavior\":\"$2\",\"reply\":\"$REPLY\"}"; }
 # creds NAME CMD: run CMD (sh) as root against the agent-creds-NAME volume
 # at /c, as Envoy's process writes it (mode 0600, owned by root).
 creds() {
@@ -80,14 +84,13 @@ spawn() {
 		"$IMAGE" >/dev/null
 	$D start "sleeve-$1" >/dev/null
 }
+# has_session NAME: the session's dtach socket is there.
+has_session() { $D exec -u agent "sleeve-$1" test -S /home/agent/.dtach/session.sock 2>/dev/null; }
 # attach NAME: Envoy's web terminal, in tmux, once the session is there.
 attach() {
-	i=0; until $D exec -u agent "sleeve-$1" test -S /home/agent/.dtach/session.sock 2>/dev/null; do
-		i=$((i + 1)); [ $i -gt 300 ] && { $D logs "sleeve-$1" >&2; fail "sleeve-$1 has no session to attach to"; }; sleep 0.1
-	done
-	SESSIONS="$SESSIONS t-$1"
+	wait_until -show "$D logs sleeve-$1" 30 "a session to attach to in sleeve-$1" has_session "$1"
 	tmux kill-session -t "t-$1" 2>/dev/null || true
-	tmux new-session -d -s "t-$1" -x 120 -y 40 "$D exec -it -u agent sleeve-$1 dtach -a /home/agent/.dtach/session.sock -e '^\\' -z; echo \"[detached \$?]\"; sleep 600"
+	tmux_session "t-$1" "$D exec -it -u agent sleeve-$1 dtach -a /home/agent/.dtach/session.sock -e '^\\' -z; echo \"[detached \$?]\"; sleep 600"
 }
 health() { $D exec "sleeve-$1" sleeve-check health || true; }
 # claude_pid NAME: the claude the session runs, as agent (uid 1000).
@@ -98,9 +101,12 @@ noleak() {
 		fail "a secret of sleeve-$1 leaked into its logs, inspect or state" || true
 }
 
+# attach kills a terminal's session before it attaches again.
+tmux_keeper t-keeper
+
 step "(a) a pasted setup-token (envoy auth login claude <token>): claude's prompt in the session, no dialog, the token sent as Bearer"
 T1=$(fake_token oat01 pa-good)
-fake "$T1" valid
+fake "$T1" valid "$REPLY"
 creds a 'printf "{\"accessToken\": \"%s\"}" "$T1" >/c/claude/credentials.json'
 spawn a
 [ "$($D inspect sleeve-a --format '{{.Config.Tty}}|{{.Config.User}}|{{.HostConfig.RestartPolicy.Name}}')" = "false||no" ] ||
@@ -130,7 +136,7 @@ ok "detached and attached again: claude $PID1 still runs"
 
 step "(b) a synced login (envoy auth sync) with the operator's settings.json: the prompt, the operator's keys kept, a refreshed copy kept across a restart"
 T1=$(fake_token oat01 pb-good)
-fake "$T1" valid
+fake "$T1" valid "$REPLY"
 FUTURE=$((($(date +%s) + 7200) * 1000))
 creds b "printf '{\"claudeAiOauth\":{\"accessToken\":\"%s\",\"refreshToken\":\"sk-ant-ort01-e2e\",\"expiresAt\":$FUTURE,\"scopes\":[\"user:inference\",\"user:profile\"]}}' \"\$T1\" >/c/claude/.credentials.json;
 	printf '{\"userID\":\"operator-user\",\"numStartups\":42,\"operatorKey\":\"kept\",\"hasCompletedOnboarding\":false}' >/c/claude/settings.json"
@@ -148,17 +154,18 @@ LATER=$((FUTURE + 3600000))
 $D exec -u agent sleeve-b sh -c "sed -i 's/\"expiresAt\":$FUTURE/\"expiresAt\":$LATER/' /home/agent/.claude/.credentials.json"
 $D restart -t 5 sleeve-b >/dev/null
 # Until the keeper's verdict is one of the restarted container's.
-i=0; until $D exec sleeve-b sh -c 'test "$(( $(date +%s) - $(date -d "$(sed -n "s/.*\"checked_at\": *\"\([^\"]*\)\".*/\1/p" /run/sleeve-keeper/verdict.json)" +%s) ))" -lt 30' 2>/dev/null &&
-	$D exec sleeve-b grep -q '"ok": true' /run/sleeve-keeper/verdict.json 2>/dev/null && claude_pid b >/dev/null; do
-	i=$((i + 1)); [ $i -gt 600 ] && { $D logs sleeve-b >&2; fail "sleeve-b did not pass its check after the restart"; }; sleep 0.1
-done
+passed_again() {
+	$D exec sleeve-b sh -c 'test "$(( $(date +%s) - $(date -d "$(sed -n "s/.*\"checked_at\": *\"\([^\"]*\)\".*/\1/p" /run/sleeve-keeper/verdict.json)" +%s) ))" -lt 30' 2>/dev/null &&
+		$D exec sleeve-b grep -q '"ok": true' /run/sleeve-keeper/verdict.json 2>/dev/null && claude_pid b >/dev/null
+}
+wait_until -show "$D logs sleeve-b" 60 "sleeve-b to pass its check after the restart" passed_again
 $D exec -u agent sleeve-b grep -q "\"expiresAt\":$LATER" /home/agent/.claude/.credentials.json || fail "the refreshed copy was replaced by the seed"
 noleak b "$T1"
 ok "operator keys kept, the flags set; the refreshed copy kept across docker restart"
 
 step "(c) an expired token: the error and hint in the session and docker logs, health unhealthy, the container up; a good token written into the volume: claude starts by itself within a minute"
 T1=$(fake_token oat01 pc-old0)
-fake "$T1" expired
+fake "$T1" expired "$REPLY"
 creds c 'printf "{\"accessToken\": \"%s\"}" "$T1" >/c/claude/credentials.json'
 spawn c
 attach c
@@ -171,7 +178,7 @@ H=$(health c)
 echo "$H" | grep -q '^unhealthy: ' || fail "health: $H"
 [ "$($D inspect sleeve-c --format '{{.State.Running}}')" = true ] || fail "the container is not running"
 T2=$(fake_token oat01 pc-new0)
-fake "$T2" valid
+fake "$T2" valid "$REPLY"
 creds c 'printf "{\"accessToken\": \"%s\"}" "$T2" >/c/claude/credentials.json'
 T0=$(date +%s)
 # The session checks again by itself within a minute of the failure (no
@@ -193,7 +200,7 @@ screen t-d | grep -q 'envoy auth sync' || fail "the hint lacks envoy auth sync"
 $D logs sleeve-d 2>&1 | grep -q 'no Claude credential in /home/agent/.creds' || fail "docker logs lacks the message"
 health d | grep -q '^unhealthy: no Claude credential' || fail "health: $(health d)"
 T1=$(fake_token oat01 pd-good)
-fake "$T1" valid
+fake "$T1" valid "$REPLY"
 creds d 'printf "{\"accessToken\": \"%s\"}" "$T1" >/c/claude/credentials.json'
 tmux send-keys -t t-d Enter
 wait_screen t-d "$PROMPT" 30
@@ -201,4 +208,4 @@ noleak d "$T1"
 ok "the message names claude/credentials.json and claude/.credentials.json, envoy auth login and envoy auth sync; Enter: the prompt"
 
 echo
-echo "e2e-protectorate: all passed in $(($(date +%s) - T_START)) s (engine $ENGINE, claude $(cat e2e/claude-version))"
+echo "e2e-protectorate: all passed in $(($(date +%s) - T_START)) s (engine $ENGINE, claude $(cat e2e/fixtures/claude-version))"

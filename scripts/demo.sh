@@ -21,7 +21,7 @@ mkdir -p "$WORK/home/workspace"
 # A subscription token is proved by Claude Code itself: the real CLI, the
 # pinned release, installed into .cache/ the first time.
 mkdir -p "$WORK/claude-bin"
-ln -s "$(./e2e/install-claude.sh)" "$WORK/claude-bin/claude"
+ln -s "$(./e2e/tools/install-claude.sh)" "$WORK/claude-bin/claude"
 PATH=$WORK/claude-bin:$PATH
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }

@@ -14,7 +14,7 @@ PKGS=$(go list ./... | grep -v '/cmd/sleeve-check$')
 GOARCH=arm64 CGO_ENABLED=0 go test -count=1 -exec qemu-aarch64-static $PKGS
 echo "== the CLI tests and every testscript, against the arm64 binary under qemu"
 # (A subscription token is proved by the real Claude Code CLI, the host's.)
-SLEEVE_CHECK_TEST_CLAUDE=${SLEEVE_CHECK_TEST_CLAUDE:-$(./e2e/install-claude.sh)}
+SLEEVE_CHECK_TEST_CLAUDE=${SLEEVE_CHECK_TEST_CLAUDE:-$(./e2e/tools/install-claude.sh)}
 export SLEEVE_CHECK_TEST_CLAUDE
 SLEEVE_CHECK_TEST_BINARY=$BIN SLEEVE_CHECK_TEST_EXEC=qemu-aarch64-static go test -count=1 ./cmd/sleeve-check
 echo "test-arm64: all passed"

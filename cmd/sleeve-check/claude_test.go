@@ -11,13 +11,13 @@ import (
 // realClaude is the real Claude Code CLI the tests run: under
 // --probe=auto a subscription token is proved by Claude Code itself, so
 // every script that starts with one runs it. make test installs the
-// pinned release (e2e/install-claude.sh) and names it in
+// pinned release (e2e/tools/install-claude.sh) and names it in
 // SLEEVE_CHECK_TEST_CLAUDE; go test alone finds that install in .cache.
 func realClaude() (string, error) {
 	if p := os.Getenv("SLEEVE_CHECK_TEST_CLAUDE"); p != "" {
 		return p, nil
 	}
-	v, err := os.ReadFile("../../e2e/claude-version")
+	v, err := os.ReadFile("../../e2e/fixtures/claude-version")
 	if err != nil {
 		return "", err
 	}
@@ -29,7 +29,7 @@ func realClaude() (string, error) {
 			}
 		}
 	}
-	return "", fmt.Errorf("the real Claude Code CLI is not installed: run e2e/install-claude.sh (make test does), or set SLEEVE_CHECK_TEST_CLAUDE to a claude binary")
+	return "", fmt.Errorf("the real Claude Code CLI is not installed: run e2e/tools/install-claude.sh (make test does), or set SLEEVE_CHECK_TEST_CLAUDE to a claude binary")
 }
 
 // claudeDir is a directory holding `claude`, the real CLI, for PATH.

@@ -94,7 +94,7 @@ func TestEveryPackageHasItsManual(t *testing.T) {
 // TestImagePinsTheTestedRelease: the image installs the Claude Code release
 // the e2e tests prove (scripts/pin-claude.sh changes both).
 func TestImagePinsTheTestedRelease(t *testing.T) {
-	pinned, err := os.ReadFile(filepath.Join("..", "..", "e2e", "claude-version"))
+	pinned, err := os.ReadFile(filepath.Join("..", "..", "e2e", "fixtures", "claude-version"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,9 @@
 #!/bin/sh
 # Makes the local Go builder image for Dockerfile.sleeve's build stage,
 # since no image registry can be reached here: the local Debian base
-# (e2e/base-image.sh) plus this machine's Go toolchain, at the same path.
+# (e2e/tools/base-image.sh) plus this machine's Go toolchain, at the same path.
 set -eu
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 BASE=${BASE_IMAGE:-localhost/sleeve-base:bookworm-dtach}
 IMAGE=${GO_IMAGE:-localhost/sleeve-go:$(go env GOVERSION)}
 PODMAN=${PODMAN:-podman}

@@ -4,7 +4,7 @@
 # ca-certificates, and dtach for the protectorate target) from the machine's own apt mirror, then podman import.
 # The root filesystem tarball is cached in .cache/ between runs.
 set -eu
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 IMAGE=${BASE_IMAGE:-localhost/sleeve-base:bookworm-dtach}
 CACHE=${CACHE_DIR:-$PWD/.cache}
 TAR=$CACHE/sleeve-base-bookworm-dtach.tar

@@ -5,7 +5,7 @@
 # module (its go.mod has exclude directives), so the module is downloaded
 # and built in a writable copy. Prints the plugin directory.
 set -eu
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 VERSION=${COMPOSE_VERSION:-v2.40.3}
 DIR=${CACHE_DIR:-$PWD/.cache}/docker-cli-plugins
 if [ -x "$DIR/docker-compose" ] && "$DIR/docker-compose" version 2>/dev/null | grep -q "$VERSION"; then

@@ -1,13 +1,13 @@
 #!/bin/sh
 # Installs a Claude Code CLI release from npm into .cache/ and prints the
-# path of a `claude` that runs it: the pinned one (e2e/claude-version), or
+# path of a `claude` that runs it: the pinned one (e2e/fixtures/claude-version), or
 # CLAUDE_VERSION. Releases from 2.1.113 on are native binaries, carried by
 # the package's linux-x64 optional dependency (no Node needed); the ones
 # before are cli.js packages, run here by the machine's node (18 or later),
 # through a small `claude` wrapper so that the command is still "claude".
 set -eu
-cd "$(dirname "$0")/.."
-V=${CLAUDE_VERSION:-$(cat e2e/claude-version)}
+cd "$(dirname "$0")/../.."
+V=${CLAUDE_VERSION:-$(cat e2e/fixtures/claude-version)}
 DIR=$PWD/.cache/claude-code-$V
 NATIVE=$DIR/node_modules/@anthropic-ai/claude-code-linux-x64/claude
 CLIJS=$DIR/node_modules/@anthropic-ai/claude-code/cli.js

@@ -56,6 +56,7 @@ var mayImport = map[string][]string{
 	"cmd/sleeve-check":     {"entrypoint"},
 	"cmd/fake-anthropic":   {"check/anthropictest"},
 	"scripts/fetch-claude": nil,
+	"e2e/tools/pair":       nil,
 }
 
 const module = "sleeve-check/"

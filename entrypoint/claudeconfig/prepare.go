@@ -96,36 +96,13 @@ func Prepare(plan ConfigPlan, opt EditOptions) (PrepareResult, error) {
 	return out, nil
 }
 
-// setBool sets obj[path...] = v, as setTrue does for true.
-func setBool(obj map[string]any, v bool, path ...string) []string {
-	if v {
-		return setTrue(obj, path...)
-	}
-	cur := obj
-	for i, k := range path[:len(path)-1] {
-		switch n := cur[k].(type) {
-		case map[string]any:
-			cur = n
-		case nil:
-			m := map[string]any{}
-			cur[k] = m
-			cur = m
-		default:
-			return []string{fmt.Sprintf("left %s alone: it is not an object, so %s could not be set", jsonPath(path[:i+1]), jsonPath(path))}
-		}
-	}
-	last := path[len(path)-1]
-	if b, ok := cur[last].(bool); ok && !b {
-		return nil
-	}
-	cur[last] = false
-	return []string{"set " + jsonPath(path) + " = false"}
-}
-
 // setTrue sets obj[path...] = true, creating objects on the way. A value
 // of another type on the way is replaced only if it is null; otherwise it
 // is left alone and reported, because it is someone else's data.
-func setTrue(obj map[string]any, path ...string) []string {
+func setTrue(obj map[string]any, path ...string) []string { return setBool(obj, true, path...) }
+
+// setBool sets obj[path...] = v, as setTrue does for true.
+func setBool(obj map[string]any, v bool, path ...string) []string {
 	cur := obj
 	for i, k := range path[:len(path)-1] {
 		switch n := cur[k].(type) {
@@ -140,11 +117,11 @@ func setTrue(obj map[string]any, path ...string) []string {
 		}
 	}
 	last := path[len(path)-1]
-	if v, ok := cur[last].(bool); ok && v {
+	if b, ok := cur[last].(bool); ok && b == v {
 		return nil
 	}
-	cur[last] = true
-	return []string{"set " + jsonPath(path) + " = true"}
+	cur[last] = v
+	return []string{fmt.Sprintf("set %s = %t", jsonPath(path), v)}
 }
 
 // approveKey lists the key's last 20 characters, the form Claude Code

@@ -121,9 +121,14 @@ ok "$(echo "$OUT" | grep error)"
 step "5. health run by Docker's own scheduler: starting during the start, healthy, unhealthy after a revocation"
 # The image's HEALTHCHECK, at a 2 s interval so the test takes seconds; a
 # probe that takes 4 s (the fake's delay) keeps the start in its probe step.
+# With a 1 s TTL each check finds the verdict stale and probes again: its
+# deadline (5 s by default) must outlast the fake's 4 s plus claude's own
+# start (seconds, more on a loaded machine), and Docker's timeout for the
+# check (10 s in the image) that deadline, or a check fails for a reason
+# this step is not about.
 $D run -dit --name dk5 --network host -e CLAUDE_CODE_OAUTH_TOKEN="$HTOK" -e ANTHROPIC_BASE_URL="$FAKE_URL" \
-	-e SLEEVE_CHECK_PROBE_SPLAY=0s -e SLEEVE_CHECK_HEALTH_TTL=1s \
-	--health-interval 2s --health-retries 3 --health-start-period 30s "$IMAGE" >/dev/null
+	-e SLEEVE_CHECK_PROBE_SPLAY=0s -e SLEEVE_CHECK_HEALTH_TTL=1s -e SLEEVE_CHECK_HEALTH_PROBE_TIMEOUT=20s \
+	--health-interval 2s --health-retries 3 --health-start-period 30s --health-timeout 30s "$IMAGE" >/dev/null
 wait_until -show "$D inspect dk5 --format '{{json .State.Health}}'" 30 "dk5 to be healthy" state_is "$D" dk5 '{{.State.Health.Status}}' healthy
 HLOG=$($D inspect dk5 --format '{{range .State.Health.Log}}{{.ExitCode}} {{.Output}}{{"\n"}}{{end}}' | grep -v '^$')
 echo "$HLOG" | grep -q '^1 starting: the probe.s answer' || fail "no 'starting:' check during the start: $HLOG"

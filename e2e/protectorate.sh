@@ -124,11 +124,16 @@ step "(a) a pasted setup-token (envoy auth login claude <token>): claude's promp
 T1=$(fake_token oat01 pa-good)
 fake "$T1" valid "$REPLY"
 creds a 'printf "{\"accessToken\": \"%s\"}" "$T1" >/c/claude/credentials.json'
+# Spawn to prompt: from Envoy's create to claude's prompt in its terminal
+# (docs/protectorate.md keeps the numbers).
+T0=$(date +%s%N)
 spawn a
 [ "$($D inspect sleeve-a --format '{{.Config.Tty}}|{{.Config.User}}|{{.HostConfig.RestartPolicy.Name}}')" = "false||no" ] ||
 	fail "not spawned as Envoy spawns: $($D inspect sleeve-a --format '{{.Config.Tty}}|{{.Config.User}}|{{.HostConfig.RestartPolicy.Name}}')"
 $D inspect sleeve-a --format '{{json .Config.Env}}' | grep -q 'CLAUDE_CODE_OAUTH_TOKEN' && fail "a token in the container's environment"
 attach a
+wait_screen t-a "$PROMPT" 60
+SPAWN_MS=$((($(date +%s%N) - T0) / 1000000))
 talk t-a
 no_screen t-a "trust this folder|Bypass Permissions mode|Select login method|Choose the text style"
 curl -fsS "$FAKE_URL/_fake/requests" | jq -r '.[] | select(.path == "/v1/messages") | .credential' | grep -q "^bearer \.\.\.$(printf %s "$T1" | tail -c 4)$" ||
@@ -137,7 +142,7 @@ H=$(health a)
 echo "$H" | grep -q '^healthy: checked .* by the keeper, oauth_token \.\.\.' || fail "health: $H"
 claude_pid a >/dev/null || fail "claude does not run as agent: $($D top sleeve-a -eo pid,uid,args)"
 noleak a "$T1"
-ok "the prompt and the fake's answer in Envoy's terminal; Bearer; $H"
+ok "the prompt $SPAWN_MS ms after docker create (spawn to prompt) and the fake's answer in Envoy's terminal; Bearer; $H"
 
 step "(a'') Envoy's dashboard: GET http://sleeve-a:8080/status from a container on raven decodes, with the real version, claude's process and claude_auth"
 [ "$($D exec -u agent sleeve-a claude --version | cut -d' ' -f1)" = "$VERSION" ] || fail "the image's claude is not $VERSION"

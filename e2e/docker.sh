@@ -257,6 +257,28 @@ recovered() { state_is "$D" sleeves-sleeve-3-1 '{{.State.Health.Status}}' health
 wait_until -show "$D logs sleeves-sleeve-3-1" 60 "sleeve-3 to recover (healthy, the credential checked)" recovered
 [ "$(state sleeves-sleeve-3-1 '{{.RestartCount}}')" = 0 ] || fail "sleeve-3 was restarted by Docker instead of waiting"
 ok "an overloaded API: the sleeve waited in place ($WAITLINE), health said '$HL', and it started with no restart"
+# The API down (connection refused) as sleeve-3 starts, with the default
+# probe; up on the same address about 8 s later. A probe deadline shorter
+# than the outage (4 s, not 20 s) makes the probe give up while the API is
+# still down, so the start's wait policy (SLEEVE_CHECK_ON_UNAVAILABLE=wait
+# of compose.yaml) must take over: the class of a refused connection.
+DOWN_PORT=$(free_port)
+printf 'services:\n  sleeve-3:\n    environment:\n      ANTHROPIC_BASE_URL: "http://127.0.0.1:%s"\n      SLEEVE_CHECK_PROBE_TIMEOUT: 4s\n' "$DOWN_PORT" >"$COMPOSE/e2e-down.yaml"
+T0=$(date +%s)
+(cd "$COMPOSE" && SLEEVE_IMAGE=$IMAGE $D compose -p sleeves -f compose.yaml -f e2e.yaml -f e2e-down.yaml up -d --force-recreate sleeve-3) >/dev/null 2>&1
+sleep 8
+"$ROOT/bin/fake-anthropic" -addr "127.0.0.1:$DOWN_PORT" -token "$TOK3=valid" >/dev/null 2>"$E2E_TMP/fake-back.log" &
+on_exit "kill $! 2>/dev/null"
+ok_count() { $D logs sleeves-sleeve-3-1 2>&1 | grep -c 'ok: oauth_token' || true; }
+OKS=$(ok_count)
+recovered_down() { state_is "$D" sleeves-sleeve-3-1 '{{.State.Health.Status}}' healthy && [ "$(ok_count)" -gt "$OKS" ]; }
+wait_until -show "$D logs sleeves-sleeve-3-1; state sleeves-sleeve-3-1 '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}'" 82 \
+	"sleeve-3 to recover within 90 s of an API that was down for 8 s" recovered_down
+S=$(($(date +%s) - T0))
+DOWNLOG=$($D logs sleeves-sleeve-3-1 2>&1 | nocolor)
+echo "$DOWNLOG" | grep -q 'the API is unreachable (.*Connection refused.*); probing again in' || fail "the refused connection was not waited out: $DOWNLOG"
+[ "$(state sleeves-sleeve-3-1 '{{.RestartCount}}')" = 0 ] || fail "sleeve-3 was restarted by Docker instead of waiting: $DOWNLOG"
+ok "the API down for 8 s: sleeve-3 healthy after $S s with no restart; it said: $(echo "$DOWNLOG" | grep 'probing again in' | head -1)"
 docker_compose down -v >/dev/null 2>&1
 
 T_ALL=$(($(date +%s) - T_START))

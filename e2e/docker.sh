@@ -29,9 +29,9 @@ e2e_begin
 need_root
 install_packages docker.io debootstrap tmux curl jq
 make -s build >/dev/null
-remove_leftovers tmux 'tmux:^dk1$'
+remove_leftovers tmux 'tmux:^dk[19]$'
 start_dockerd
-remove_leftovers "the engine" docker-container:dk1 docker-container:dk2 docker-container:dk3 docker-container:dk5 \
+remove_leftovers "the engine" docker-container:dk1 docker-container:dk2 docker-container:dk3 docker-container:dk5 docker-container:dk8 docker-container:dk9 docker-container:gateway docker-network:gatewaynet \
 	docker-container:sleeves-sleeve-1-1 docker-container:sleeves-sleeve-2-1 docker-container:sleeves-sleeve-3-1 docker-network:sleeves_default
 
 step "the compose v2 plugin, built from its Go module (cached in .cache/)"
@@ -77,6 +77,8 @@ QUOTED=$(fake_token oat01 dk-quot)
 HTOK=$(fake_token oat01 dk-hlth)
 start_fake -token "$GOOD=valid,reply=$REPLY" -token "$SLOW=valid,delay=60" -token "$QUOTED=valid" -token "$HTOK=valid,delay=4"
 state() { $D inspect "$1" --format "$2"; }
+# nocolor: a terminal's log without its colours.
+nocolor() { sed 's/\x1b\[[0-9;]*m//g'; }
 
 step "1. docker run -it in tmux (the README's line, the README's image): claude's prompt, bypass mode, as agent"
 tmux_session dk1 "CLAUDE_CODE_OAUTH_TOKEN=$GOOD $D run -it --rm --name dk1 --network host -e CLAUDE_CODE_OAUTH_TOKEN -e ANTHROPIC_BASE_URL=$FAKE_URL -e SLEEVE_CHECK_STATE_DIR=/tmp/sc localhost/sleeve-user:e2e; echo \"[exited \$?]\"; sleep 600"
@@ -121,9 +123,14 @@ ok "$(echo "$OUT" | grep error)"
 step "5. health run by Docker's own scheduler: starting during the start, healthy, unhealthy after a revocation"
 # The image's HEALTHCHECK, at a 2 s interval so the test takes seconds; a
 # probe that takes 4 s (the fake's delay) keeps the start in its probe step.
+# With a 1 s TTL each check finds the verdict stale and probes again: its
+# deadline (5 s by default) must outlast the fake's 4 s plus claude's own
+# start (seconds, more on a loaded machine), and Docker's timeout for the
+# check (10 s in the image) that deadline, or a check fails for a reason
+# this step is not about.
 $D run -dit --name dk5 --network host -e CLAUDE_CODE_OAUTH_TOKEN="$HTOK" -e ANTHROPIC_BASE_URL="$FAKE_URL" \
-	-e SLEEVE_CHECK_PROBE_SPLAY=0s -e SLEEVE_CHECK_HEALTH_TTL=1s \
-	--health-interval 2s --health-retries 3 --health-start-period 30s "$IMAGE" >/dev/null
+	-e SLEEVE_CHECK_PROBE_SPLAY=0s -e SLEEVE_CHECK_HEALTH_TTL=1s -e SLEEVE_CHECK_HEALTH_PROBE_TIMEOUT=20s \
+	--health-interval 2s --health-retries 3 --health-start-period 30s --health-timeout 30s "$IMAGE" >/dev/null
 wait_until -show "$D inspect dk5 --format '{{json .State.Health}}'" 30 "dk5 to be healthy" state_is "$D" dk5 '{{.State.Health.Status}}' healthy
 HLOG=$($D inspect dk5 --format '{{range .State.Health.Log}}{{.ExitCode}} {{.Output}}{{"\n"}}{{end}}' | grep -v '^$')
 echo "$HLOG" | grep -q '^1 starting: the probe.s answer' || fail "no 'starting:' check during the start: $HLOG"
@@ -145,6 +152,49 @@ MAX=$($D inspect dk5 --format '{{range .State.Health.Log}}{{len .Output}} {{end}
 $D inspect dk5 --format '{{json .State.Health}}' | grep -qF "$HTOK" && fail "the token is in the health log" || true
 ok "unhealthy $S s after the revocation: $LAST (longest entry $MAX bytes)"
 $D rm -f dk5 >/dev/null
+
+# free_port: a loopback port nothing listens on (the fake's, once it ended).
+free_port() {
+	"$ROOT/bin/fake-anthropic" -url-file "$E2E_TMP/free.url" >/dev/null 2>&1 &
+	_fp=$!
+	poll_until 5 test -s "$E2E_TMP/free.url"
+	kill "$_fp"; wait "$_fp" 2>/dev/null || true
+	sed 's/.*://' "$E2E_TMP/free.url"; rm -f "$E2E_TMP/free.url"
+}
+
+step "5a. the default probe (claude -p) while the API is down: each retry is a line in docker logs"
+DOWN_PORT=$(free_port)
+$D run -dit --name dk8 --network host -e CLAUDE_CODE_OAUTH_TOKEN="$GOOD" -e ANTHROPIC_BASE_URL="http://127.0.0.1:$DOWN_PORT" \
+	-e SLEEVE_CHECK_PROBE_SPLAY=0s "$IMAGE" >/dev/null
+wait_log "$D" dk8 'trying again in' 30
+ATTEMPT=$($D logs dk8 2>&1 | nocolor | grep 'probe attempt [0-9]*: .*trying again in' | head -1) || fail "no 'probe attempt N: ...; trying again' line: $($D logs dk8 2>&1)"
+ok "while claude -p found the API down, docker logs said: $ATTEMPT"
+$D rm -f dk8 >/dev/null
+
+step "5b. a plain-http gateway on the sleeves' own network, by name (not loopback): the start warns, and claude works through it"
+GWCTX=$E2E_TMP/gateway-image
+mkdir -p "$GWCTX"
+cp bin/fake-anthropic "$GWCTX/"
+GWTOK=$(fake_token oat01 dk-gway)
+# The first container on the first network is where the daemon sends the
+# containers' outside names (lib/dockerd.sh): it refuses them at once.
+printf 'FROM scratch\nCOPY fake-anthropic /fake-anthropic\nENTRYPOINT ["/fake-anthropic", "-in-container", "-addr", "0.0.0.0:8080", "-refuse-dns", "0.0.0.0:53", "-token", "%s=valid,reply=%s"]\n' "$GWTOK" "$REPLY" >"$GWCTX/Dockerfile"
+$D build -q -t localhost/fake-gateway:e2e "$GWCTX" >/dev/null
+$D network create gatewaynet >/dev/null
+$D run -d --name gateway --network gatewaynet localhost/fake-gateway:e2e >/dev/null
+GW_IP=$($D inspect gateway --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}')
+[ "$GW_IP" = 172.30.0.2 ] || fail "the gateway is at $GW_IP, not 172.30.0.2 (the daemon's --dns)"
+gw_requests() { curl -fsS "http://$GW_IP:8080/_fake/requests"; }
+wait_until 10 "the gateway to answer" gw_requests
+tmux_session dk9 "$D run -it --rm --name dk9 --network gatewaynet -e CLAUDE_CODE_OAUTH_TOKEN=$GWTOK -e ANTHROPIC_BASE_URL=http://gateway:8080 -e SLEEVE_CHECK_PROBE_SPLAY=0s localhost/sleeve-user:e2e; echo \"[exited \$?]\"; sleep 600"
+talk dk9
+wait_log "$D" dk9 'is plain http to "gateway:8080", not a loopback address' 5
+GWWARN=$($D logs dk9 2>&1 | nocolor | grep 'not a loopback address' | head -1)
+N=$(gw_requests | jq '[.[] | select(.path == "/v1/messages")] | length')
+[ "$N" -ge 2 ] || fail "the gateway saw $N messages, want the probe's and claude's"
+ok "$GWWARN; claude answered through http://gateway:8080 ($N messages there)"
+tmux kill-session -t dk9; $D rm -f dk9 gateway >/dev/null 2>&1 || true
+$D network rm gatewaynet >/dev/null
 
 step "6. compose v2: deploy/compose.yaml, three sleeves, each with its own token file: all healthy"
 COMPOSE=$E2E_TMP/compose
@@ -198,7 +248,7 @@ TOK3=$(fake_token oat01 dk-cmp3)
 fake "$TOK3" overloaded
 docker_compose up -d --force-recreate sleeve-3 >/dev/null 2>&1
 wait_log "$D" sleeves-sleeve-3-1 'probing again in' 30
-WAITLINE=$($D logs sleeves-sleeve-3-1 2>&1 | grep 'probing again in' | tail -1)
+WAITLINE=$($D logs sleeves-sleeve-3-1 2>&1 | nocolor | grep 'probing again in' | tail -1)
 sleep 2
 HL=$($D exec sleeves-sleeve-3-1 sleeve-check health || true)
 echo "$HL" | grep -q '^healthy (warning): waiting for the API' || fail "health while waiting for the API: $HL"
@@ -207,6 +257,28 @@ recovered() { state_is "$D" sleeves-sleeve-3-1 '{{.State.Health.Status}}' health
 wait_until -show "$D logs sleeves-sleeve-3-1" 60 "sleeve-3 to recover (healthy, the credential checked)" recovered
 [ "$(state sleeves-sleeve-3-1 '{{.RestartCount}}')" = 0 ] || fail "sleeve-3 was restarted by Docker instead of waiting"
 ok "an overloaded API: the sleeve waited in place ($WAITLINE), health said '$HL', and it started with no restart"
+# The API down (connection refused) as sleeve-3 starts, with the default
+# probe; up on the same address about 8 s later. A probe deadline shorter
+# than the outage (4 s, not 20 s) makes the probe give up while the API is
+# still down, so the start's wait policy (SLEEVE_CHECK_ON_UNAVAILABLE=wait
+# of compose.yaml) must take over: the class of a refused connection.
+DOWN_PORT=$(free_port)
+printf 'services:\n  sleeve-3:\n    environment:\n      ANTHROPIC_BASE_URL: "http://127.0.0.1:%s"\n      SLEEVE_CHECK_PROBE_TIMEOUT: 4s\n' "$DOWN_PORT" >"$COMPOSE/e2e-down.yaml"
+T0=$(date +%s)
+(cd "$COMPOSE" && SLEEVE_IMAGE=$IMAGE $D compose -p sleeves -f compose.yaml -f e2e.yaml -f e2e-down.yaml up -d --force-recreate sleeve-3) >/dev/null 2>&1
+sleep 8
+"$ROOT/bin/fake-anthropic" -addr "127.0.0.1:$DOWN_PORT" -token "$TOK3=valid" >/dev/null 2>"$E2E_TMP/fake-back.log" &
+on_exit "kill $! 2>/dev/null"
+ok_count() { $D logs sleeves-sleeve-3-1 2>&1 | grep -c 'ok: oauth_token' || true; }
+OKS=$(ok_count)
+recovered_down() { state_is "$D" sleeves-sleeve-3-1 '{{.State.Health.Status}}' healthy && [ "$(ok_count)" -gt "$OKS" ]; }
+wait_until -show "$D logs sleeves-sleeve-3-1; state sleeves-sleeve-3-1 '{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}'" 82 \
+	"sleeve-3 to recover within 90 s of an API that was down for 8 s" recovered_down
+S=$(($(date +%s) - T0))
+DOWNLOG=$($D logs sleeves-sleeve-3-1 2>&1 | nocolor)
+echo "$DOWNLOG" | grep -q 'the API is unreachable (.*Connection refused.*); probing again in' || fail "the refused connection was not waited out: $DOWNLOG"
+[ "$(state sleeves-sleeve-3-1 '{{.RestartCount}}')" = 0 ] || fail "sleeve-3 was restarted by Docker instead of waiting: $DOWNLOG"
+ok "the API down for 8 s: sleeve-3 healthy after $S s with no restart; it said: $(echo "$DOWNLOG" | grep 'probing again in' | head -1)"
 docker_compose down -v >/dev/null 2>&1
 
 T_ALL=$(($(date +%s) - T_START))

@@ -22,7 +22,7 @@ install_packages docker.io debootstrap tmux curl jq
 make -s build >/dev/null
 remove_leftovers tmux 'tmux:^t-([a-d]|keeper)$'
 start_dockerd
-remove_leftovers "the engine" docker-container:fake docker-container:sleeve-a docker-container:sleeve-b docker-container:sleeve-c \
+remove_leftovers "the engine" docker-container:fake docker-container:envoy docker-container:sleeve-a docker-container:sleeve-b docker-container:sleeve-c \
 	docker-container:sleeve-d docker-network:raven docker-volume:agent-workspaces docker-volume:agent-creds-a docker-volume:agent-creds-b \
 	docker-volume:agent-creds-c docker-volume:agent-creds-d
 # On a failure, the sleeves' own account (before the daemon stops).
@@ -65,7 +65,11 @@ printf '{"env": {"ANTHROPIC_BASE_URL": "%s"}}\n' "$FAKE_URL" >"$IMG/settings.jso
 printf 'FROM localhost/sleeve-protectorate:e2e\nCOPY --chown=1000:1000 --chmod=0600 settings.json /home/agent/.claude/settings.json\n' >"$IMG/Dockerfile"
 $D build -q -t localhost/sleeve-protectorate:e2e-fake "$IMG" >/dev/null
 IMAGE=localhost/sleeve-protectorate:e2e-fake
-ok "raven, agent-workspaces; the fake at $FAKE_URL, on raven only"
+# Envoy's place: a container on raven (after the fake, which must be the
+# first) that asks the sleeves for /status by name, as Envoy's does.
+$D run -d --name envoy --network raven localhost/sleeve-base:bookworm-dtach sleep 100000 >/dev/null
+VERSION=$(cat e2e/fixtures/claude-version)
+ok "raven, agent-workspaces; the fake at $FAKE_URL, on raven only; envoy's container on raven"
 
 REPLY="Hello from the fake API"
 # creds NAME CMD: run CMD (sh) as root against the agent-creds-NAME volume
@@ -95,6 +99,18 @@ attach() {
 health() { $D exec "sleeve-$1" sleeve-check health || true; }
 # claude_pid NAME: the claude the session runs, as agent (uid 1000).
 claude_pid() { $D top "sleeve-$1" -eo pid,uid,args | awk '$2 == 1000 && $3 ~ /\/claude$/ { print $1; f = 1; exit } END { exit !f }'; }
+# sidecar NAME [PATH]: Envoy's GET http://sleeve-NAME:8080/status (or PATH)
+# from its container on raven, by the container's name, within Envoy's 5 s;
+# prints the body of a 200 answer, fails on anything else.
+sidecar() {
+	_r=$($D exec -e N="sleeve-$1" -e P="${2:-/status}" envoy timeout 5 bash -c \
+		'exec 3<>"/dev/tcp/$N/8080" && printf "GET %s HTTP/1.0\r\nHost: %s:8080\r\n\r\n" "$P" "$N" >&3 && cat <&3' 2>&1 | tr -d '\r') ||
+		{ printf '%s\n' "$_r" >&2; return 1; }
+	case $_r in "HTTP/1."?" 200 "*) ;; *) printf '%s\n' "$_r" >&2; return 1 ;; esac
+	printf '%s\n' "$_r" | sed '1,/^$/d'
+}
+# sidecar_is NAME JQ: /status of sleeve-NAME decodes and JQ holds for it.
+sidecar_is() { sidecar "$1" 2>/dev/null | jq -e "$2" >/dev/null 2>&1; }
 # noleak NAME SECRET: not in docker logs, docker inspect, or the state.
 noleak() {
 	{ $D logs "sleeve-$1" 2>&1; $D inspect "sleeve-$1"; $D exec "sleeve-$1" sh -c 'cat /run/sleeve-check/* /run/sleeve-keeper/verdict.json 2>/dev/null'; } | grep -qF "$2" &&
@@ -108,11 +124,16 @@ step "(a) a pasted setup-token (envoy auth login claude <token>): claude's promp
 T1=$(fake_token oat01 pa-good)
 fake "$T1" valid "$REPLY"
 creds a 'printf "{\"accessToken\": \"%s\"}" "$T1" >/c/claude/credentials.json'
+# Spawn to prompt: from Envoy's create to claude's prompt in its terminal
+# (docs/protectorate.md keeps the numbers).
+T0=$(date +%s%N)
 spawn a
 [ "$($D inspect sleeve-a --format '{{.Config.Tty}}|{{.Config.User}}|{{.HostConfig.RestartPolicy.Name}}')" = "false||no" ] ||
 	fail "not spawned as Envoy spawns: $($D inspect sleeve-a --format '{{.Config.Tty}}|{{.Config.User}}|{{.HostConfig.RestartPolicy.Name}}')"
 $D inspect sleeve-a --format '{{json .Config.Env}}' | grep -q 'CLAUDE_CODE_OAUTH_TOKEN' && fail "a token in the container's environment"
 attach a
+wait_screen t-a "$PROMPT" 60
+SPAWN_MS=$((($(date +%s%N) - T0) / 1000000))
 talk t-a
 no_screen t-a "trust this folder|Bypass Permissions mode|Select login method|Choose the text style"
 curl -fsS "$FAKE_URL/_fake/requests" | jq -r '.[] | select(.path == "/v1/messages") | .credential' | grep -q "^bearer \.\.\.$(printf %s "$T1" | tail -c 4)$" ||
@@ -121,7 +142,20 @@ H=$(health a)
 echo "$H" | grep -q '^healthy: checked .* by the keeper, oauth_token \.\.\.' || fail "health: $H"
 claude_pid a >/dev/null || fail "claude does not run as agent: $($D top sleeve-a -eo pid,uid,args)"
 noleak a "$T1"
-ok "the prompt and the fake's answer in Envoy's terminal; Bearer; $H"
+ok "the prompt $SPAWN_MS ms after docker create (spawn to prompt) and the fake's answer in Envoy's terminal; Bearer; $H"
+
+step "(a'') Envoy's dashboard: GET http://sleeve-a:8080/status from a container on raven decodes, with the real version, claude's process and claude_auth"
+[ "$($D exec -u agent sleeve-a claude --version | cut -d' ' -f1)" = "$VERSION" ] || fail "the image's claude is not $VERSION"
+HOSTNAME_A=$($D inspect sleeve-a --format '{{.Config.Hostname}}')
+# The version is asked of claude once, as the keeper starts: there by now.
+wait_until -show "sidecar a" 15 "sleeve-a's /status to show Claude Code $VERSION, claude's pid and claude_auth" sidecar_is a \
+	"(.sleeve_name == \"$HOSTNAME_A\") and .dhf.name == \"Claude Code\" and .dhf.version == \"$VERSION\" and (.process.pid > 0) and .auth.claude_auth == true and .sleeve_check.verdict == \"ok\""
+ST=$(sidecar a)
+SPID=$(echo "$ST" | jq -r .process.pid)
+$D exec sleeve-a cat "/proc/$SPID/comm" | grep -qx claude || fail "/status names pid $SPID, which is not claude: $ST"
+sidecar a /health >/dev/null || fail "GET /health did not answer 200"
+echo "$ST" | grep -qF "$T1" && fail "the token is in /status"
+ok "$(echo "$ST" | jq -c '{sleeve_name, dhf, process: {pid: .process.pid}, workspace, auth, verdict: .sleeve_check.verdict}')"
 
 step "(a') detach (Ctrl+\\) and attach again: the same claude"
 PID1=$(claude_pid a)
@@ -177,6 +211,22 @@ $D logs sleeve-c 2>&1 | grep -qF "$ERR" || fail "docker logs lacks: $ERR"
 H=$(health c)
 echo "$H" | grep -q '^unhealthy: ' || fail "health: $H"
 [ "$($D inspect sleeve-c --format '{{.State.Running}}')" = true ] || fail "the container is not running"
+ST=$(sidecar c) || fail "sleeve-c's /status did not answer"
+echo "$ST" | jq -e '.auth.claude_auth == false and .sleeve_check.verdict == "failed" and .dhf.name == "Claude Code"' >/dev/null ||
+	fail "sleeve-c's /status for an expired token: $ST"
+ok "$H; /status: $(echo "$ST" | jq -c '{auth, verdict: .sleeve_check.verdict, reason: .sleeve_check.reason}')"
+
+step "(c') Ctrl+C at the failure screen in Envoy's terminal: the session stays, Enter still checks again"
+N=$($D logs sleeve-c 2>&1 | grep -cF "$ERR")
+tmux send-keys -t t-c C-c
+sleep 2
+no_screen t-c '\[detached'
+has_session c || fail "the session's socket is gone after Ctrl+C"
+screen_has t-c 'checking again in 1m0s; press Enter to check now' || { screen t-c >&2; fail "the failure screen is gone after Ctrl+C"; }
+tmux send-keys -t t-c Enter
+more_errors() { [ "$($D logs sleeve-c 2>&1 | grep -cF "$ERR")" -gt "$N" ]; }
+wait_until -show "$D logs sleeve-c" 30 "Enter after Ctrl+C to check sleeve-c again" more_errors
+ok "Ctrl+C: the session and its failure screen stay; Enter checked again"
 T2=$(fake_token oat01 pc-new0)
 fake "$T2" valid "$REPLY"
 creds c 'printf "{\"accessToken\": \"%s\"}" "$T2" >/c/claude/credentials.json'
@@ -186,9 +236,11 @@ T0=$(date +%s)
 # starts in it.
 wait_screen t-c "$PROMPT" 120
 S=$(($(date +%s) - T0))
+wait_until -show "sidecar c" 15 "sleeve-c's /status to say claude_auth true once the volume is fixed" sidecar_is c \
+	'.auth.claude_auth == true and .sleeve_check.verdict == "ok" and (.process.pid > 0)'
 noleak c "$T1"
 noleak c "$T2"
-ok "$ERR; $H; the new token: claude's prompt in the same session after $S s"
+ok "$ERR; the new token: claude's prompt in the same session after $S s; /status: claude_auth true"
 
 step "(d) an empty volume: the session names the files and the Envoy commands; Enter checks again at once"
 $D volume create agent-creds-d >/dev/null

@@ -149,7 +149,7 @@ step "(a'') Envoy's dashboard: GET http://sleeve-a:8080/status from a container 
 HOSTNAME_A=$($D inspect sleeve-a --format '{{.Config.Hostname}}')
 # The version is asked of claude once, as the keeper starts: there by now.
 wait_until -show "sidecar a" 15 "sleeve-a's /status to show Claude Code $VERSION, claude's pid and claude_auth" sidecar_is a \
-	"(.sleeve_name == \"$HOSTNAME_A\") and .dhf.name == \"Claude Code\" and .dhf.version == \"$VERSION\" and (.process.pid > 0) and .auth.claude_auth == true and .sleeve_check.verdict == \"ok\""
+	"(.sleeve_name == \"$HOSTNAME_A\") and .dhf.name == \"Claude Code\" and .dhf.version == \"$VERSION\" and (.process.pid > 0) and .auth.claude_auth == true and .sleeve_check.verdict == \"ok\" and .workspace.path == \"/home/agent/workspace\""
 ST=$(sidecar a)
 SPID=$(echo "$ST" | jq -r .process.pid)
 $D exec sleeve-a cat "/proc/$SPID/comm" | grep -qx claude || fail "/status names pid $SPID, which is not claude: $ST"

@@ -100,7 +100,14 @@ func newStatusServer(c settings.Call, u *sleeve.User) *statusServer {
 	if name == "" {
 		name, _ = os.Hostname()
 	}
-	st := &statusServer{name: name, uid: u.UID, ttl: c.Settings().HealthTTL, workspace: u.Home,
+	// The session starts claude in the keeper's working directory (the
+	// image's WORKDIR); reading claude's own cwd from /proc needs
+	// CAP_SYS_PTRACE, which Docker does not give root by default.
+	workspace := sleeve.WorkingDir()
+	if workspace == "" || workspace == "/" {
+		workspace = u.Home
+	}
+	st := &statusServer{name: name, uid: u.UID, ttl: c.Settings().HealthTTL, workspace: workspace,
 		verdict: func() *state.KeeperVerdict { return state.ReadKeeperVerdict(c.Settings().KeeperDir) }}
 	if claudecli.IsClaude(c.Inv.Command) {
 		if path, err := sleeve.LookPath(c.Inv.Command[0], c.Env.Get("PATH")); err == nil {

@@ -8,6 +8,10 @@ import (
 // Kind is how Claude Code would authenticate.
 type Kind string
 
+// Subscription reports whether k is a subscription (OAuth) token, which
+// Anthropic's terms reserve for Claude Code.
+func (k Kind) Subscription() bool { return k == KindOAuthToken || k == KindOAuthFile }
+
 const (
 	KindCloud        Kind = "cloud_provider"
 	KindAuthToken    Kind = "auth_token"

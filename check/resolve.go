@@ -434,10 +434,10 @@ func (r *Resolution) shadowWarning(sel, sh Credential) {
 	switch {
 	case sel.Kind == KindCloud:
 		msg += fmt.Sprintf(", so Claude Code calls %s, not the Anthropic API", sel.Detail)
-	case (sel.Kind == KindAPIKey || sel.Kind == KindAPIKeyHelper) && (sh.Kind == KindOAuthToken || sh.Kind == KindOAuthFile):
+	case (sel.Kind == KindAPIKey || sel.Kind == KindAPIKeyHelper) && sh.Kind.Subscription():
 		msg += ", so usage is billed to the API organisation, not to the Claude subscription"
 		hint = "unset ANTHROPIC_API_KEY (and apiKeyHelper) to use the subscription"
-	case sel.Kind == KindAuthToken && (sh.Kind == KindOAuthToken || sh.Kind == KindOAuthFile):
+	case sel.Kind == KindAuthToken && sh.Kind.Subscription():
 		msg += ", so requests go to the gateway's token, not to the Claude subscription"
 	case sel.Kind == KindAuthToken && sh.Kind == KindAPIKey:
 		msg += ", so the API key is never sent"

@@ -26,9 +26,7 @@ T_START=$(date +%s)
 . e2e/lib/dockerd.sh
 . e2e/lib/leftovers.sh
 e2e_begin
-need_root
-install_packages docker.io debootstrap tmux curl jq
-make -s build >/dev/null
+engine_prepare
 remove_leftovers tmux 'tmux:^dk[19]$'
 start_dockerd
 remove_leftovers "the engine" docker-container:dk1 docker-container:dk2 docker-container:dk3 docker-container:dk5 docker-container:dk8 docker-container:dk9 docker-container:gateway docker-network:gatewaynet \

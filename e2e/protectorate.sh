@@ -17,9 +17,7 @@ T_START=$(date +%s)
 . e2e/lib/dockerd.sh
 . e2e/lib/leftovers.sh
 e2e_begin
-need_root
-install_packages docker.io debootstrap tmux curl jq
-make -s build >/dev/null
+engine_prepare
 remove_leftovers tmux 'tmux:^t-([a-d]|keeper)$'
 start_dockerd
 remove_leftovers "the engine" docker-container:fake docker-container:envoy docker-container:sleeve-a docker-container:sleeve-b docker-container:sleeve-c \

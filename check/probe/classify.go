@@ -40,7 +40,7 @@ func classify(a Answer, q question) Verdict {
 	}
 	v.Attempts, v.Usage = a.Attempts, a.Usage
 	if a.GaveUp && (v.Class == Unavailable || v.Class == RateLimited) {
-		v.Finding.Message += fmt.Sprintf(" (gave up after %d attempts in %s)", a.Attempts, q.Deadline)
+		v.Finding.Message += gaveUpWords(a.Attempts, q.Deadline)
 	}
 	return v
 }
@@ -250,6 +250,12 @@ func transportVerdict(err error, q question) Verdict {
 		return unavailable(q, "probe_network", "the network failed: "+cause, "check the container's network")
 	}
 	return unavailable(q, "probe_transport", "the request failed: "+cause, "check the network and ANTHROPIC_BASE_URL")
+}
+
+// gaveUpWords ends the sentence of a probe whose retries the deadline
+// ended, by HTTP or by claude -p.
+func gaveUpWords(attempts int, took time.Duration) string {
+	return fmt.Sprintf(" (gave up after %d attempts in %s)", attempts, took)
 }
 
 func apiTail(status int, e APIError, rid string) string {

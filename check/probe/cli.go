@@ -136,7 +136,7 @@ func cliRetries(ctx context.Context, cfg CLIConfig, start time.Time) Verdict {
 func gaveUp(v Verdict, attempts int, start time.Time) Verdict {
 	v.Attempts = attempts
 	if attempts > 1 {
-		v.Finding.Message += fmt.Sprintf(" (gave up after %d attempts in %s)", attempts, time.Since(start).Round(time.Second))
+		v.Finding.Message += gaveUpWords(attempts, time.Since(start).Round(time.Second))
 	}
 	return v
 }

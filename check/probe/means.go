@@ -27,14 +27,8 @@ func Choose(setting string, kind check.Kind) Choice {
 		return Choice{ByHTTP, "SLEEVE_CHECK_PROBE=http"}
 	case setting == "cli":
 		return Choice{ByCLI, "SLEEVE_CHECK_PROBE=cli"}
-	case IsSubscription(kind):
+	case kind.Subscription():
 		return Choice{ByCLI, "a subscription token is used by Claude Code only (Anthropic's terms), so Claude Code proves it"}
 	}
 	return Choice{ByHTTP, "an " + string(kind) + " may be used by any tool, so one tiny request proves it"}
-}
-
-// IsSubscription reports whether kind is a subscription (OAuth) token,
-// which Anthropic's terms reserve for Claude Code.
-func IsSubscription(k check.Kind) bool {
-	return k == check.KindOAuthToken || k == check.KindOAuthFile
 }

@@ -5,7 +5,16 @@
 # build cache), exec root, socket and pidfile; never the system's socket.
 # start_dockerd starts it; every container, network and volume is removed
 # and the daemon stopped when the script ends, also on failure. The entry
-# script installs docker.io (and what else it needs) first.
+# script calls engine_prepare (root, the packages, the build) first.
+
+# engine_prepare: what every Docker engine e2e needs before its daemon:
+# root, the packages (the engine, debootstrap for the base image, tmux for
+# terminals, curl and jq), and this checkout's binaries.
+engine_prepare() {
+	need_root
+	install_packages docker.io debootstrap tmux curl jq
+	make -s build >/dev/null
+}
 
 # The daemon's folders (exec root, socket, pidfile): short, as a unix
 # socket path is bounded. Only these scripts' daemons use the prefix.

@@ -68,7 +68,7 @@ func verdictOf(fs outcome.Findings, code int) state.KeeperVerdict {
 		if f.Severity == outcome.Info {
 			continue
 		}
-		v.Lines = append(v.Lines, "sleeve-check: "+map[outcome.Severity]string{outcome.Error: "error", outcome.Warning: "warning"}[f.Severity]+": "+f.Message)
+		v.Lines = append(v.Lines, "sleeve-check: "+f.Severity.String()+": "+f.Message)
 		if f.Hint != "" {
 			v.Lines = append(v.Lines, "sleeve-check: hint: "+f.Hint)
 		}

@@ -139,7 +139,7 @@ func (pr prover) now(ctx context.Context, res *check.Resolution, means probe.Cho
 	if w := plainHTTP(res, pr.S.RequireTLS); w != nil {
 		fs = append(fs, *w)
 	}
-	if means.Means == probe.ByHTTP && probe.IsSubscription(res.Selected.Kind) {
+	if means.Means == probe.ByHTTP && res.Selected.Kind.Subscription() {
 		fs = append(fs, subscriptionOverHTTP)
 	}
 	pol := pr.StartPolicy()

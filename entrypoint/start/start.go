@@ -26,6 +26,8 @@ var (
 // started is what a start's steps returned; its report is built from it.
 type started struct {
 	in    prelude.Entered
+	dirs  state.Dirs // the sleeve user's state directories
+	cwd   string
 	path  string // the command's
 	files []report.FileReport
 	res   *check.Resolution
@@ -43,7 +45,7 @@ func Run(ctx context.Context, c settings.Call) int {
 	if ok && len(cmd) > 0 {
 		rep := st.report(c, p.Said(), outcome.OK)
 		pipeline.Run(p, saveStep, func(context.Context) (struct{}, outcome.Findings) {
-			return struct{}{}, state.SaveStart(state.NewDirs(c.Settings(), st.in.Env), startState(c, rep, st.res, nil), st.res.Selected, st.probe.proved(), c.Log)
+			return struct{}{}, state.SaveStart(st.dirs, startState(c, rep, st.res, nil), st.res.Selected, st.probe.proved(), c.Log)
 		})
 	}
 	endNote() // after the state: a health check never sees neither
@@ -69,18 +71,18 @@ func steps(p *pipeline.Pipeline, c settings.Call) (st started, endNote func(), o
 	if st.in, ok = prelude.Enter(p, c); !ok {
 		return st, endNote, false
 	}
-	env, dirs := st.in.Env, state.NewDirs(s, st.in.Env)
+	env := st.in.Env
+	st.dirs, st.cwd = state.NewDirs(s, env), sleeve.WorkingDir()
 	if len(cmd) > 0 {
 		// From here on as the sleeve user: health checks may read which step runs.
-		note, done := state.NoteStarting(dirs, c.Began)
+		note, done := state.NoteStarting(st.dirs, c.Began)
 		p.OnLongStep(func(s pipeline.Step) { note(s.Name, s.Waits) })
 		endNote = done
 		if st.path, ok = pipeline.Run(p, findStep, func(context.Context) (string, outcome.Findings) { return findCommand(cmd[0], env.Get("PATH")) }); !ok {
 			return st, endNote, false
 		}
 	}
-	cwd := sleeve.WorkingDir()
-	in := prelude.Input(s, env, cwd, c.Began, st.in.Root.Secrets)
+	in := prelude.Input(s, env, st.cwd, c.Began, st.in.Root.Secrets)
 	if seed := st.in.Root.Seed; seed != nil {
 		sd, ok := pipeline.Run(p, seedStep, func(context.Context) (seeded, outcome.Findings) {
 			return seedCredentials(seed, s.SeedCredentials, check.CredentialsPath(in), len(cmd) == 0, c.Log)
@@ -96,35 +98,36 @@ func steps(p *pipeline.Pipeline, c settings.Call) (st started, endNote func(), o
 	if st.res, ok = prelude.Resolve(p, in); !ok {
 		return st, endNote, false
 	}
-	return st, endNote, st.check(p, c, cwd, in.Seeded != nil && len(cmd) == 0)
+	st, ok = st.check(p, c, in.Seeded != nil && len(cmd) == 0)
+	return st, endNote, ok
 }
 
 // check runs the steps after the credential is known: the apiKeyHelper,
-// claude's screens and config, and the probe.
-func (st *started) check(p *pipeline.Pipeline, c settings.Call, cwd string, reportOnlySeed bool) bool {
-	s, cmd, env := c.Settings(), c.Inv.Command, st.in.Env
+// claude's screens and config, and the probe. It returns st with what
+// they found.
+func (st started) check(p *pipeline.Pipeline, c settings.Call, reportOnlySeed bool) (started, bool) {
+	s, cmd, env, cwd := c.Settings(), c.Inv.Command, st.in.Env, st.cwd
 	if sel := st.res.Selected; sel != nil && sel.Kind == check.KindAPIKeyHelper && s.Probe != "off" {
 		var ok bool
 		if sel.Value, ok = pipeline.Run(p, helperStep, func(ctx context.Context) (check.Secret, outcome.Findings) {
 			return runKeyHelper(ctx, sel, proof.ChildEnv(env, st.res), cwd)
 		}); !ok {
-			return false
+			return st, false
 		}
 	}
 	v := sleeveView{cmd: cmd, s: s, env: env, cwd: cwd, stdin: c.Stdin, stdout: c.Stdout, trust: realTrustDirs(s.TrustDirs, c.Log), now: c.Began}
 	var ok bool
 	if st.files, ok = configure(p, v, st.res, st.in.Root.Base, st.files); !ok {
-		return false
+		return st, false
 	}
-	dirs := state.NewDirs(s, env)
-	pr := prover{Prober: proof.Prober{S: s, Env: env, Cwd: cwd, Cmd: cmd, Log: c.Log, Now: c.Began, Dirs: dirs}, reusable: len(cmd) > 0}
+	pr := prover{Prober: proof.Prober{S: s, Env: env, Cwd: cwd, Cmd: cmd, Log: c.Log, Now: c.Began, Dirs: st.dirs}, reusable: len(cmd) > 0}
 	pr.waiting = func(pd probed, w state.Waiting) {
-		so := *st
-		so.probe = pd
-		state.SaveWaiting(dirs, startState(c, so.report(c, nil, outcome.OK), so.res, &w))
+		waiting := st
+		waiting.probe = pd
+		state.SaveWaiting(st.dirs, startState(c, waiting.report(c, nil, outcome.OK), st.res, &w))
 	}
 	st.probe, ok = prove(p, pr, st.res, reportOnlySeed)
-	return ok
+	return st, ok
 }
 
 // report is the start's report: from what the steps returned, what they

@@ -91,7 +91,7 @@ func (pr Prober) Run(ctx context.Context, res *check.Resolution, pol Policy) pro
 		return probe.HTTP(ctx, *res.Selected, pr.httpConfig(res, pol))
 	}
 	claude := "claude"
-	if c := ClaudeOf(pr.Cmd); c != "" {
+	if c := claudeOf(pr.Cmd); c != "" {
 		claude = c
 	}
 	model, modelSource := pr.Model(res, probe.ByCLI)
@@ -165,9 +165,9 @@ func ChildEnv(env environ.Env, res *check.Resolution) []string {
 	return env.With(res.ChildEnv).Slice()
 }
 
-// ClaudeOf is the command's claude, when the command is claude: the probe
+// claudeOf is the command's claude, when the command is claude: the probe
 // runs the same binary.
-func ClaudeOf(cmd []string) string {
+func claudeOf(cmd []string) string {
 	if len(cmd) > 0 && filepath.Base(cmd[0]) == "claude" {
 		return cmd[0]
 	}

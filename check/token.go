@@ -18,6 +18,11 @@ const (
 	prefixAdmin   = "sk-ant-admin"
 )
 
+// GatewayKeyPrefix begins the key a credential gateway gives a sleeve
+// (sleeve-check gateway key NAME), which Claude Code sends in place of a
+// credential.
+const GatewayKeyPrefix = "scgw1."
+
 // Length bounds. A setup-token and an API key are both about 108
 // characters; anything far outside that was cut or pasted twice.
 const (
@@ -40,6 +45,9 @@ func CheckToken(kind Kind, name string, v Secret) outcome.Findings {
 		}
 	}
 	switch {
+	case strings.HasPrefix(s, GatewayKeyPrefix):
+		// A credential gateway's key for this sleeve (sleeve-check
+		// gateway key NAME): the gateway holds the real credential.
 	case kind == KindOAuthToken && !strings.HasPrefix(s, prefixOAuth):
 		fs.Warn("token_unknown_format", fmt.Sprintf("%s does not start with %s01-, the prefix of a setup-token", name, prefixOAuth),
 			"check that it came from `claude setup-token`")

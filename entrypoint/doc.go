@@ -5,6 +5,7 @@
 //	sleeve-check health                 the HEALTHCHECK (entrypoint/health)
 //	sleeve-check keeper -- COMMAND      Protectorate's supervisor (entrypoint/protectorate)
 //	sleeve-check session -- COMMAND     Protectorate's session (entrypoint/protectorate)
+//	sleeve-check gateway                the credential gateway (entrypoint/gateway)
 //
 // Main takes the arguments and the environment (one environ.Env value,
 // read once) and returns the exit status, or never returns because the

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"sleeve-check/entrypoint/gateway"
 	"sleeve-check/entrypoint/health"
 	"sleeve-check/entrypoint/internal/buildinfo"
 	"sleeve-check/entrypoint/internal/console"
@@ -127,6 +128,8 @@ func run(ctx context.Context, args []string, env environ.Env, stdin *os.File, st
 		return protectorate.Keeper(ctx, c)
 	case "session":
 		return protectorate.Session(ctx, c)
+	case "gateway":
+		return gateway.Run(ctx, c)
 	}
 	return start.Run(ctx, c)
 }

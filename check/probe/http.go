@@ -223,16 +223,34 @@ func answerOf(resp *http.Response, err error) Answer {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(b))
-	a := Answer{Status: resp.StatusCode, RequestID: resp.Header.Get("request-id"), Location: resp.Header.Get("Location")}
-	if resp.StatusCode >= 300 {
-		a.API = ParseAPIError(b)
+	return ResponseAnswer(resp.StatusCode, resp.Header, b, time.Now())
+}
+
+// ResponseAnswer is the Answer of one HTTP response with status and
+// header, whose body begins with body (only an error's body is read), that
+// came at now: the probe's own, or one the credential gateway carried.
+func ResponseAnswer(status int, h http.Header, body []byte, now time.Time) Answer {
+	a := Answer{Status: status, RequestID: h.Get("request-id"), Location: h.Get("Location"), At: now}
+	if status >= 300 {
+		a.API = ParseAPIError(body)
 	}
-	a.At = time.Now()
-	a.WaitHelps = resp.Header.Get("Retry-After") != ""
-	a.RetryAfter, a.RetryAfterSet = retryAfter(resp.StatusCode, resp.Header, a.At)
-	a.Usage = ParseUsage(resp.Header, a.At)
+	a.WaitHelps = h.Get("Retry-After") != ""
+	a.RetryAfter, a.RetryAfterSet = retryAfter(status, h, now)
+	a.Usage = ParseUsage(h, now)
 	return a
 }
+
+// Judge is what one answer says of the credential, by the probe's own
+// classifier; source names where it came from in the verdict's words.
+func Judge(a Answer, j Judgement, source string) Verdict {
+	return classify(a, question{Judgement: j, Source: source})
+}
+
+// NewTransport is the probe's transport, for any client that sends a
+// credential where the probe would: cfg's proxy, and its extra CA file
+// (for https) on top of the system's roots. The string says why the CA
+// file could not be used, or is "".
+func NewTransport(cfg HTTPConfig, https bool) (*http.Transport, string) { return newTransport(cfg, https) }
 
 // setHeaders sets the headers Claude Code would send for cred.
 func setHeaders(h http.Header, cred check.Credential, cfg HTTPConfig) string {

@@ -8,7 +8,13 @@ type Means string
 const (
 	ByHTTP Means = "http" // one tiny Messages request from sleeve-check
 	ByCLI  Means = "cli"  // one claude -p, by Claude Code itself
+	// ByGateway: the credential gateway that holds the fleet credential
+	// is asked what it knows (its one probe, the answers it carried).
+	ByGateway Means = "gateway"
 )
+
+// GatewayChoice is the choice of a sleeve behind a credential gateway.
+var GatewayChoice = Choice{ByGateway, "the credential gateway holds the fleet credential, and knows its verdict from its one probe and the answers it carries"}
 
 // Choice is which probe runs, and why: in the report and --verbose.
 type Choice struct {

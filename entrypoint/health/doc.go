@@ -11,11 +11,13 @@
 // Protectorate sleeve's keeper verdict, when there is one, is reported as
 // it is. Otherwise Run is a short pipeline of its own:
 //
-//	read root-only files -> [switch user] -> resolve credential ->
-//	check the sleeve -> [ask the API]
+//	read root-only files -> [switch user] -> [ask the gateway] ->
+//	resolve credential -> check the sleeve -> [ask the API]
 //
-// The first three are entrypoint/internal/prelude's, shared with the
-// start. "check the sleeve" asks claudeconfig about the welcome screen and
+// The first four are entrypoint/internal/prelude's, shared with the
+// start. Behind a credential gateway "ask the API" asks the gateway every
+// time (it costs the API nothing), so that a gateway that stopped or a
+// revoked key shows at the next check, and heals without a restart. "check the sleeve" asks claudeconfig about the welcome screen and
 // compares the credential with the start's (its keyed identity); "ask the
 // API" reuses the last verdict for SLEEVE_CHECK_HEALTH_TTL, and probes
 // (entrypoint/internal/proof) once it is stale.

@@ -124,7 +124,7 @@ func localChecks(p *pipeline.Pipeline, c settings.Call, last *state.StartState) 
 		return st, false
 	}
 	in := prelude.Input(c.Settings(), st.in.Env, sleeve.WorkingDir(), c.Began, st.in.Root.Secrets)
-	if st.res, ok = prelude.Resolve(p, in); !ok {
+	if st.res, ok = prelude.Resolve(p, in, st.in.Root.Gateway); !ok {
 		return st, false
 	}
 	_, ok = pipeline.Run(p, checkStep, func(context.Context) (struct{}, outcome.Findings) {
@@ -142,7 +142,7 @@ func localChecks(p *pipeline.Pipeline, c settings.Call, last *state.StartState) 
 // prober is the shared prober, for the sleeve the local checks found.
 func (st checked) prober(c settings.Call, last *state.StartState) proof.Prober {
 	s := c.Settings()
-	return proof.Prober{S: s, Env: st.in.Env, Cwd: sleeve.WorkingDir(), Cmd: last.Cmd(), Log: c.Log, Now: c.Began, Dirs: state.NewDirs(s, st.in.Env)}
+	return proof.Prober{S: s, Env: st.in.Env, Cwd: sleeve.WorkingDir(), Cmd: last.Cmd(), Log: c.Log, Now: c.Began, Dirs: state.NewDirs(s, st.in.Env), Gateway: st.in.Root.Gateway}
 }
 
 // startInProgress is the health line of a start that has not ended: one

@@ -44,6 +44,10 @@ func ask(ctx context.Context, pr proof.Prober, res *check.Resolution, localWarn 
 	a.verdict, a.means, a.at, a.cached = &v, &means, &at, cached
 	age := outcome.Human(pr.Now.Sub(at)) + " ago"
 	switch {
+	case v.Finding.ID == "gateway_unreachable":
+		// Every request of claude's goes through the gateway: the sleeve
+		// cannot work until it is back (no restart of the sleeve needed).
+		return a, outcome.Findings{v.Finding}
 	case v.Finding.Severity == outcome.Error && v.Class != probe.Unavailable && v.Class != probe.UsageLimit:
 		return a, outcome.Findings{v.Finding}
 	case v.Class == probe.UsageLimit:
@@ -78,6 +82,12 @@ func ask(ctx context.Context, pr proof.Prober, res *check.Resolution, localWarn 
 func verdict(ctx context.Context, pr proof.Prober, res *check.Resolution) (v probe.Verdict, at time.Time, cached, asked bool) {
 	s := pr.S
 	means := pr.Choice(res).Means
+	if pr.Gateway != nil {
+		// The gateway answers from what it knows, at no cost to the API:
+		// asked every time, so that its own outage or a revoked key shows
+		// at the next check.
+		return pr.Run(ctx, res, proof.Policy{Deadline: s.HealthTimeout}), time.Now().UTC(), false, true
+	}
 	if c, ok := state.CachedVerdict(pr.Dirs, res.Selected, means); ok {
 		ttl := s.HealthTTL
 		if c.Verdict.Class == probe.Unavailable {

@@ -11,14 +11,18 @@
 // runs these steps, in this order (a step in brackets only when it
 // applies):
 //
-//	read root-only files -> [switch user] -> [find command] ->
+//	read root-only files -> [switch user] -> [ask the gateway] -> [find command] ->
 //	[seed credentials] -> resolve credential -> [run apiKeyHelper] ->
 //	foresee claude's screens -> prepare config -> [spread the probe] ->
 //	probe -> [wait for the API] -> [wait for the usage reset] ->
 //	[probe after the reset] -> [save state] -> exec
 //
-// The first two and "resolve credential" are entrypoint/internal/prelude's,
-// shared with health. "read root-only files" reads the *_FILE secrets and
+// The first three and "resolve credential" are entrypoint/internal/prelude's,
+// shared with health. Behind a credential gateway (SLEEVE_CHECK_GATEWAY)
+// "ask the gateway" learns the fleet credential's kind and verdict, claude
+// gets the gateway as its API and the sleeve's key as its credential, a
+// real credential in the sleeve stops the start (exit 3), and the probe
+// is the gateway's answer: twelve sleeves cost the API one probe. "read root-only files" reads the *_FILE secrets and
 // the seed with the rights the container started with, before the switch
 // to --user; every later step runs as the sleeve user, and a start with a
 // command notes (starting.json) the step it is in once that step has run

@@ -265,7 +265,7 @@ func noteVerdict(p *pipeline.Pipeline, pd probed, usageWarning float64) bool {
 // to know what it knew a minute ago. Only a start with a command reuses
 // it, and only a pass.
 func (pr prover) fresh(res *check.Resolution, means probe.Means) (state.ProbeCache, bool) {
-	if !pr.reusable || pr.S.HealthTTL <= 0 {
+	if !pr.reusable || pr.S.HealthTTL <= 0 || pr.Gateway != nil {
 		return state.ProbeCache{}, false
 	}
 	c, ok := state.CachedVerdict(pr.Dirs, res.Selected, means)

@@ -72,6 +72,12 @@ func steps(p *pipeline.Pipeline, c settings.Call) (st started, endNote func(), o
 		return st, endNote, false
 	}
 	env := st.in.Env
+	if gw := st.in.Root.Gateway; gw != nil && gw.Prepared() == check.KindAPIKey {
+		// Behind a gateway whose fleet credential is an API key, claude
+		// sends the sleeve's key as one: approving it is the operator's
+		// intent, or claude asks at its first screen.
+		c.Inv.Settings.ApproveAPIKey = true
+	}
 	st.dirs, st.cwd = state.NewDirs(s, env), sleeve.WorkingDir()
 	if len(cmd) > 0 {
 		// From here on as the sleeve user: health checks may read which step runs.
@@ -95,7 +101,7 @@ func steps(p *pipeline.Pipeline, c settings.Call) (st started, endNote func(), o
 			st.files = append(st.files, *sd.file)
 		}
 	}
-	if st.res, ok = prelude.Resolve(p, in); !ok {
+	if st.res, ok = prelude.Resolve(p, in, st.in.Root.Gateway); !ok {
 		return st, endNote, false
 	}
 	st, ok = st.check(p, c, in.Seeded != nil && len(cmd) == 0)
@@ -120,7 +126,7 @@ func (st started) check(p *pipeline.Pipeline, c settings.Call, reportOnlySeed bo
 	if st.files, ok = configure(p, v, st.res, st.in.Root.Base, st.files); !ok {
 		return st, false
 	}
-	pr := prover{Prober: proof.Prober{S: s, Env: env, Cwd: cwd, Cmd: cmd, Log: c.Log, Now: c.Began, Dirs: st.dirs}, reusable: len(cmd) > 0}
+	pr := prover{Prober: proof.Prober{S: s, Env: env, Cwd: cwd, Cmd: cmd, Log: c.Log, Now: c.Began, Dirs: st.dirs, Gateway: st.in.Root.Gateway}, reusable: len(cmd) > 0}
 	pr.waiting = func(pd probed, w state.Waiting) {
 		waiting := st
 		waiting.probe = pd

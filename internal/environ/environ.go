@@ -112,6 +112,17 @@ func (e *Env) Set(name, v string) {
 	e.vals[name] = v
 }
 
+// Unset removes name, so that neither a lookup nor the command sees it.
+func (e *Env) Unset(name string) {
+	if _, ok := e.vals[name]; !ok {
+		return
+	}
+	if !e.changed(name) {
+		e.set = append(e.set, name)
+	}
+	delete(e.vals, name)
+}
+
 func (e Env) changed(name string) bool {
 	for _, s := range e.set {
 		if s == name {
@@ -134,7 +145,9 @@ func (e Env) Slice() []string {
 		}
 	}
 	for _, k := range e.set {
-		out = append(out, k+"="+e.vals[k])
+		if v, ok := e.vals[k]; ok {
+			out = append(out, k+"="+v)
+		}
 	}
 	return out
 }

@@ -11,11 +11,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"sleeve-check/check"
+	"sleeve-check/entrypoint/internal/fleet"
 	"sleeve-check/entrypoint/internal/pipeline"
 	"sleeve-check/entrypoint/internal/settings"
 	"sleeve-check/entrypoint/internal/sleeve"
@@ -29,6 +31,7 @@ var (
 	readRootFilesStep = pipeline.Step{Name: "read root-only files", Waits: "the *_FILE secrets and the seed to be read", Code: outcome.Config}
 	switchUserStep    = pipeline.Step{Name: "switch user", Waits: "the user switch", Code: outcome.Config}
 	resolveStep       = pipeline.Step{Name: "resolve credential", Waits: "Claude Code's settings and credentials to be read", Code: outcome.Config}
+	gatewayStep       = pipeline.Step{Name: "ask the gateway", Waits: "the credential gateway's answer (SLEEVE_CHECK_GATEWAY)", Code: outcome.Unavailable}
 )
 
 // RootFiles are what is read before the user switch, with the rights the
@@ -39,6 +42,9 @@ type RootFiles struct {
 	Seed    *Seed          // SLEEVE_CHECK_SEED_CREDENTIALS, if set
 	// Base is SLEEVE_CHECK_MERGE_CONFIG's object, if set.
 	Base map[string]any
+	// Gateway is the credential gateway and this sleeve's key for it,
+	// when SLEEVE_CHECK_GATEWAY is set.
+	Gateway *fleet.Sleeve
 }
 
 // Seed is the file named by SLEEVE_CHECK_SEED_CREDENTIALS, read and
@@ -49,9 +55,11 @@ type Seed struct {
 	Findings outcome.Findings
 }
 
-// Entered is what the first two steps return: the root-only files, the
+// Entered is what the first steps return: the root-only files, the
 // user switched to (nil without a switch), and the environment that
-// follows the user (HOME, USER, LOGNAME).
+// follows the user (HOME, USER, LOGNAME) - behind a credential gateway,
+// the one claude gets: the gateway as its API, the sleeve's key as its
+// credential.
 type Entered struct {
 	Root RootFiles
 	User *sleeve.User
@@ -67,19 +75,32 @@ func Enter(p *pipeline.Pipeline, c settings.Call) (Entered, bool) {
 	if out.Root, ok = pipeline.Run(p, readRootFilesStep, func(context.Context) (RootFiles, outcome.Findings) { return readRootFiles(s, c.Env) }); !ok {
 		return out, false
 	}
-	if s.User == "" {
-		return out, true
+	if s.User != "" {
+		type switched struct {
+			u   *sleeve.User
+			env environ.Env
+		}
+		sw, ok := pipeline.Run(p, switchUserStep, func(context.Context) (switched, outcome.Findings) {
+			u, env, fs := sleeve.Switch(s.User, c.Env, c.Log)
+			return switched{u, env}, fs
+		})
+		if out.User, out.Env = sw.u, sw.env; !ok {
+			return out, false
+		}
 	}
-	type switched struct {
-		u   *sleeve.User
-		env environ.Env
+	if gw := out.Root.Gateway; gw != nil {
+		deadline := s.ProbeTimeout
+		if c.Inv.Sub == "health" {
+			deadline = s.HealthTimeout
+		}
+		gw.Proxy = out.Env.Proxy()
+		pipeline.Run(p, gatewayStep, func(ctx context.Context) (struct{}, outcome.Findings) {
+			gw.First(ctx, deadline)
+			return struct{}{}, nil
+		})
+		out.Env = gw.ClaudeEnv(out.Env)
 	}
-	sw, ok := pipeline.Run(p, switchUserStep, func(context.Context) (switched, outcome.Findings) {
-		u, env, fs := sleeve.Switch(s.User, c.Env, c.Log)
-		return switched{u, env}, fs
-	})
-	out.User, out.Env = sw.u, sw.env
-	return out, ok
+	return out, true
 }
 
 // maxMergeConfig bounds the config to merge (a .claude.json grows with
@@ -89,6 +110,13 @@ const maxMergeConfig = 64 << 20
 // readRootFiles reads the *_FILE secrets, the seed and the config to merge.
 func readRootFiles(s settings.Settings, env environ.Env) (RootFiles, outcome.Findings) {
 	rf := RootFiles{Secrets: check.LoadSecrets(env)}
+	if s.Gateway != "" {
+		gw, fs := behindGateway(s.Gateway, env)
+		if fs.HasError() {
+			return rf, fs
+		}
+		rf.Gateway = gw
+	}
 	if s.SeedCredentials != "" {
 		data, of, fs := check.ReadSeed(s.SeedCredentials)
 		rf.Seed = &Seed{data, of, fs}
@@ -110,6 +138,24 @@ func readRootFiles(s settings.Settings, env environ.Env) (RootFiles, outcome.Fin
 	return rf, fs
 }
 
+// behindGateway reads the sleeve's key for the gateway at url, and
+// refuses a real credential beside it: every process of the container
+// could read it from its init's environment (/proc/1/environ), which is
+// what the gateway is there to prevent.
+func behindGateway(url string, env environ.Env) (*fleet.Sleeve, outcome.Findings) {
+	var fs outcome.Findings
+	if real := fleet.RealCredentials(env); len(real) > 0 {
+		fs.Errf(outcome.Config, "gateway_real_credential", fmt.Sprintf("%s is set in a sleeve behind the credential gateway (SLEEVE_CHECK_GATEWAY): any process in the container can read it from /proc/1/environ", strings.Join(real, " and ")),
+			"give the credential to the gateway only, and the sleeve only its key (SLEEVE_CHECK_GATEWAY_KEY_FILE)")
+		return nil, fs
+	}
+	key, source, fs := fleet.LoadKey(env)
+	if fs.HasError() {
+		return nil, fs
+	}
+	return &fleet.Sleeve{URL: url, Key: key, KeySource: source}, fs
+}
+
 // Input is what the credential decision depends on, for the start and for
 // health alike.
 func Input(s settings.Settings, env environ.Env, cwd string, now time.Time, secrets *check.Secrets) check.Input {
@@ -122,8 +168,39 @@ func Input(s settings.Settings, env environ.Env, cwd string, now time.Time, secr
 }
 
 // Resolve is the step that finds the credential Claude Code will use.
-func Resolve(p *pipeline.Pipeline, in check.Input) (*check.Resolution, bool) {
-	return pipeline.Run(p, resolveStep, func(context.Context) (*check.Resolution, outcome.Findings) { return resolve(in, p.Log()) })
+// Behind a gateway (gw) it must be the sleeve's key, and no real
+// credential may be found beside it (a credentials file, a settings
+// file's env block): the agent could read it.
+func Resolve(p *pipeline.Pipeline, in check.Input, gw *fleet.Sleeve) (*check.Resolution, bool) {
+	return pipeline.Run(p, resolveStep, func(context.Context) (*check.Resolution, outcome.Findings) {
+		res, fs := resolve(in, p.Log())
+		if gw != nil && !fs.HasError() {
+			fs = append(fs, keyOnly(res, gw)...)
+		}
+		return res, fs
+	})
+}
+
+// keyOnly says what real credential a sleeve behind a gateway holds.
+func keyOnly(res *check.Resolution, gw *fleet.Sleeve) outcome.Findings {
+	var fs outcome.Findings
+	hint := "give the credential to the gateway only; the sleeve holds only its key"
+	if sel := res.Selected; sel == nil || sel.Value.Reveal() != gw.Key {
+		src := "nothing"
+		if sel != nil {
+			src = sel.Source
+		}
+		fs.Errf(outcome.Config, "gateway_key_overridden", fmt.Sprintf("claude would not use the gateway key: %s takes precedence over it", src), "remove that credential from the sleeve; "+hint)
+		return fs
+	}
+	res.Selected.Source = fmt.Sprintf("%s (sleeve %s's key for the gateway)", res.Selected.Var, gw.Name())
+	for _, sh := range res.Shadowed {
+		if sh.Kind == check.KindOAuthFile || sh.Value.Len() > 0 {
+			fs.Errf(outcome.Config, "gateway_real_credential", fmt.Sprintf("a real credential is in a sleeve behind the credential gateway: %s, which the agent can read", sh.Source), "remove it; "+hint)
+			return fs
+		}
+	}
+	return fs
 }
 
 func resolve(in check.Input, log zerolog.Logger) (*check.Resolution, outcome.Findings) {

@@ -8,6 +8,7 @@ package proof
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,10 +20,12 @@ import (
 	"sleeve-check/check/probe"
 	"sleeve-check/entrypoint/claudecli"
 	"sleeve-check/entrypoint/internal/buildinfo"
+	"sleeve-check/entrypoint/internal/fleet"
 	"sleeve-check/entrypoint/internal/settings"
 	"sleeve-check/entrypoint/internal/sleeve"
 	"sleeve-check/entrypoint/internal/state"
 	"sleeve-check/internal/environ"
+	"sleeve-check/internal/outcome"
 )
 
 // Prober is what proving a credential needs to know of the sleeve, the
@@ -37,6 +40,9 @@ type Prober struct {
 	Log  zerolog.Logger
 	Now  time.Time
 	Dirs state.Dirs
+	// Gateway, when the sleeve is behind a credential gateway, is asked
+	// instead of any probe: it holds the credential.
+	Gateway *fleet.Sleeve
 }
 
 // The backoff between the probe's attempts, by HTTP or by claude -p,
@@ -63,6 +69,9 @@ func (pr Prober) StartPolicy() Policy {
 
 // Choice is how the selected credential is proved, and why.
 func (pr Prober) Choice(res *check.Resolution) probe.Choice {
+	if pr.Gateway != nil {
+		return probe.GatewayChoice
+	}
 	return probe.Choose(pr.S.Probe, res.Selected.Kind)
 }
 
@@ -87,6 +96,9 @@ func Skip(s settings.Settings, res *check.Resolution, now time.Time, reportOnlyS
 
 // Run asks, by the chosen means, whether the credential works.
 func (pr Prober) Run(ctx context.Context, res *check.Resolution, pol Policy) probe.Verdict {
+	if gw := pr.Gateway; gw != nil {
+		return judged(gw.Ask(ctx, pol.Deadline), gw, pol)
+	}
 	if pr.Choice(res).Means == probe.ByHTTP {
 		return probe.HTTP(ctx, *res.Selected, pr.httpConfig(res, pol))
 	}
@@ -146,6 +158,30 @@ func (pr Prober) Model(res *check.Resolution, means probe.Means) (model, source 
 		return pr.S.ProbeModel, ""
 	}
 	return model, source
+}
+
+// judged is the gateway's verdict as this sleeve's settings judge it
+// (SLEEVE_CHECK_ON_UNAVAILABLE=warn, SLEEVE_CHECK_ON_USAGE_LIMIT=warn),
+// and a kind other than the one claude was prepared for (the gateway was
+// unreachable then) said plainly.
+func judged(v probe.Verdict, gw *fleet.Sleeve, pol Policy) probe.Verdict {
+	warn := func(why string) {
+		v.Finding.Severity, v.Finding.Code = outcome.Warning, outcome.OK
+		v.Finding.Message += "; starting anyway (" + why + ")"
+	}
+	switch {
+	case v.Finding.Severity != outcome.Error:
+	case v.Class == probe.Unavailable && pol.WarnUnavailable:
+		warn("SLEEVE_CHECK_ON_UNAVAILABLE=warn")
+	case v.Class == probe.UsageLimit && pol.WarnUsageLimit:
+		warn("SLEEVE_CHECK_ON_USAGE_LIMIT=warn")
+	}
+	if gw.Prepared() != "" && gw.Kind() != "" && gw.Kind() != gw.Prepared() {
+		v.Class, v.Finding = probe.NotRun, outcome.Finding{Severity: outcome.Error, Code: outcome.Config, ID: "gateway_kind_changed",
+			Message: fmt.Sprintf("the gateway's fleet credential is an %s, but claude was prepared for an %s while the gateway could not be reached", gw.Kind(), gw.Prepared()),
+			Hint:    "restart the sleeve"}
+	}
+	return v
 }
 
 // BaseURLWords names ANTHROPIC_BASE_URL and where it came from, redacted.

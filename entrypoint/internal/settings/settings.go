@@ -8,6 +8,7 @@ package settings
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -61,6 +62,14 @@ type Settings struct {
 	SessionSocket      string        `env:"SESSION_SOCKET" envDefault:"/home/agent/.dtach/session.sock" flag:"session-socket" help:"keeper: the dtach socket of the session Envoy's terminal attaches to"`
 	StatusListen       string        `env:"STATUS_LISTEN" envDefault:":8080" flag:"status-listen" help:"keeper: where to answer Envoy's GET /status and /health (the dashboard's sidecar), as HOST:PORT; off for nowhere"`
 	KeeperDir          string        `env:"KEEPER_DIR" envDefault:"/run/sleeve-keeper" flag:"keeper-dir" help:"keeper: root's directory for its socket and its last verdict (read by health)"`
+	Gateway            string        `env:"GATEWAY" flag:"gateway" help:"the credential gateway's URL (sleeve-check gateway): claude gets it as ANTHROPIC_BASE_URL and this sleeve's key (SLEEVE_CHECK_GATEWAY_KEY or _FILE) instead of a credential, and the start and health ask the gateway instead of probing"`
+	GatewayListen      string        `env:"GATEWAY_LISTEN" envDefault:"127.0.0.1:8090" flag:"listen" help:"gateway: where to listen, as HOST:PORT (0.0.0.0:8090 for the sleeves of a compose network)"`
+	GatewayTLSCert     string        `env:"GATEWAY_TLS_CERT" flag:"tls-cert" help:"gateway: a PEM certificate (chain) to serve https with; needs --tls-key"`
+	GatewayTLSKey      string        `env:"GATEWAY_TLS_KEY" flag:"tls-key" help:"gateway: the PEM private key of --tls-cert"`
+	GatewayRevoked     string        `env:"GATEWAY_REVOKED" flag:"revoked" help:"gateway: a file of revoked sleeve names, one a line (# comments), read again within a second of a change"`
+	GatewayConcurrent  int           `env:"GATEWAY_MAX_CONCURRENT" envDefault:"8" flag:"max-concurrent" help:"gateway: requests one sleeve may have in flight; past it a 429 (0: no cap)"`
+	GatewayShare       Percent       `env:"GATEWAY_SLEEVE_SHARE" envDefault:"100%" flag:"sleeve-share" help:"gateway: the share of the subscription's 5-hour window one sleeve may use before its requests get a 429 until the reset (100%: no cap)"`
+	GatewayDrain       time.Duration `env:"GATEWAY_DRAIN" envDefault:"25s" flag:"drain" help:"gateway: how long SIGTERM waits for requests in flight (streams) to end before closing them"`
 	Managed            string        `env:"MANAGED_SETTINGS" envDefault:"/etc/claude-code/managed-settings.json" flag:"managed-settings" help:"path of Claude Code's managed settings file, read for its env block"`
 }
 
@@ -136,6 +145,8 @@ type Invocation struct {
 	Version bool
 	// Sub is a subcommand, e.g. "health"; "" for the start.
 	Sub string
+	// Args are the words after a subcommand that takes some (gateway key NAME).
+	Args []string
 }
 
 // Subcommand is a mode other than the start, and the package that
@@ -149,6 +160,7 @@ type Subcommand struct {
 var Subcommands = []Subcommand{
 	{"health", "entrypoint/health", "sleeve-check health [flags]", "the HEALTHCHECK: one line, exit 0 (healthy) or 1 (unhealthy)"},
 	{"keeper", "entrypoint/protectorate", "sleeve-check keeper [flags] -- COMMAND", "a Protectorate sleeve's supervisor (root): checks Envoy's credential, runs the session"},
+	{"gateway", "entrypoint/gateway", "sleeve-check gateway [flags] | sleeve-check gateway key NAME", "the credential gateway: holds the fleet's credential and lets each sleeve's claude through with its own key"},
 	{"session", "entrypoint/protectorate", "sleeve-check session [flags] -- COMMAND", "the dtach session Envoy's terminal attaches to (the sleeve user): asks the keeper, runs COMMAND"},
 }
 
@@ -220,6 +232,10 @@ func parseArgs(inv *Invocation, args []string, overlay map[string]string, perr *
 		if !strings.HasPrefix(a, "-") || a == "-" {
 			if i == 0 && IsSubcommand(a) {
 				inv.Sub = a
+				continue
+			}
+			if inv.Sub == "gateway" {
+				inv.Args = append(inv.Args, a)
 				continue
 			}
 			perr.Usage = append(perr.Usage, fmt.Sprintf("unexpected argument %q before --", a))
@@ -322,6 +338,20 @@ func validate(inv *Invocation, fromFlag map[string]bool, perr *ParseError) {
 	}
 	if s.HealthTimeout <= 0 {
 		bad("HealthTimeout", "must be positive")
+	}
+	if s.GatewayConcurrent < 0 {
+		bad("GatewayConcurrent", "must not be negative (0: no cap)")
+	}
+	if s.GatewayDrain < 0 {
+		bad("GatewayDrain", "must not be negative")
+	}
+	if (s.GatewayTLSCert == "") != (s.GatewayTLSKey == "") {
+		perr.Config = append(perr.Config, "SLEEVE_CHECK_GATEWAY_TLS_CERT (--tls-cert) and SLEEVE_CHECK_GATEWAY_TLS_KEY (--tls-key) go together: set both, or neither")
+	}
+	if s.Gateway != "" {
+		if u, err := url.Parse(s.Gateway); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("Gateway", "must be the gateway's http or https URL, such as http://gateway:8090")
+		}
 	}
 	validateLists(s, bad)
 	if inv.Sub == "" && len(inv.Command) == 0 && inv.Command != nil {

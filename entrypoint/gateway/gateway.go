@@ -1,0 +1,88 @@
+package gateway
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"sleeve-check/check"
+	"sleeve-check/check/probe"
+	"sleeve-check/entrypoint/internal/settings"
+	"sleeve-check/internal/outcome"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Gateway is one running gateway.
+type Gateway struct {
+	s        settings.Settings
+	log      zerolog.Logger
+	secret   []byte
+	cred     check.Credential
+	credDesc string
+	up       *url.URL
+	upDesc   string
+	tr       *http.Transport
+	led      *ledger
+	revoked  *revokedList
+	began    time.Time
+	ln       net.Listener
+	// probeKey is the key of the gateway's own probe: random per run,
+	// never derived, never given out.
+	probeKey string
+	claude   []string // the environment the probe's claude starts from
+	rp       http.Handler
+	internal struct {
+		once sync.Once
+		url  string
+		err  error
+	}
+}
+
+func newGateway(c settings.Call, secret []byte, res *check.Resolution, up *url.URL, env interface{ Slice() []string }) *Gateway {
+	s := c.Settings()
+	g := &Gateway{s: s, log: c.Log, secret: secret, cred: *res.Selected, credDesc: res.Selected.Fingerprint().String(), up: up, upDesc: probe.RedactURL(up.String()),
+		led: newLedger(res.Selected.Kind, res.Selected.Fingerprint().String(), s.GatewayShare.Fraction), revoked: newRevokedList(s.GatewayRevoked), began: c.Began,
+		probeKey: "scgw-probe." + rand.Text(), claude: env.Slice()}
+	g.tr = g.transport(c)
+	return g
+}
+
+func (g *Gateway) listen() outcome.Findings {
+	var fs outcome.Findings
+	ln, err := net.Listen("tcp", g.s.GatewayListen)
+	if err != nil {
+		fs.Errf(outcome.Config, "gateway_listen", fmt.Sprintf("the gateway cannot listen on %s (SLEEVE_CHECK_GATEWAY_LISTEN): %s", strconv.Quote(g.s.GatewayListen), errText(err)),
+			"choose a free HOST:PORT with --listen")
+		return fs
+	}
+	g.ln = ln
+	return nil
+}
+
+func errText(err error) string {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err.Error()
+	}
+	return err.Error()
+}
+
+// transport is the gateway's one transport to the API: the system's
+// roots plus NODE_EXTRA_CA_CERTS, SSL_CERT_FILE, HTTPS_PROXY and NO_PROXY
+// from the gateway's environment (what claude would use), connections
+// kept for the fleet's concurrent streams, and no timeout on an answer
+// (a long stream is an answer).
+func (g *Gateway) transport(c settings.Call) *http.Transport {
+	tr, warn := probe.NewTransport(probe.HTTPConfig{Proxy: c.Env.Proxy(), ExtraCAFile: c.Env.Get("NODE_EXTRA_CA_CERTS"), SystemCAFile: c.Env.Get("SSL_CERT_FILE")}, g.up.Scheme == "https")
+	if warn != "" {
+		g.log.Warn().Msg(warn)
+	}
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost, tr.IdleConnTimeout = 64, 64, 90*time.Second
+	return tr
+}

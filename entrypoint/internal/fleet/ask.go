@@ -42,7 +42,7 @@ type Answer struct {
 	// Code is the verdict's exit code (a finding's is not in its JSON).
 	Code outcome.Code `json:"exit_code"`
 	From string       `json:"from"`
-	At      time.Time     `json:"at"`
+	At   time.Time    `json:"at"`
 }
 
 // Sleeve is a sleeve's side of a gateway: where it is and the sleeve's

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -84,6 +86,14 @@ func TestScripts(t *testing.T) {
 			e.Setenv("SECRET_OAUTH", fakeOAuth)
 			e.Setenv("SECRET_APIKEY", fakeAPIKey)
 			e.Setenv("NOW_MS", "1")
+			// A credential gateway's secret, and a free port for one.
+			e.Setenv("SECRET_GATEWAY", "gw-secret-"+strings.Repeat("Q7v", 12)+"-Zk")
+			port, err := freePort()
+			if err != nil {
+				return err
+			}
+			e.Setenv("GW_PORT", port)
+			e.Setenv("GW_URL", "http://127.0.0.1:"+port)
 			// As Dockerfile.sleeve does; claude_screens.txtar unsets it.
 			e.Setenv("DISABLE_AUTOUPDATER", "1")
 			e.Setenv("SLEEVE_CHECK_MANAGED_SETTINGS", filepath.Join(e.WorkDir, "managed-settings.json"))
@@ -249,6 +259,27 @@ func TestScripts(t *testing.T) {
 					}
 				}
 			},
+			// waitgateway URL waits (10 s at most) until a gateway at URL
+			// answers its /status.
+			"waitgateway": func(ts *testscript.TestScript, neg bool, args []string) {
+				for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+					resp, err := http.Get(args[0] + "/status")
+					if err == nil {
+						resp.Body.Close()
+						if resp.StatusCode == http.StatusOK {
+							return
+						}
+					}
+					if time.Now().After(deadline) {
+						ts.Fatalf("no gateway answered at %s: %v", args[0], err)
+					}
+				}
+			},
+			// http METHOD URL [-H 'Name: value']... [-keyfile F] [-d BODY] [-big MiB]
+			// prints "HTTP status" and the answer's body on stdout.
+			"http": func(ts *testscript.TestScript, neg bool, args []string) {
+				httpCmd(ts, args)
+			},
 			"mkfifo": func(ts *testscript.TestScript, neg bool, args []string) {
 				for _, a := range args {
 					ts.Check(syscall.Mkfifo(ts.MkAbs(a), 0o600))
@@ -265,7 +296,7 @@ func noLeak(ts *testscript.TestScript, files ...string) {
 	for _, f := range files {
 		outs[f] = ts.ReadFile(f)
 	}
-	names := []string{"SECRET_OAUTH", "SECRET_APIKEY"}
+	names := []string{"SECRET_OAUTH", "SECRET_APIKEY", "SECRET_GATEWAY"}
 	for n := range fakeTokens {
 		names = append(names, "SECRET_"+n, "SECRET_KEY_"+n)
 	}
@@ -574,4 +605,68 @@ func lanServer(api http.Handler) (*httptest.Server, error) {
 	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: api}}
 	srv.Start()
 	return srv, nil
+}
+
+// freePort is a loopback port nobody listens on (now).
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	_, port, err := net.SplitHostPort(ln.Addr().String())
+	return port, err
+}
+
+// httpCmd is the script command http: one request, its status and body
+// on stdout (and in the script's stdout, for noleak).
+func httpCmd(ts *testscript.TestScript, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: http METHOD URL [-H 'Name: value']... [-keyfile F] [-d BODY] [-big MiB]")
+	}
+	var body io.Reader
+	hdr := http.Header{}
+	size := int64(-1)
+	for i := 2; i+1 < len(args); i += 2 {
+		switch args[i] {
+		case "-H":
+			k, v, _ := strings.Cut(args[i+1], ":")
+			hdr.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+		case "-keyfile":
+			hdr.Set("Authorization", "Bearer "+strings.TrimSpace(ts.ReadFile(args[i+1])))
+		case "-d":
+			body = strings.NewReader(args[i+1])
+		case "-big":
+			mib, err := strconv.Atoi(args[i+1])
+			ts.Check(err)
+			size = int64(mib) << 20
+			body = io.LimitReader(zeros{}, size)
+		default:
+			ts.Fatalf("http: unknown option %s", args[i])
+		}
+	}
+	req, err := http.NewRequest(args[0], args[1], body)
+	ts.Check(err)
+	req.Header = hdr
+	if size >= 0 {
+		req.ContentLength = size
+	}
+	resp, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
+	ts.Check(err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	out := fmt.Sprintf("HTTP %d\n%s\n", resp.StatusCode, b)
+	for _, k := range []string{"Retry-After"} {
+		if v := resp.Header.Get(k); v != "" {
+			out += k + ": " + v + "\n"
+		}
+	}
+	ts.Stdout().Write([]byte(out))
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }

@@ -38,6 +38,12 @@ func Run(ctx context.Context, c settings.Call) int {
 		c.Log.Error().Str("hint", "sleeve-check gateway [flags], or sleeve-check gateway key NAME").Msgf("unexpected argument %q after gateway", args[0])
 		return int(outcome.Usage)
 	}
+	if c.Settings().Gateway != "" {
+		// A sleeve's setting, maybe from an env file shared with the
+		// sleeves: the gateway holds the credential, it is not behind one.
+		c.Log.Warn().Msg("SLEEVE_CHECK_GATEWAY is set, and the gateway ignores it: it is the sleeves' setting")
+		c.Inv.Settings.Gateway = ""
+	}
 	p := pipeline.New(ctx, c.Log, c.Settings().StartTimeout)
 	g, ok := prepare(p, c)
 	if !ok {

@@ -52,15 +52,17 @@ FAKE_URL=http://$FAKE_IP:8080
 # The first container on raven: the DNS server the daemon gives (lib/dockerd.sh).
 [ "$FAKE_IP" = 172.30.0.2 ] || fail "the fake is at $FAKE_IP, not 172.30.0.2 (the daemon's --dns)"
 wait_until 10 "the fake on raven to answer at $FAKE_URL" fake_answers
-# The image as a user of this fake would have it: agent's user settings
-# name the fake (claude and sleeve-check both read their env block).
+# The image as a user of this fake would have it: the image's environment
+# names the fake (the keeper's credential gateway, which holds the pasted
+# token as root, and the checks read it; claude goes through the gateway).
 # Nothing at spawn. (Not the managed settings: with
 # /etc/claude-code/managed-settings.json present, claude 2.1.332 took 19 s
 # to start on a network with no route out, against 2 s without.)
 IMG=$E2E_TMP/with-fake
 mkdir -p "$IMG"
-printf '{"env": {"ANTHROPIC_BASE_URL": "%s"}}\n' "$FAKE_URL" >"$IMG/settings.json"
-printf 'FROM localhost/sleeve-protectorate:e2e\nCOPY --chown=1000:1000 --chmod=0600 settings.json /home/agent/.claude/settings.json\n' >"$IMG/Dockerfile"
+# The API's URL in the image's environment, which the keeper's credential
+# gateway (root) and claude's checks read; Envoy itself sets none.
+printf 'FROM localhost/sleeve-protectorate:e2e\nENV ANTHROPIC_BASE_URL=%s\n' "$FAKE_URL" >"$IMG/Dockerfile"
 $D build -q -t localhost/sleeve-protectorate:e2e-fake "$IMG" >/dev/null
 IMAGE=localhost/sleeve-protectorate:e2e-fake
 # Envoy's place: a container on raven (after the fake, which must be the
@@ -140,7 +142,19 @@ H=$(health a)
 echo "$H" | grep -q '^healthy: checked .* by the keeper, oauth_token \.\.\.' || fail "health: $H"
 claude_pid a >/dev/null || fail "claude does not run as agent: $($D top sleeve-a -eo pid,uid,args)"
 noleak a "$T1"
-ok "the prompt $SPAWN_MS ms after docker create (spawn to prompt) and the fake's answer in Envoy's terminal; Bearer; $H"
+# The keeper's gateway (root) holds the pasted token; claude has the key.
+# A hunt as the agent, as a command the agent runs would hunt: every
+# readable /proc/*/environ and cmdline, every readable file. The token
+# goes in on stdin and lives in a file under /dev (pruned), so the hunt
+# does not find itself.
+HUNT=$(printf '%s\n' "$T1" | $D exec -i -u agent sleeve-a sh -c '
+	P=/dev/shm/hunt.$$; cat >"$P"
+	for f in /proc/[0-9]*/environ /proc/[0-9]*/cmdline; do grep -qF -f "$P" "$f" 2>/dev/null && echo "$f"; done
+	find / \( -path /proc -o -path /sys -o -path /dev \) -prune -o -type f -readable -size -64M -print0 2>/dev/null | xargs -0 -r grep -lF -f "$P" 2>/dev/null
+	rm -f "$P"' || true)
+[ -z "$HUNT" ] || fail "the agent reads the pasted token in: $HUNT"
+$D exec -u agent sleeve-a sh -c "tr '\\0' '\\n' </proc/$(claude_pid a)/environ" | grep -q '^CLAUDE_CODE_OAUTH_TOKEN=scgw1\.' || fail "claude's token is not the keeper's gateway key"
+ok "the prompt $SPAWN_MS ms after docker create (spawn to prompt) and the fake's answer in Envoy's terminal; Bearer; $H; the agent finds the token nowhere (claude has a gateway key)"
 
 step "(a'') Envoy's dashboard: GET http://sleeve-a:8080/status from a container on raven decodes, with the real version, claude's process and claude_auth"
 [ "$($D exec -u agent sleeve-a claude --version | cut -d' ' -f1)" = "$VERSION" ] || fail "the image's claude is not $VERSION"

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"sleeve-check/entrypoint/internal/fleet"
 	"sleeve-check/entrypoint/internal/settings"
 	"sleeve-check/entrypoint/internal/sleeve"
 	"sleeve-check/entrypoint/internal/state"
@@ -36,6 +37,7 @@ type keeperRun struct {
 	user *sleeve.User
 	self string
 	mu   sync.Mutex // one check at a time
+	gw   *keeperGateway
 }
 
 // Keeper runs the supervisor until a signal: it starts the session, and
@@ -52,6 +54,8 @@ func Keeper(ctx context.Context, c settings.Call) int {
 	if k.self, err = os.Executable(); err != nil {
 		return int(outcome.Internal)
 	}
+	k.gw = &keeperGateway{self: k.self, env: c.Env, user: k.user, stderr: c.Stderr}
+	defer k.gw.stop()
 	ln, err := k.listen()
 	if err != nil {
 		c.Log.Error().Str("hint", "give the keeper a directory of its own (SLEEVE_CHECK_KEEPER_DIR), owned by root").Msg(err.Error())
@@ -67,6 +71,10 @@ func Keeper(ctx context.Context, c settings.Call) int {
 	c.Log.Info().Msgf("keeper: the session is at %s (attach: dtach -a %s -e '^\\' -z, as %s)", s.SessionSocket, s.SessionSocket, k.user.Name)
 	k.check() // the first verdict, in docker logs at once
 	for {
+		if !k.gw.alive() {
+			c.Log.Warn().Msg("keeper: its credential gateway stopped; starting it again")
+			k.check()
+		}
 		if !k.sessionAlive() {
 			if err := k.startSession(); err != nil {
 				c.Log.Error().Msg("keeper: cannot start the session: " + err.Error())
@@ -151,9 +159,12 @@ func (k *keeperRun) check() (state.KeeperVerdict, map[string]string) {
 	s := k.c.Settings()
 	var v state.KeeperVerdict
 	creds, fs := envoyCredentials(s.CredsDir)
+	env := map[string]string{}
 	if f := fs.FirstError(); f != nil {
 		v = verdictOf(fs, int(f.Code))
 		k.c.Log.Error().Str("hint", f.Hint).Str("id", f.ID).Msg(f.Message)
+	} else if tok, ok := creds["CLAUDE_CODE_OAUTH_TOKEN"]; ok {
+		v, env = k.behindGateway(creds, tok)
 	} else {
 		v = k.runChecks(creds)
 	}
@@ -161,11 +172,31 @@ func (k *keeperRun) check() (state.KeeperVerdict, map[string]string) {
 	if !v.OK {
 		return v, nil
 	}
-	env := map[string]string{}
-	if t, ok := creds["CLAUDE_CODE_OAUTH_TOKEN"]; ok {
-		env["CLAUDE_CODE_OAUTH_TOKEN"] = t
-	}
 	return v, env
+}
+
+// behindGateway checks the pasted token through the keeper's gateway
+// (which holds it), as a sleeve behind a gateway is checked, and returns
+// the verdict and what claude gets: the gateway and the user's key.
+func (k *keeperRun) behindGateway(creds map[string]string, token string) (state.KeeperVerdict, map[string]string) {
+	path := filepath.Join(k.c.Settings().CredsDir, envoyToken)
+	if mode, ok := readableBy(path, k.user); ok {
+		k.c.Log.Warn().Str("hint", fmt.Sprintf("on the host, make the file in Envoy's agent-creds volume root's alone: chown root:root and chmod 600 %s (envoy auth login writes it so)", envoyToken)).
+			Msgf("keeper: %s is readable by %s (mode %04o): the agent can read the pasted token there, whatever the gateway keeps from it", path, k.user.Name, mode)
+	}
+	url, key, err := k.gw.ensure(token)
+	if err != nil {
+		return verdictOf(failure(outcome.Internal, "the keeper cannot start its credential gateway: "+err.Error()), int(outcome.Internal)), nil
+	}
+	check := map[string]string{}
+	for n, v := range creds {
+		if n != "CLAUDE_CODE_OAUTH_TOKEN" {
+			check[n] = v
+		}
+	}
+	check[settings.EnvPrefix+"GATEWAY"], check[fleet.KeyVar] = url, key
+	v := k.runChecks(check)
+	return v, map[string]string{"ANTHROPIC_BASE_URL": url, "CLAUDE_CODE_OAUTH_TOKEN": key}
 }
 
 // runChecks runs the start's pipeline in a child with Envoy's credential,

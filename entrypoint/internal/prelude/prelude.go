@@ -193,6 +193,11 @@ func keyOnly(res *check.Resolution, gw *fleet.Sleeve) outcome.Findings {
 		fs.Errf(outcome.Config, "gateway_key_overridden", fmt.Sprintf("claude would not use the gateway key: %s takes precedence over it", src), "remove that credential from the sleeve; "+hint)
 		return fs
 	}
+	if res.BaseURL != gw.URL {
+		fs.Errf(outcome.Config, "gateway_bypassed", fmt.Sprintf("claude would not go through the gateway: ANTHROPIC_BASE_URL comes from %s, which takes precedence over the environment", res.BaseURLSource),
+			"remove ANTHROPIC_BASE_URL from that settings file's env block; behind a gateway sleeve-check sets it")
+		return fs
+	}
 	res.Selected.Source = fmt.Sprintf("%s (sleeve %s's key for the gateway)", res.Selected.Var, gw.Name())
 	for _, sh := range res.Shadowed {
 		if sh.Kind == check.KindOAuthFile || sh.Value.Len() > 0 {

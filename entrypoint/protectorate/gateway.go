@@ -1,0 +1,173 @@
+//go:build linux
+
+package protectorate
+
+import (
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"sleeve-check/entrypoint/internal/fleet"
+	"sleeve-check/entrypoint/internal/settings"
+	"sleeve-check/entrypoint/internal/sleeve"
+	"sleeve-check/internal/environ"
+)
+
+// keeperGateway is the credential gateway the keeper runs for its sleeve:
+// `sleeve-check gateway` as a child that stays root, on loopback, holding
+// the pasted token. The sleeve user's claude gets the gateway and a key;
+// the token is in no process of the sleeve user's, so a command the agent
+// runs in Envoy's terminal cannot read it (/proc/<root's pid>/environ is
+// root's). A new token in Envoy's volume starts a new gateway; one that
+// died is started again at the keeper's next look.
+type keeperGateway struct {
+	self   string
+	env    environ.Env // the keeper's, to start the child from
+	user   *sleeve.User
+	stderr io.Writer
+
+	mu    sync.Mutex
+	cmd   *exec.Cmd
+	done  chan struct{}
+	token string
+	url   string
+	key   string
+}
+
+// ensure returns the URL of a gateway that holds token, and the sleeve
+// user's key for it, starting (or restarting) the child as needed.
+func (g *keeperGateway) ensure(token string) (url, key string, err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.cmd != nil && g.token == token && g.running() {
+		return g.url, g.key, nil
+	}
+	g.stopLocked()
+	port, err := freeLoopbackPort()
+	if err != nil {
+		return "", "", err
+	}
+	secret := rand.Text() + rand.Text()
+	env := g.env.Clone()
+	// The child keeps root: only root may read its environment.
+	env.Unset(settings.EnvPrefix + "USER")
+	for _, v := range fleet.CredentialVars {
+		env.Unset(v)
+		env.Unset(v + "_FILE")
+	}
+	env.Set("CLAUDE_CODE_OAUTH_TOKEN", token)
+	env.Set(fleet.SecretVar, secret)
+	env.Set(settings.EnvPrefix+"GATEWAY_LISTEN", "127.0.0.1:"+port)
+	env.Set("NO_COLOR", "1")
+	cmd := exec.Command(g.self, "gateway")
+	cmd.Env, cmd.Stdout, cmd.Stderr = env.Slice(), g.stderr, g.stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		return "", "", err
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	g.cmd, g.done, g.token, g.url = cmd, done, token, "http://127.0.0.1:"+port
+	g.key, _ = fleet.Key([]byte(secret), keyName(g.user.Name))
+	if err := g.waitReady(5 * time.Second); err != nil {
+		g.stopLocked()
+		return "", "", err
+	}
+	return g.url, g.key, nil
+}
+
+// keyName is the sleeve user's name as a key's name.
+func keyName(user string) string {
+	if fleet.ValidName(user) != nil {
+		return "agent"
+	}
+	return user
+}
+
+func (g *keeperGateway) running() bool {
+	select {
+	case <-g.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// alive reports whether a gateway was started and still runs.
+func (g *keeperGateway) alive() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.cmd == nil || g.running()
+}
+
+// waitReady waits until the child answers /status, or it exits.
+func (g *keeperGateway) waitReady(d time.Duration) error {
+	c := &http.Client{Timeout: time.Second}
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if !g.running() {
+			return fmt.Errorf("the gateway exited at once (its reason is in the lines above)")
+		}
+		if resp, err := c.Get(g.url + "/status"); err == nil {
+			resp.Body.Close()
+			return nil
+		}
+	}
+	return fmt.Errorf("the gateway did not answer on %s within %s", g.url, d)
+}
+
+// stop ends the child (it drains for SLEEVE_CHECK_GATEWAY_DRAIN).
+func (g *keeperGateway) stop() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stopLocked()
+}
+
+func (g *keeperGateway) stopLocked() {
+	if g.cmd == nil {
+		return
+	}
+	if g.running() {
+		g.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-g.done:
+		case <-time.After(30 * time.Second):
+			g.cmd.Process.Kill()
+			<-g.done
+		}
+	}
+	g.cmd = nil
+}
+
+// freeLoopbackPort is a port on 127.0.0.1 that nothing listens on now.
+func freeLoopbackPort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	_, port, err := net.SplitHostPort(ln.Addr().String())
+	return port, err
+}
+
+// readableBy says whether the sleeve user could read the file at path by
+// its mode and owner (their supplementary groups aside): then the agent
+// reads the pasted token there, gateway or not.
+func readableBy(path string, u *sleeve.User) (os.FileMode, bool) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	m := fi.Mode().Perm()
+	return m, m&0o004 != 0 || int(st.Uid) == u.UID && m&0o400 != 0 || int(st.Gid) == u.GID && m&0o040 != 0
+}

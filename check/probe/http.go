@@ -250,7 +250,9 @@ func Judge(a Answer, j Judgement, source string) Verdict {
 // credential where the probe would: cfg's proxy, and its extra CA file
 // (for https) on top of the system's roots. The string says why the CA
 // file could not be used, or is "".
-func NewTransport(cfg HTTPConfig, https bool) (*http.Transport, string) { return newTransport(cfg, https) }
+func NewTransport(cfg HTTPConfig, https bool) (*http.Transport, string) {
+	return newTransport(cfg, https)
+}
 
 // setHeaders sets the headers Claude Code would send for cred.
 func setHeaders(h http.Header, cred check.Credential, cfg HTTPConfig) string {

@@ -39,7 +39,7 @@ func (g *Gateway) known(ctx context.Context) (probe.Verdict, string, time.Time) 
 	defer l.mu.Unlock()
 	if l.from == "" {
 		return probe.Verdict{Class: probe.NotRun, Status: check.StatusUnknown, Finding: outcome.Finding{Severity: outcome.Warning, ID: "gateway_not_proved",
-			Message: "the gateway has not proved the credential yet"}}, "", time.Time{}
+			Message: "the gateway has not proved the credential yet: its one probe is still under way", Hint: "nothing to do: the next check hears its verdict"}}, "", time.Time{}
 	}
 	return l.verdict, l.from, l.at
 }

@@ -9,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"sleeve-check/entrypoint/internal/buildinfo"
@@ -80,7 +81,13 @@ func (g *Gateway) ask(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusUnauthorized, "authentication_error", why, 0)
 		return
 	}
-	v, from, at := g.known(r.Context())
+	ctx := r.Context()
+	if ms, err := strconv.ParseInt(r.Header.Get(fleet.WaitHeader), 10, 64); err == nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(min(max(ms, 0), 60_000))*time.Millisecond)
+		defer cancel()
+	}
+	v, from, at := g.known(ctx)
 	g.led.mu.Lock()
 	g.led.sleeve(name).LastSeen = time.Now()
 	g.led.mu.Unlock()

@@ -24,6 +24,11 @@ import (
 // carried since).
 const AskPath = "/sleeve-check/v1/fleet"
 
+// WaitHeader is how long, in milliseconds, a sleeve's ask waits for the
+// gateway's probe: the gateway answers by then with what it knows, so
+// that a probe under way is said as such, not taken for an outage.
+const WaitHeader = "X-Sleeve-Check-Wait-Ms"
+
 // GatewayVar names the gateway's URL in a sleeve.
 const GatewayVar = "SLEEVE_CHECK_GATEWAY"
 
@@ -124,6 +129,10 @@ func (s *Sleeve) askOnce(ctx context.Context) (v probe.Verdict, reached bool) {
 		return s.unreachable(err), false
 	}
 	req.Header.Set("Authorization", "Bearer "+s.Key)
+	if dl, ok := ctx.Deadline(); ok {
+		// A second for the answer to come back.
+		req.Header.Set(WaitHeader, strconv.FormatInt(max(time.Until(dl)-time.Second, 0).Milliseconds(), 10))
+	}
 	req.Header.Set("User-Agent", "sleeve-check")
 	tr := &http.Transport{Proxy: s.Proxy, DisableKeepAlives: true, ResponseHeaderTimeout: 0}
 	resp, err := (&http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
@@ -134,8 +143,11 @@ func (s *Sleeve) askOnce(ctx context.Context) (v probe.Verdict, reached bool) {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	switch {
 	case resp.StatusCode == http.StatusOK:
+		// Any JSON decodes into an Answer; one that names no sleeve and
+		// no verdict is another server's, and must not pass as a verdict
+		// with no error in it.
 		var a Answer
-		if err := json.Unmarshal(body, &a); err != nil {
+		if err := json.Unmarshal(body, &a); err != nil || a.Sleeve == "" || a.Verdict.Class == "" {
 			return s.notAGateway(resp.StatusCode), true
 		}
 		s.kind = a.Kind

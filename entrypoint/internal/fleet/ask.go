@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -136,7 +137,15 @@ func (s *Sleeve) askOnce(ctx context.Context) (v probe.Verdict, reached bool) {
 	req.Header.Set("User-Agent", "sleeve-check")
 	tr := &http.Transport{Proxy: s.Proxy, DisableKeepAlives: true, ResponseHeaderTimeout: 0}
 	resp, err := (&http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
-	if err != nil {
+	var cert *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &cert):
+		// Reached, and not trusted: waiting does not heal that.
+		v := s.unreachable(err)
+		v.Finding.ID, v.Finding.Message = "gateway_untrusted", fmt.Sprintf("the credential gateway %s is not trusted: %s", s.where(), cert.Err)
+		v.Finding.Hint = "give the sleeve the CA of the gateway's certificate: SSL_CERT_FILE for sleeve-check and NODE_EXTRA_CA_CERTS for claude"
+		return v, true
+	case err != nil:
 		return s.unreachable(err), false
 	}
 	defer resp.Body.Close()

@@ -139,10 +139,27 @@ func (l *ledger) observe(name string, a probe.Answer) {
 		l.usage, l.usageAt = u, a.At
 		l.attribute(name, u)
 	}
-	if judgedFromTraffic[v.Class] {
+	if judgedFromTraffic[v.Class] && !l.aboutTheRequest(a, v) {
 		v.Usage = a.Usage
 		l.verdict, l.from, l.at = v, "traffic", a.At
 	}
+}
+
+// aboutTheRequest: answers the probe's classifier reads as the
+// credential's that, to a sleeve's request, speak of that request only,
+// so that one sleeve's odd request does not become every sleeve's
+// verdict: an error that still finds the credential valid (a model the
+// account lacks, a request the API cannot parse: the classifier's words
+// are about a probe), and a subscription token's 401 for a request
+// without the OAuth beta header, which Claude Code always sends.
+func (l *ledger) aboutTheRequest(a probe.Answer, v probe.Verdict) bool {
+	switch {
+	case v.Class == probe.Valid:
+		return a.Status >= 300
+	case v.Finding.ID == "probe_oauth_unsupported":
+		return l.kind.Subscription()
+	}
+	return false
 }
 
 // attribute gives name the rise of the 5-hour window's utilization since
@@ -187,10 +204,17 @@ func (l *ledger) stale(now time.Time, ttl time.Duration) bool {
 	case l.verdict.Class == probe.Unavailable || l.verdict.Class == probe.NotRun || l.verdict.Class == probe.ClaudeBroken:
 		return now.Sub(l.at) >= unavailableTTL
 	case l.verdict.Class == probe.UsageLimit:
-		r := l.verdict.Usage.ResetsAtIfRejected()
-		return r != nil && now.After(*r)
+		if r := l.verdict.Usage.ResetsAtIfRejected(); r != nil {
+			return now.After(*r)
+		}
+		return now.Sub(l.at) >= unavailableTTL // no reset to wait for: ask again soon
+	case l.verdict.Class == probe.Rejected && l.from == "traffic":
+		// One answer to one request said so; the probe confirms it (a
+		// minute later at the earliest), so that no single request can
+		// stop the fleet for good.
+		return now.Sub(l.at) >= unavailableTTL
 	case l.verdict.Class == probe.Rejected:
-		return false // a new credential is a new gateway
+		return false // the probe's own word: a new credential is a new gateway
 	}
 	return ttl > 0 && now.Sub(l.at) >= ttl
 }

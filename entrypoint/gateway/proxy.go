@@ -65,7 +65,9 @@ func (g *Gateway) sleeveOf(r *http.Request) (name, refusal string) {
 	case errors.Is(err, fleet.ErrNotAKey):
 		return "", fmt.Sprintf("what was sent (%s) is not a sleeve key of this gateway: a sleeve holds its own key, never a Claude credential", fleet.Fingerprint(key))
 	case err != nil:
-		return name, fmt.Sprintf("the key of sleeve %q (%s) was not made by this gateway's secret", name, fleet.Fingerprint(key))
+		// The name is the sender's word only: it is not a sleeve of the
+		// ledger (whose map anyone could fill with names).
+		return "", fmt.Sprintf("the key of sleeve %q (%s) was not made by this gateway's secret", name, fleet.Fingerprint(key))
 	case g.revoked.has(name, time.Now()):
 		return name, fmt.Sprintf("sleeve %q is revoked on this gateway (%s)", name, g.s.GatewayRevoked)
 	}

@@ -133,7 +133,7 @@ func Secret(env environ.Env) ([]byte, outcome.Findings) {
 	}
 	switch {
 	case v == "":
-		fs.Errf(outcome.Config, "gateway_secret_missing", "the gateway has no secret to derive the sleeves' keys from: "+SecretVar+" and "+SecretVar+"_FILE are unset",
+		fs.Errf(outcome.Config, "gateway_secret_missing", "the gateway has no secret to derive the sleeves' keys from: "+absent(env, SecretVar, src),
 			"make one with `head -c 32 /dev/urandom | base64 > gateway-secret` and give it as "+SecretVar+"_FILE")
 	case len(v) < MinSecret:
 		fs.Errf(outcome.Config, "gateway_secret_short", fmt.Sprintf("%s holds %d bytes; a gateway secret needs at least %d", src, len(v), MinSecret),
@@ -151,7 +151,7 @@ func LoadKey(env environ.Env) (key, source string, fs outcome.Findings) {
 		return "", source, fs
 	}
 	if key == "" {
-		fs.Errf(outcome.NoCredential, "gateway_key_missing", "SLEEVE_CHECK_GATEWAY is set, but the sleeve has no key for it: "+KeyVar+" and "+KeyVar+"_FILE are unset",
+		fs.Errf(outcome.NoCredential, "gateway_key_missing", "SLEEVE_CHECK_GATEWAY is set, but the sleeve has no key for it: "+absent(env, KeyVar, source),
 			"print the sleeve's key on the gateway with `sleeve-check gateway key NAME` and give it as "+KeyVar+"_FILE")
 		return "", source, fs
 	}
@@ -160,6 +160,18 @@ func LoadKey(env environ.Env) (key, source string, fs outcome.Findings) {
 			"give the line `sleeve-check gateway key NAME` prints, not a Claude Code credential")
 	}
 	return key, source, fs
+}
+
+// absent says why name gave no value, telling unset from empty: an
+// operator who set the _FILE must not read that it is unset.
+func absent(env environ.Env, name, source string) string {
+	switch {
+	case source != name:
+		return source + " is empty"
+	case env.Get(name) != "":
+		return name + " holds only whitespace"
+	}
+	return name + " and " + name + "_FILE are unset"
 }
 
 // either reads name or name_FILE, but not both.

@@ -37,6 +37,9 @@ type LastStart struct {
 	Start      StartContext       `json:"start"`
 	// dir is where ReadStart found it: the key of Start.Identity is there.
 	dir string
+	// others are the fallback directories ReadStart found in tmp.
+	tmp    string
+	others []string
 }
 
 // StartContext is how the start ran, beyond its report.
@@ -127,11 +130,12 @@ func SaveWaiting(dirs Dirs, st StartState) {
 // that user before it acts on anything else in it.
 func ReadStart(dirs Dirs) *LastStart {
 	var st LastStart
-	path, owner, err := readNewest(dirs.forHealth(), stateFile, &st)
+	all := dirs.forHealth(nil)
+	path, owner, err := readNewest(all, stateFile, &st)
 	if err != nil {
 		return nil
 	}
-	st.dir = filepath.Dir(path)
+	st.dir, st.tmp, st.others = filepath.Dir(path), dirs.tmp, all[1:]
 	if !trustedOwner(owner) {
 		spec := st.Start.Settings[settings.EnvPrefix+"USER"]
 		if spec == "" {

@@ -58,9 +58,16 @@ func (d Dirs) own() []string { return []string{d.configured, d.fallback(os.Geteu
 // configured directory (the default one unless told otherwise), and every
 // user's fallback, since the start may have dropped to the sleeve user
 // (--user) before saving it, and leaves a copy there when it used a
-// --state-dir that health is not told about.
-func (d Dirs) forHealth() []string {
-	others, _ := filepath.Glob(filepath.Join(d.tmp, "sleeve-check-*"))
+// --state-dir that health is not told about. The fallbacks that ReadStart
+// found (last) are not looked for again: a listing of the temporary
+// directory is a tenth of a health check's own time.
+func (d Dirs) forHealth(last *LastStart) []string {
+	var others []string
+	if last != nil && last.tmp == d.tmp {
+		others = last.others
+	} else {
+		others, _ = filepath.Glob(filepath.Join(d.tmp, "sleeve-check-*"))
+	}
 	return append([]string{d.configured}, others...)
 }
 

@@ -37,9 +37,8 @@ type LastStart struct {
 	Start      StartContext       `json:"start"`
 	// dir is where ReadStart found it: the key of Start.Identity is there.
 	dir string
-	// others are the fallback directories ReadStart found in tmp.
-	tmp    string
-	others []string
+	// found are the fallback directories ReadStart looked in.
+	found fallbacks
 }
 
 // StartContext is how the start ran, beyond its report.
@@ -135,7 +134,7 @@ func ReadStart(dirs Dirs) *LastStart {
 	if err != nil {
 		return nil
 	}
-	st.dir, st.tmp, st.others = filepath.Dir(path), dirs.tmp, all[1:]
+	st.dir, st.found = filepath.Dir(path), fallbacks{dirs.tmp, all[1:]}
 	if !trustedOwner(owner) {
 		spec := st.Start.Settings[settings.EnvPrefix+"USER"]
 		if spec == "" {

@@ -18,9 +18,12 @@ SC=$ROOT/bin/sleeve-check
 TOK=$(fake_token oat01 bench-bnch)
 start_fake -token "$TOK=valid"
 H=$E2E_TMP/home
-mkdir -p "$H/ws"
+mkdir -p "$H/ws" "$H/tmp"
 cd "$H/ws"
-export HOME="$H" CLAUDE_CODE_OAUTH_TOKEN="$TOK" ANTHROPIC_BASE_URL="$FAKE_URL" SLEEVE_CHECK_STATE_DIR="$H/state" PATH="$E2E_TMP/bin:$PATH"
+# A TMPDIR of its own: health reads the newest state in every
+# $TMPDIR/sleeve-check-*, and a state another run left in /tmp (a test on
+# the same machine) would be judged instead of this one.
+export HOME="$H" CLAUDE_CODE_OAUTH_TOKEN="$TOK" ANTHROPIC_BASE_URL="$FAKE_URL" SLEEVE_CHECK_STATE_DIR="$H/state" PATH="$E2E_TMP/bin:$PATH" TMPDIR="$H/tmp"
 # Warm: the config flag and the state exist, as in a sleeve's steady state.
 "$SC" -- true 2>/dev/null
 RUNS=${RUNS:-100}

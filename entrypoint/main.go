@@ -111,7 +111,8 @@ func run(ctx context.Context, args []string, env environ.Env, stdin *os.File, st
 		fmt.Fprint(stdout, buildinfo.Line())
 		return 0
 	}
-	c := settings.Call{Inv: inv, Env: env, Stdin: stdin, Stdout: stdout, Stderr: stderr, Began: began}
+	stop, keep := stopSignals(args)
+	c := settings.Call{Inv: inv, Env: env, Stdin: stdin, Stdout: stdout, Stderr: stderr, Began: began, Caught: append(stop, keep...)}
 	if inv.Sub == "health" {
 		last, inv, env := health.Adopt(args, inv, env)
 		c.Inv, c.Env, c.Log = inv, env, zerolog.Nop() // Docker keeps stdout and stderr of a health check: only the line

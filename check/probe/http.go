@@ -17,7 +17,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-retryablehttp"
 	"github.com/rs/zerolog"
 
 	"sleeve-check/check"
@@ -82,7 +81,7 @@ func askHTTP(ctx context.Context, cred check.Credential, cfg HTTPConfig, q quest
 	parent := ctx
 	ctx, cancel := context.WithTimeout(parent, cfg.Deadline)
 	defer cancel()
-	resp, doErr := s.client(https).Do(req.WithContext(ctx))
+	resp, doErr := s.do(ctx, s.client(https), req)
 	if resp != nil {
 		resp.Body.Close()
 	}
@@ -122,7 +121,7 @@ func checkBaseURL(base string, requireTLS bool, q question) (*url.URL, *Verdict)
 
 // newRequest builds the request Claude Code would send, or the verdict
 // that none may be sent. https tells whether the CA settings matter.
-func newRequest(cred check.Credential, cfg HTTPConfig, q question) (req *retryablehttp.Request, https bool, v Verdict) {
+func newRequest(cred check.Credential, cfg HTTPConfig, q question) (req *http.Request, https bool, v Verdict) {
 	base := cfg.BaseURL
 	if base == "" {
 		base = DefaultBaseURL
@@ -133,7 +132,7 @@ func newRequest(cred check.Credential, cfg HTTPConfig, q question) (req *retryab
 	}
 	endpoint := strings.TrimRight(base, "/") + "/v1/messages"
 	body := fmt.Sprintf(`{"model":%s,"max_tokens":1,"messages":[{"role":"user","content":"ping"}]}`, strconv.Quote(cfg.Model))
-	req, err := retryablehttp.NewRequest(http.MethodPost, endpoint, []byte(body))
+	req, err := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(body))
 	if err != nil {
 		return nil, false, verdict(Insecure, check.StatusUnknown, outcome.Error, outcome.Config, "base_url_invalid", fmt.Sprintf("%s: cannot build a request: %v", q.Source, urlError(err)), "fix ANTHROPIC_BASE_URL")
 	}
@@ -144,7 +143,7 @@ func newRequest(cred check.Credential, cfg HTTPConfig, q question) (req *retryab
 }
 
 // session is one probe's conversation: the last answer, the attempts,
-// and the wait the retry policy chose, shared with retryablehttp's hooks.
+// and the wait the retry policy chose.
 type session struct {
 	cfg      HTTPConfig
 	mu       sync.Mutex
@@ -159,34 +158,69 @@ type session struct {
 // for longer.
 const progressAfter = 2 * time.Second
 
-func (s *session) client(https bool) *retryablehttp.Client {
+func (s *session) client(https bool) *http.Client {
 	transport, caErr := newTransport(s.cfg, https)
 	if caErr != "" {
 		s.cfg.Log.Warn().Str("hint", "fix NODE_EXTRA_CA_CERTS or unset it").Msg(caErr)
 	}
-	c := retryablehttp.NewClient()
-	c.HTTPClient = &http.Client{
+	return &http.Client{
 		Transport: transport,
 		Timeout:   s.cfg.AttemptTimeout,
 		// A redirect with a credential attached is never followed: the
 		// answer is returned and judged.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	c.Logger = leveled{s.cfg.Log, urlSecrets(s.cfg.BaseURL)}
-	c.RetryMax = 1000 // the deadline, not this count, ends the retries
-	c.RequestLogHook = func(_ retryablehttp.Logger, _ *http.Request, n int) {
+}
+
+// do sends req, again and again for as long as checkRetry says, after the
+// wait it chose; ctx (the probe's deadline, or a signal) ends the waits,
+// not a count of attempts. It returns the last response, and the error
+// that ended the attempts, if any. (A loop of our own rather than a retry
+// library's: that one compiled regular expressions as every run of
+// sleeve-check started, a start and a health check that send no request
+// included.)
+func (s *session) do(ctx context.Context, c *http.Client, req *http.Request) (*http.Response, error) {
+	log := leveled{s.cfg.Log, urlSecrets(s.cfg.BaseURL)}
+	for n := 1; ; n++ {
+		r := req.Clone(ctx)
+		r.Body, _ = req.GetBody() // a strings.Reader's: never fails
 		s.mu.Lock()
-		s.attempts = n + 1
+		s.attempts = n
 		s.mu.Unlock()
-	}
-	c.CheckRetry = s.checkRetry
-	c.Backoff = func(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
+		resp, err := c.Do(r)
+		retry, checkErr := s.checkRetry(ctx, resp, err)
+		if err != nil {
+			log.debug("request failed", "error", err, "method", r.Method, "url", r.URL.String())
+		}
+		if !retry {
+			if checkErr != nil {
+				err = checkErr
+			}
+			if err != nil {
+				c.CloseIdleConnections()
+			}
+			return resp, err
+		}
+		if resp != nil {
+			resp.Body.Close() // read whole by checkRetry: the connection is reused
+		}
 		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.next
+		wait := s.next
+		s.mu.Unlock()
+		desc := r.Method + " " + RedactURL(r.URL.String())
+		if resp != nil {
+			desc += fmt.Sprintf(" (status: %d)", resp.StatusCode)
+		}
+		log.debug("retrying request", "request", desc, "timeout", wait)
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			c.CloseIdleConnections()
+			return nil, ctx.Err()
+		case <-timer.C:
+		}
 	}
-	c.ErrorHandler = retryablehttp.PassthroughErrorHandler
-	return c
 }
 
 // checkRetry keeps the answer and asks retryPolicy what to do next.
@@ -340,24 +374,16 @@ func deadlineOf(ctx context.Context) time.Time {
 	return time.Now().Add(time.Hour)
 }
 
-// leveled adapts zerolog to retryablehttp's LeveledLogger, at debug level:
-// its lines are the probe's own steps, shown with --verbose.
+// leveled writes the retry loop's lines at debug level: they are the
+// probe's own steps, shown with --verbose.
 type leveled struct {
 	l      zerolog.Logger
 	secret []string
 }
 
-func (z leveled) Error(msg string, kv ...any) { z.log(msg, kv) }
-func (z leveled) Info(msg string, kv ...any)  { z.log(msg, kv) }
-func (z leveled) Debug(msg string, kv ...any) { z.log(msg, kv) }
-func (z leveled) Warn(msg string, kv ...any)  { z.log(msg, kv) }
-
-// log writes one line of retryablehttp's, cleaned: its "url" field is
-// redacted, and no part of the base URL that can hold a secret remains.
-func (z leveled) log(msg string, kv []any) {
-	if msg == "performing request" {
-		return // every attempt is counted in the verdict; retries are logged
-	}
+// debug writes one line, cleaned: its "url" field is redacted, and no
+// part of the base URL that can hold a secret remains.
+func (z leveled) debug(msg string, kv ...any) {
 	m := map[string]any{}
 	for i := 0; i+1 < len(kv); i += 2 {
 		k, _ := kv[i].(string)

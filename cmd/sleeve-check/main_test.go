@@ -355,6 +355,40 @@ func TestExecedCommandGetsSignalsDirectly(t *testing.T) {
 	}
 }
 
+// The exec'd command starts with the dispositions sleeve-check was
+// started with: SIGHUP and SIGINT ignored by its parent (nohup, an empty trap)
+// stay ignored, and SIGTERM, caught for the checks, is default again,
+// exactly as when the same command is exec'd without it. (Go's runtime
+// keeps an inherited SIG_IGN for these two only: an ignored SIGQUIT, say,
+// gets its handler at start-up and is default after the exec.)
+func TestExecedCommandKeepsInheritedDispositions(t *testing.T) {
+	bin := buildBinary(t)
+	home := t.TempDir()
+	status := func(via string) (ign, cgt string) {
+		t.Helper()
+		cmd := exec.Command("sh", "-c", "trap '' HUP INT; exec "+via+"cat /proc/self/status")
+		cmd.Env = []string{"HOME=" + home, "PATH=" + pathWithClaude(t), "CLAUDE_CODE_OAUTH_TOKEN=" + fakeOAuth, "SLEEVE_CHECK_STATE_DIR=" + filepath.Join(home, "state")}
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: %v", via, err)
+		}
+		for _, l := range strings.Split(string(out), "\n") {
+			if v, ok := strings.CutPrefix(l, "SigIgn:"); ok {
+				ign = strings.TrimSpace(v)
+			}
+			if v, ok := strings.CutPrefix(l, "SigCgt:"); ok {
+				cgt = strings.TrimSpace(v)
+			}
+		}
+		return ign, cgt
+	}
+	wantIgn, wantCgt := status("")
+	ign, cgt := status(bin + " --probe=off --quiet -- ")
+	if ign != wantIgn || cgt != wantCgt {
+		t.Fatalf("exec'd through sleeve-check: SigIgn %s, SigCgt %s; exec'd directly: SigIgn %s, SigCgt %s", ign, cgt, wantIgn, wantCgt)
+	}
+}
+
 // SIGTERM during the checks (here: a probe the API never answers) stops
 // sleeve-check promptly with 128+15, and the command never starts.
 func TestSignalDuringProbe(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 // --state-dir, ...), below the health check's own flags and environment.
 // It returns the state (nil when there is none), and the invocation and
 // environment to run with.
-func Adopt(args []string, inv *settings.Invocation, env environ.Env) (*state.StartState, *settings.Invocation, environ.Env) {
+func Adopt(args []string, inv *settings.Invocation, env environ.Env) (*state.LastStart, *settings.Invocation, environ.Env) {
 	st := state.ReadStart(state.NewDirs(inv.Settings, env))
 	if st == nil {
 		return nil, inv, env

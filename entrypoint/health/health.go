@@ -35,7 +35,7 @@ type checked struct {
 // Run is the health check of the sleeve whose start left last (nil when
 // it left nothing). It prints the line (or the report) and returns 0
 // (healthy) or 1.
-func Run(ctx context.Context, c settings.Call, last *state.StartState) int {
+func Run(ctx context.Context, c settings.Call, last *state.LastStart) int {
 	p := pipeline.New(ctx, c.Log, 0)
 	h, st := judge(p, c, last)
 	code := 0
@@ -54,7 +54,7 @@ func Run(ctx context.Context, c settings.Call, last *state.StartState) int {
 }
 
 // judge is the health part of the report, and what the steps returned.
-func judge(p *pipeline.Pipeline, c settings.Call, last *state.StartState) (report.HealthReport, checked) {
+func judge(p *pipeline.Pipeline, c settings.Call, last *state.LastStart) (report.HealthReport, checked) {
 	h := report.HealthReport{Healthy: true}
 	var parts []string
 	if last != nil && !last.CheckedAt.IsZero() {
@@ -117,7 +117,7 @@ func localWarning(said outcome.Findings) string {
 // localChecks are the prelude and the check of the sleeve: the credential
 // as the start would find it, the welcome screen, and that the credential
 // is the one the start was given.
-func localChecks(p *pipeline.Pipeline, c settings.Call, last *state.StartState) (checked, bool) {
+func localChecks(p *pipeline.Pipeline, c settings.Call, last *state.LastStart) (checked, bool) {
 	var st checked
 	var ok bool
 	if st.in, ok = prelude.Enter(p, c); !ok {
@@ -140,7 +140,7 @@ func localChecks(p *pipeline.Pipeline, c settings.Call, last *state.StartState) 
 }
 
 // prober is the shared prober, for the sleeve the local checks found.
-func (st checked) prober(c settings.Call, last *state.StartState) proof.Prober {
+func (st checked) prober(c settings.Call, last *state.LastStart) proof.Prober {
 	s := c.Settings()
 	return proof.Prober{S: s, Env: st.in.Env, Cwd: sleeve.WorkingDir(), Cmd: last.Cmd(), Log: c.Log, Now: c.Began, Dirs: state.NewDirs(s, st.in.Env), Gateway: st.in.Root.Gateway}
 }
@@ -149,7 +149,7 @@ func (st checked) prober(c settings.Call, last *state.StartState) proof.Prober {
 // in its steps ("starting: ...", unhealthy as Docker's start period
 // expects), or one waiting in place as it was told to (healthy, with the
 // warning). found is false when no start is in progress.
-func startInProgress(c settings.Call, last *state.StartState) (l line, found bool) {
+func startInProgress(c settings.Call, last *state.LastStart) (l line, found bool) {
 	w := waitingNow(last, c.Began)
 	if s := state.StartingNow(state.NewDirs(c.Settings(), c.Env), last); s != nil && (w == nil || !last.CheckedAt.Equal(s.Began)) {
 		waits := s.Waits
@@ -171,7 +171,7 @@ func startInProgress(c settings.Call, last *state.StartState) (l line, found boo
 
 // waitingNow is the start's wait for a usage window's reset, while it
 // lasts (and a minute past the reset, for the probe after it).
-func waitingNow(last *state.StartState, now time.Time) *state.Waiting {
+func waitingNow(last *state.LastStart, now time.Time) *state.Waiting {
 	if last == nil || last.Start.Waiting == nil {
 		return nil
 	}
@@ -182,7 +182,7 @@ func waitingNow(last *state.StartState, now time.Time) *state.Waiting {
 }
 
 // keeperLine is the health line of a keeper's verdict.
-func keeperLine(kv *state.KeeperVerdict, last *state.StartState, now time.Time) (healthy bool, text string) {
+func keeperLine(kv *state.KeeperVerdict, last *state.LastStart, now time.Time) (healthy bool, text string) {
 	if !kv.OK {
 		msg := kv.Message
 		if msg == "" {
@@ -204,7 +204,7 @@ func keeperLine(kv *state.KeeperVerdict, last *state.StartState, now time.Time) 
 // and a helper it re-runs are exempt. The start's keyed identity decides
 // (a value of the same length and last four is still another value); a
 // state without one is judged by the fingerprint.
-func credentialChanged(last *state.StartState, cred *check.Credential) string {
+func credentialChanged(last *state.LastStart, cred *check.Credential) string {
 	if last == nil || last.Credential == nil {
 		return ""
 	}

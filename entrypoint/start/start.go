@@ -55,7 +55,7 @@ func Run(ctx context.Context, c settings.Call) int {
 		return rep.ExitCode
 	}
 	c.Log.Debug().Str("path", st.path).Float64("took_ms", rep.DurationMS).Msgf("exec %s", strings.Join(cmd, " "))
-	if err := sleeve.Exec(st.path, cmd, proof.ChildEnv(st.in.Env, st.res)); err != nil {
+	if err := sleeve.Exec(st.path, cmd, proof.ChildEnv(st.in.Env, st.res), c.Caught); err != nil {
 		p.Add(lookFailed(err)...)
 		return int(p.Code())
 	}

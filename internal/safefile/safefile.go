@@ -117,7 +117,8 @@ type WriteOptions struct {
 	// its directory): for a config a person would miss; not for state
 	// that the next start rebuilds.
 	Sync bool
-	// Rename replaces the file; nil means os.Rename.
+	// Rename replaces the file; nil means os.Rename (for a file not
+	// synced, a rename that spares it ext4's early write-out).
 	Rename func(oldpath, newpath string) error
 }
 
@@ -163,8 +164,12 @@ func WriteAtomic(path string, data []byte, opt WriteOptions) (err error) {
 		return &WriteError{"write", err}
 	}
 	rename := opt.Rename
-	if rename == nil {
+	switch {
+	case rename != nil:
+	case opt.Sync:
 		rename = os.Rename
+	default:
+		rename = replaceUnsynced
 	}
 	if err = rename(tmp.Name(), path); err != nil {
 		return &WriteError{"rename", err}

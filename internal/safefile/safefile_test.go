@@ -74,3 +74,38 @@ func TestWriteAtomic(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+// A file that is not synced is replaced by exchanging names on Linux:
+// the same outcome as a rename - the new content, no file left beside
+// it, a new file where there was none - and a directory in the way is
+// left as it was, with the rename's error.
+func TestWriteAtomicUnsynced(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "state.json")
+	for _, content := range []string{"first", "second"} {
+		if err := WriteAtomic(p, []byte(content), WriteOptions{Mode: 0o644, UID: -1}); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(p); string(b) != content {
+			t.Fatalf("got %q, want %q", b, content)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+			t.Fatalf("files left beside it: %v", ents)
+		}
+	}
+	d := filepath.Join(dir, "dir.json")
+	if err := os.MkdirAll(filepath.Join(d, "inside"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err := WriteAtomic(d, []byte("x"), WriteOptions{Mode: 0o644, UID: -1})
+	var we *WriteError
+	if !errors.As(err, &we) || we.Op != "rename" {
+		t.Fatalf("over a directory: %v", err)
+	}
+	if st, err := os.Stat(filepath.Join(d, "inside")); err != nil || !st.IsDir() {
+		t.Fatalf("the directory was not left as it was: %v", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+		t.Fatalf("files left beside them: %v", ents)
+	}
+}

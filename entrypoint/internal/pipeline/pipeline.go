@@ -112,7 +112,11 @@ func Run[T any](p *Pipeline, s Step, fn func(ctx context.Context) (T, outcome.Fi
 
 // timed runs fn, and says at the default level that it is still waiting
 // when it takes a while (after 2 s, 10 s, 30 s, 1 min, then every 5 min),
-// so that `docker logs -f` and `docker run -it` are never silent.
+// so that `docker logs -f` and `docker run -it` are never silent. The
+// watcher that says so starts only once the step outlasts its first mark
+// (the note's, or the first progress line's): most steps end within a
+// millisecond, and a goroutine of their own, with the wake-ups of another
+// thread it brought, cost more than some of them.
 func timed[T any](p *Pipeline, s Step, deadline bool, fn func(ctx context.Context) (T, outcome.Findings), ctx context.Context) (T, outcome.Findings, time.Duration) {
 	t := time.Now()
 	done, ended := make(chan struct{}), make(chan struct{})
@@ -120,12 +124,19 @@ func timed[T any](p *Pipeline, s Step, deadline bool, fn func(ctx context.Contex
 	if deadline {
 		left = p.left
 	}
-	go func() {
+	first := progressAt[0]
+	if p.onLong != nil {
+		first = noteAfter
+	}
+	watcher := time.AfterFunc(first, func() {
 		defer close(ended)
 		p.progress(s, t, done, p.onLong, left)
-	}()
+	})
 	v, fs := fn(ctx)
 	took := time.Since(t)
+	if watcher.Stop() {
+		return v, fs, took // it never started
+	}
 	close(done)
 	// A note being written as the step ended is written before the run
 	// goes on (and, at its end, removes the note).
@@ -139,20 +150,14 @@ var progressAt = []time.Duration{2 * time.Second, 10 * time.Second, 30 * time.Se
 // noteAfter is how long a step runs before onLong is told.
 const noteAfter = 100 * time.Millisecond
 
-// progress tells note of the step s, begun at t, once it has run for
-// noteAfter, and logs its progress lines, until done. note and left (of
+// progress runs once the step s, begun at t, has outlasted its first
+// mark: it tells note of it (when there is one: the first mark was
+// noteAfter), and logs its progress lines, until done. note and left (of
 // the deadline; negative when it does not cover s) are read before the
 // step runs: the pipeline moves on while this goroutine ends.
 func (p *Pipeline) progress(s Step, t time.Time, done <-chan struct{}, note func(Step), left time.Duration) {
 	if note != nil {
-		timer := time.NewTimer(noteAfter)
-		select {
-		case <-done:
-			timer.Stop()
-			return
-		case <-timer.C:
-			note(s)
-		}
+		note(s)
 	}
 	for i := 0; ; i++ {
 		at := 5 * time.Minute * time.Duration(i-len(progressAt)+1)

@@ -12,7 +12,8 @@ import (
 
 // Call is one run's inputs, read once at the edge and handed to a mode:
 // the parsed invocation, the environment, the standard streams, the
-// logger, and when the run began.
+// logger, when the run began, and the signals the dispatcher catches
+// (an exec gives them back their dispositions).
 type Call struct {
 	Inv    *Invocation
 	Env    environ.Env
@@ -21,6 +22,7 @@ type Call struct {
 	Stderr io.Writer
 	Log    zerolog.Logger
 	Began  time.Time
+	Caught []os.Signal
 }
 
 // Settings is the call's settings.

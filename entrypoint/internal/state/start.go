@@ -22,8 +22,23 @@ import (
 type StartState struct {
 	report.Report
 	Start StartContext `json:"start"`
+}
+
+// LastStart is what a health check reads of state.json: the fields of
+// the start's report it judges by (named as in report.Report), and how
+// the start ran. Only these: encoding/json prepares every type of the
+// value it decodes into, and the whole report's made up half of a health
+// check's own time.
+type LastStart struct {
+	CheckedAt  time.Time          `json:"checked_at"`
+	Status     check.Status       `json:"status"`
+	Credential *check.Fingerprint `json:"credential,omitempty"`
+	Command    []string           `json:"command,omitempty"`
+	Start      StartContext       `json:"start"`
 	// dir is where ReadStart found it: the key of Start.Identity is there.
 	dir string
+	// found are the fallback directories ReadStart looked in.
+	found fallbacks
 }
 
 // StartContext is how the start ran, beyond its report.
@@ -89,7 +104,7 @@ func writeStart(dir string, st StartState, cred *check.Credential) error {
 // IsCredential tells whether c is the credential the start gave its
 // command, by its keyed identity; known is false when the state holds no
 // identity to compare (a state from an older start, or no key).
-func (st *StartState) IsCredential(c *check.Credential) (same, known bool) {
+func (st *LastStart) IsCredential(c *check.Credential) (same, known bool) {
 	if st == nil || st.Start.Identity == "" {
 		return false, false
 	}
@@ -112,13 +127,14 @@ func SaveWaiting(dirs Dirs, st StartState) {
 // file someone other than root or this user wrote is used only when it
 // names its writer as the sleeve user, so that the health check drops to
 // that user before it acts on anything else in it.
-func ReadStart(dirs Dirs) *StartState {
-	var st StartState
-	path, owner, err := readNewest(dirs.forHealth(), stateFile, &st)
+func ReadStart(dirs Dirs) *LastStart {
+	var st LastStart
+	all := dirs.forHealth(nil)
+	path, owner, err := readNewest(all, stateFile, &st)
 	if err != nil {
 		return nil
 	}
-	st.dir = filepath.Dir(path)
+	st.dir, st.found = filepath.Dir(path), fallbacks{dirs.tmp, all[1:]}
 	if !trustedOwner(owner) {
 		spec := st.Start.Settings[settings.EnvPrefix+"USER"]
 		if spec == "" {
@@ -132,7 +148,7 @@ func ReadStart(dirs Dirs) *StartState {
 }
 
 // Cmd is the start's command, or nil (also of no state).
-func (st *StartState) Cmd() []string {
+func (st *LastStart) Cmd() []string {
 	if st == nil {
 		return nil
 	}

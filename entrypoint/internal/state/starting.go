@@ -47,9 +47,13 @@ func NoteStarting(dirs Dirs, began time.Time) (note func(step, waits string), do
 
 // StartingNow is the note of a start in progress, when there is one newer
 // than the last state a start left (last).
-func StartingNow(dirs Dirs, last *StartState) *Starting {
+func StartingNow(dirs Dirs, last *LastStart) *Starting {
 	var st Starting
-	_, owner, err := readNewest(dirs.forHealth(), startingFile, &st)
+	var known *fallbacks
+	if last != nil {
+		known = &last.found
+	}
+	_, owner, err := readNewest(dirs.forHealth(known), startingFile, &st)
 	if err != nil || (!trustedOwner(owner) && (last == nil || last.Start.Settings[settings.EnvPrefix+"USER"] == "")) {
 		return nil
 	}

@@ -58,10 +58,23 @@ func (d Dirs) own() []string { return []string{d.configured, d.fallback(os.Geteu
 // configured directory (the default one unless told otherwise), and every
 // user's fallback, since the start may have dropped to the sleeve user
 // (--user) before saving it, and leaves a copy there when it used a
-// --state-dir that health is not told about.
-func (d Dirs) forHealth() []string {
-	others, _ := filepath.Glob(filepath.Join(d.tmp, "sleeve-check-*"))
+// --state-dir that health is not told about. Fallbacks already found in
+// the same temporary directory (known, or nil) are not looked for again:
+// a listing of it is a tenth of a health check's own time.
+func (d Dirs) forHealth(known *fallbacks) []string {
+	var others []string
+	if known != nil && known.tmp == d.tmp {
+		others = known.dirs
+	} else {
+		others, _ = filepath.Glob(filepath.Join(d.tmp, "sleeve-check-*"))
+	}
 	return append([]string{d.configured}, others...)
+}
+
+// fallbacks are the per-user directories found in the temporary directory tmp.
+type fallbacks struct {
+	tmp  string
+	dirs []string
 }
 
 // Writable returns the first of own() that exists (or can be made) as a

@@ -7,6 +7,7 @@ package settings
 
 import (
 	"encoding"
+	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
@@ -321,6 +322,12 @@ func setValue(fv reflect.Value, raw, sep string) error {
 			return strconv.ErrSyntax
 		}
 		fv.SetBool(b)
+	case int:
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			return errors.New("not a whole number")
+		}
+		fv.SetInt(int64(n))
 	case string:
 		fv.SetString(raw)
 	case []string:

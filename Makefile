@@ -15,7 +15,7 @@ RELEASE_ARCHES := amd64 arm64
 # on FuzzParseAPIError. A count has no deadline to race.
 FUZZTIME ?= 10000x
 
-.PHONY: build release image test-arm64 test fuzz demo bench bench-probe bench-fleet clean e2e-container e2e-docker e2e-protectorate e2e-claude e2e-claude-matrix
+.PHONY: build release image test-arm64 test fuzz demo bench bench-probe bench-fleet bench-gateway clean e2e-container e2e-docker e2e-gateway e2e-protectorate e2e-claude e2e-claude-matrix
 
 build:
 	GOARCH=$(GOARCH) $(GOBUILD) -o bin/sleeve-check ./cmd/sleeve-check
@@ -82,6 +82,12 @@ e2e-container:
 e2e-docker:
 	./e2e/docker.sh
 
+# deploy/gateway/compose.yaml on the Docker engine: a credential gateway and
+# three sleeves that hold only their keys, with the real CLI; the hunt for
+# the token in a sleeve, a revoked key, the gateway stopped and started.
+e2e-gateway:
+	./e2e/gateway.sh
+
 # The protectorate image spawned as Protectorate's Envoy spawns a sleeve,
 # on the Docker engine, attached to as Envoy's terminal does.
 e2e-protectorate:
@@ -104,3 +110,9 @@ bench:
 # image from make image or make e2e-container) the time to claude's prompt.
 bench-fleet:
 	./e2e/bench-fleet.sh
+
+# The credential gateway against the upstream directly and against nginx
+# doing the same job, side by side on loopback: latency added, the first
+# streamed event, memory with 12 streams open.
+bench-gateway:
+	./e2e/bench-gateway.sh

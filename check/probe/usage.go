@@ -59,6 +59,12 @@ var statuses = []string{"allowed", "allowed_warning", "rejected"}
 // (before 2020, or more than a year ahead of now) is dropped.
 func ParseUsage(h http.Header, now time.Time) *Usage {
 	const p = "anthropic-ratelimit-unified-"
+	if !hasUnified(h) {
+		// Most answers (every API key's) carry none: a look at the names
+		// spares the dozen lookups below, on every answer the gateway
+		// carries.
+		return nil
+	}
 	u := &Usage{Status: oneOf(h.Get(p+"status"), statuses), Claim: oneOfKeys(h.Get(p+"representative-claim"), claims), Overage: oneOf(h.Get(p+"overage-status"), statuses)}
 	u.ResetsAt = unixTime(h.Get(p+"reset"), now)
 	for _, w := range windows {
@@ -82,6 +88,17 @@ func ParseUsage(h http.Header, now time.Time) *Usage {
 		u.ResetsAt = u.Windows[u.Claim].ResetsAt
 	}
 	return u
+}
+
+// hasUnified reports whether h has any anthropic-ratelimit-unified-*
+// header, by its canonical name.
+func hasUnified(h http.Header) bool {
+	for k := range h {
+		if strings.HasPrefix(k, "Anthropic-Ratelimit-Unified-") {
+			return true
+		}
+	}
+	return false
 }
 
 func oneOf(v string, allowed []string) string {

@@ -527,7 +527,7 @@ func TestRevokedList(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r := newRevokedList(path)
+	r := newRevokedList(path, zerolog.Nop())
 	t0 := time.Now()
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
 	steps := []struct {
@@ -545,11 +545,14 @@ func TestRevokedList(t *testing.T) {
 		{func() { write("carol\n") }, 1500 * time.Millisecond, "bob", true},
 		{nil, 2 * time.Second, "bob", false},
 		{nil, 2 * time.Second, "carol", true},
-		{func() { os.Remove(path) }, 3 * time.Second, "carol", false}, // removed: nobody is revoked
+		// Removed (as an editor moves a file aside to write it again): the
+		// names it held stay revoked; an empty file lets them back.
+		{func() { os.Remove(path) }, 3 * time.Second, "carol", true},
 		{func() { write("carol\n") }, 4 * time.Second, "carol", true},
 		// A file that cannot be read keeps the names it held: a revoked
 		// sleeve does not come back while the file is being replaced.
 		{func() { os.Remove(path); os.Mkdir(path, 0o700) }, 5 * time.Second, "carol", true},
+		{func() { os.Remove(path); write("") }, 6 * time.Second, "carol", false},
 	}
 	for i, s := range steps {
 		if s.do != nil {

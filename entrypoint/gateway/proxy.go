@@ -137,8 +137,10 @@ func (g *Gateway) proxy() *httputil.ReverseProxy {
 			pr.Out.Host = g.up.Host
 			fleet.SetCredential(pr.Out.Header, g.cred.Kind, g.cred.Value.Reveal())
 		},
-		Transport:     g.tr,
-		FlushInterval: -1,
+		Transport: g.tr,
+		// The default: an event stream (text/event-stream, or no length)
+		// is flushed as each event comes; a whole answer goes in one write.
+		FlushInterval: 0,
 		ErrorLog:      log.New(io.Discard, "", 0),
 		ModifyResponse: func(resp *http.Response) error {
 			name, _ := resp.Request.Context().Value(sleeveKey{}).(string)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // revokedList is the file of revoked sleeve names, read again when it
@@ -22,15 +24,24 @@ type revokedList struct {
 		ok   bool
 	}
 	names map[string]bool
+	log   zerolog.Logger
 }
 
-func newRevokedList(path string) *revokedList {
-	return &revokedList{path: path, names: map[string]bool{}}
+func newRevokedList(path string, log zerolog.Logger) *revokedList {
+	r := &revokedList{path: path, names: map[string]bool{}, log: log}
+	if path != "" {
+		r.reload()
+		if !r.stat.ok {
+			log.Warn().Str("hint", "check SLEEVE_CHECK_GATEWAY_REVOKED; an empty file revokes nobody").Msgf("gateway: the revoked list %q cannot be read: nobody is revoked until it can", path)
+		}
+	}
+	return r
 }
 
-// has reports whether name is revoked. A file that cannot be read keeps
-// the names it last held: a revoked sleeve must not come back because a
-// file is being rewritten.
+// has reports whether name is revoked. A file that cannot be read, or is
+// gone, keeps the names it last held: a revoked sleeve must not come back
+// because an editor moved the file aside to write it again. (To let every
+// sleeve back, empty the file.)
 func (r *revokedList) has(name string, now time.Time) bool {
 	if r.path == "" {
 		return false
@@ -47,9 +58,6 @@ func (r *revokedList) has(name string, now time.Time) bool {
 func (r *revokedList) reload() {
 	fi, err := os.Stat(r.path)
 	if err != nil {
-		if os.IsNotExist(err) && r.stat.ok {
-			r.names, r.stat.ok = map[string]bool{}, false // removed: nobody is revoked
-		}
 		return
 	}
 	if r.stat.ok && fi.ModTime().Equal(r.stat.mod) && fi.Size() == r.stat.size {
@@ -61,6 +69,7 @@ func (r *revokedList) reload() {
 	}
 	r.names = parseRevoked(b)
 	r.stat.mod, r.stat.size, r.stat.ok = fi.ModTime(), fi.Size(), true
+	r.log.Info().Msgf("gateway: %d sleeves revoked (%s)", len(r.names), r.path)
 }
 
 // parseRevoked reads one name a line; # begins a comment.

@@ -2,9 +2,15 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -34,8 +40,10 @@ func Run(ctx context.Context, c settings.Call) int {
 	switch args := c.Inv.Args; {
 	case len(args) == 2 && args[0] == "key":
 		return printKey(c, args[1])
+	case len(args) == 1 && args[0] == "health":
+		return health(ctx, c)
 	case len(args) > 0:
-		c.Log.Error().Str("hint", "sleeve-check gateway [flags], or sleeve-check gateway key NAME").Msgf("unexpected argument %q after gateway", args[0])
+		c.Log.Error().Str("hint", "sleeve-check gateway [flags], sleeve-check gateway key NAME, or sleeve-check gateway health").Msgf("unexpected argument %q after gateway", args[0])
 		return int(outcome.Usage)
 	}
 	if c.Settings().Gateway != "" {
@@ -146,4 +154,52 @@ func sendable(res *check.Resolution, requireTLS bool) (*url.URL, outcome.Finding
 	}
 	u.User, u.RawQuery, u.Fragment = nil, "", ""
 	return u, fs
+}
+
+// health is `gateway health`, the gateway container's HEALTHCHECK: one
+// line, exit 0 when the gateway on SLEEVE_CHECK_GATEWAY_LISTEN answers
+// and its credential's verdict is not an error, 1 otherwise. (The
+// image's own `sleeve-check health` is a sleeve's.)
+func health(ctx context.Context, c settings.Call) int {
+	s := c.Settings()
+	host, port, err := net.SplitHostPort(s.GatewayListen)
+	if err != nil {
+		fmt.Fprintf(c.Stdout, "unhealthy: SLEEVE_CHECK_GATEWAY_LISTEN (%q) is not HOST:PORT\n", s.GatewayListen)
+		return 1
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	scheme := "http"
+	tr := &http.Transport{}
+	if s.GatewayTLSCert != "" {
+		// Its own certificate, on its own address: up is what is asked.
+		scheme, tr.TLSClientConfig = "https", &tls.Config{InsecureSkipVerify: true}
+	}
+	where := scheme + "://" + net.JoinHostPort(host, port)
+	ctx, cancel := context.WithTimeout(ctx, s.HealthTimeout)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, where+"/status", nil)
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		fmt.Fprintf(c.Stdout, "unhealthy: the gateway at %s does not answer (%s)\n", where, errText(err))
+		return 1
+	}
+	defer resp.Body.Close()
+	var st snapshot
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&st); err != nil || resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(c.Stdout, "unhealthy: %s/status is not a gateway's answer (HTTP %d)\n", where, resp.StatusCode)
+		return 1
+	}
+	cr := st.Credential
+	if cr.Severity == outcome.Error {
+		fmt.Fprintf(c.Stdout, "unhealthy: the fleet credential: %s\n", cr.Message)
+		return 1
+	}
+	line := fmt.Sprintf("healthy: gateway at %s, %s %s", where, cr.Kind, cr.Verdict)
+	if cr.At != nil {
+		line += fmt.Sprintf(" (%s, %s ago)", cr.From, outcome.Human(time.Since(*cr.At)))
+	}
+	fmt.Fprintf(c.Stdout, "%s, %d sleeves seen\n", line, len(st.Sleeves))
+	return 0
 }

@@ -78,7 +78,9 @@ func prove(p *pipeline.Pipeline, pr prover, res *check.Resolution, reportOnlySee
 		out := probed{Verdict: &c.Verdict, Means: &means, At: c.CheckedAt}
 		return out, noteVerdict(p, out, s.UsageWarning.Fraction)
 	}
-	if s.ProbeSplay > 0 {
+	if s.ProbeSplay > 0 && pr.Gateway == nil {
+		// (Behind a gateway the probe is an ask that costs the API
+		// nothing: there is nothing to spread.)
 		if _, ok := pipeline.Run(p, spreadStep, func(ctx context.Context) (struct{}, outcome.Findings) {
 			spread(ctx, s.ProbeSplay, log)
 			return struct{}{}, nil
@@ -136,7 +138,7 @@ func spread(ctx context.Context, splay time.Duration, log zerolog.Logger) {
 // the verdict (the verdict itself is noted with how it was reached).
 func (pr prover) now(ctx context.Context, res *check.Resolution, means probe.Choice) (probed, outcome.Findings) {
 	var fs outcome.Findings
-	if w := plainHTTP(res, pr.S.RequireTLS); w != nil {
+	if w := plainHTTP(res, pr.S.RequireTLS, pr.Gateway != nil); w != nil {
 		fs = append(fs, *w)
 	}
 	if means.Means == probe.ByHTTP && res.Selected.Kind.Subscription() {
@@ -284,10 +286,15 @@ var subscriptionOverHTTP = outcome.Finding{Severity: outcome.Warning, ID: "probe
 // sent the OAuth token to http://<gateway>:<port> as Bearer), so the
 // probe does too, and says so. With SLEEVE_CHECK_REQUIRE_TLS the probe
 // refuses instead (exit 3).
-func plainHTTP(res *check.Resolution, requireTLS bool) *outcome.Finding {
+func plainHTTP(res *check.Resolution, requireTLS, gateway bool) *outcome.Finding {
 	u, err := url.Parse(res.BaseURL)
 	if requireTLS || err != nil || u.Scheme != "http" || probe.IsLoopback(u.Hostname()) {
 		return nil
+	}
+	if gateway {
+		return &outcome.Finding{Severity: outcome.Warning, ID: "gateway_plain_http",
+			Message: fmt.Sprintf("SLEEVE_CHECK_GATEWAY (%s) is plain http to %s, not a loopback address: this sleeve's key crosses the network unencrypted (the fleet credential does not)", strconv.Quote(probe.RedactURL(res.BaseURL)), strconv.Quote(u.Host)),
+			Hint:    "serve the gateway over https (--tls-cert, --tls-key), or keep the sleeves from listening in (cap_drop NET_RAW); SLEEVE_CHECK_REQUIRE_TLS=true refuses such a start"}
 	}
 	return &outcome.Finding{Severity: outcome.Warning, ID: "base_url_plain_http",
 		Message: fmt.Sprintf("%s is plain http to %s, not a loopback address: the credential crosses the network unencrypted, as Claude Code will send it", proof.BaseURLWords(res), strconv.Quote(u.Host)),

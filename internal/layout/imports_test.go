@@ -44,14 +44,14 @@ var mayImport = map[string][]string{
 	"entrypoint/internal/report":    {"check", "check/probe", "entrypoint/internal/buildinfo", "entrypoint/internal/sleeve", "internal/outcome"},
 	"entrypoint/internal/state":     {"check", "check/probe", "entrypoint/internal/report", "entrypoint/internal/settings", "entrypoint/internal/sleeve", "internal/environ", "internal/outcome", "internal/safefile"},
 	"entrypoint/internal/fleet":     {"check", "check/probe", "internal/environ", "internal/outcome", "internal/safefile"},
-	"entrypoint/internal/prelude":   {"check", "entrypoint/internal/fleet", "entrypoint/internal/pipeline", "entrypoint/internal/settings", "entrypoint/internal/sleeve", "internal/environ", "internal/outcome", "internal/safefile"},
+	"entrypoint/internal/prelude":   {"check", "check/probe", "entrypoint/internal/fleet", "entrypoint/internal/pipeline", "entrypoint/internal/settings", "entrypoint/internal/sleeve", "internal/environ", "internal/outcome", "internal/safefile"},
 	"entrypoint/internal/proof":     {"check", "check/probe", "entrypoint/claudecli", "entrypoint/internal/buildinfo", "entrypoint/internal/fleet", "entrypoint/internal/settings", "entrypoint/internal/sleeve", "entrypoint/internal/state", "internal/environ", "internal/outcome"},
 	// The modes.
 	"entrypoint/start": {"check", "check/probe", "entrypoint/claudecli", "entrypoint/claudeconfig", "entrypoint/internal/console", "entrypoint/internal/pipeline", "entrypoint/internal/prelude",
 		"entrypoint/internal/proof", "entrypoint/internal/report", "entrypoint/internal/settings", "entrypoint/internal/sleeve", "entrypoint/internal/state", "internal/environ", "internal/outcome", "internal/safefile"},
 	"entrypoint/health": {"check", "check/probe", "entrypoint/claudeconfig", "entrypoint/internal/pipeline", "entrypoint/internal/prelude", "entrypoint/internal/proof", "entrypoint/internal/report",
 		"entrypoint/internal/settings", "entrypoint/internal/sleeve", "entrypoint/internal/state", "internal/environ", "internal/outcome"},
-	"entrypoint/protectorate": {"check", "check/probe", "entrypoint/claudecli", "entrypoint/internal/console", "entrypoint/internal/report", "entrypoint/internal/settings", "entrypoint/internal/sleeve", "entrypoint/internal/state", "internal/environ", "internal/outcome", "internal/safefile"},
+	"entrypoint/protectorate": {"check", "check/probe", "entrypoint/claudecli", "entrypoint/internal/console", "entrypoint/internal/fleet", "entrypoint/internal/report", "entrypoint/internal/settings", "entrypoint/internal/sleeve", "entrypoint/internal/state", "internal/environ", "internal/outcome", "internal/safefile"},
 	"entrypoint/gateway": {"check", "check/probe", "entrypoint/internal/buildinfo", "entrypoint/internal/fleet", "entrypoint/internal/pipeline", "entrypoint/internal/prelude", "entrypoint/internal/settings",
 		"entrypoint/internal/sleeve", "internal/environ", "internal/outcome"},
 	// The dispatcher, and the programs.
@@ -60,6 +60,7 @@ var mayImport = map[string][]string{
 	"cmd/fake-anthropic":   {"check/anthropictest"},
 	"scripts/fetch-claude": nil,
 	"e2e/tools/pair":       nil,
+	"e2e/tools/gwload":     nil,
 }
 
 const module = "sleeve-check/"

@@ -59,9 +59,11 @@ type Sleeve struct {
 	Key       string
 	KeySource string
 	Proxy     func(*http.Request) (*url.URL, error)
-	kind      check.Kind
-	prepared  check.Kind
-	first     *probe.Verdict
+	// Once: one try, no retries while the gateway cannot be reached.
+	Once     bool
+	kind     check.Kind
+	prepared check.Kind
+	first    *probe.Verdict
 }
 
 // Prepared is the kind claude's environment was prepared for (ClaudeEnv).
@@ -100,7 +102,7 @@ func (s *Sleeve) Ask(ctx context.Context, deadline time.Duration) probe.Verdict 
 	for attempt := 1; ; attempt++ {
 		v, reached := s.askOnce(ctx)
 		v.Attempts, v.ElapsedMS = attempt, time.Since(began).Milliseconds()
-		if reached || ctx.Err() != nil {
+		if reached || ctx.Err() != nil || s.Once {
 			return v
 		}
 		t := time.NewTimer(wait)

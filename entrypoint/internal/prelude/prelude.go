@@ -11,12 +11,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"sleeve-check/check"
+	"sleeve-check/check/probe"
 	"sleeve-check/entrypoint/internal/fleet"
 	"sleeve-check/entrypoint/internal/pipeline"
 	"sleeve-check/entrypoint/internal/settings"
@@ -94,6 +97,9 @@ func Enter(p *pipeline.Pipeline, c settings.Call) (Entered, bool) {
 			deadline = s.HealthTimeout
 		}
 		gw.Proxy = out.Env.Proxy()
+		// Health asks once: a gateway that is away is said at once, not
+		// after the check's whole deadline of tries.
+		gw.Once = c.Inv.Sub == "health"
 		pipeline.Run(p, gatewayStep, func(ctx context.Context) (struct{}, outcome.Findings) {
 			gw.First(ctx, deadline)
 			return struct{}{}, nil
@@ -111,7 +117,7 @@ const maxMergeConfig = 64 << 20
 func readRootFiles(s settings.Settings, env environ.Env) (RootFiles, outcome.Findings) {
 	rf := RootFiles{Secrets: check.LoadSecrets(env)}
 	if s.Gateway != "" {
-		gw, fs := behindGateway(s.Gateway, env)
+		gw, fs := behindGateway(s, env)
 		if fs.HasError() {
 			return rf, fs
 		}
@@ -142,8 +148,13 @@ func readRootFiles(s settings.Settings, env environ.Env) (RootFiles, outcome.Fin
 // refuses a real credential beside it: every process of the container
 // could read it from its init's environment (/proc/1/environ), which is
 // what the gateway is there to prevent.
-func behindGateway(url string, env environ.Env) (*fleet.Sleeve, outcome.Findings) {
+func behindGateway(s settings.Settings, env environ.Env) (*fleet.Sleeve, outcome.Findings) {
 	var fs outcome.Findings
+	if u, err := url.Parse(s.Gateway); s.RequireTLS && err == nil && u.Scheme == "http" && !probe.IsLoopback(u.Hostname()) {
+		fs.Errf(outcome.Config, "gateway_plain_http", fmt.Sprintf("SLEEVE_CHECK_GATEWAY (%s) is plain http to %q, not a loopback address, and SLEEVE_CHECK_REQUIRE_TLS is set", strconv.Quote(probe.RedactURL(s.Gateway)), u.Host),
+			"serve the gateway over https (--tls-cert, --tls-key) and give its https URL")
+		return nil, fs
+	}
 	if real := fleet.RealCredentials(env); len(real) > 0 {
 		fs.Errf(outcome.Config, "gateway_real_credential", fmt.Sprintf("%s is set in a sleeve behind the credential gateway (SLEEVE_CHECK_GATEWAY): any process in the container can read it from /proc/1/environ", strings.Join(real, " and ")),
 			"give the credential to the gateway only, and the sleeve only its key (SLEEVE_CHECK_GATEWAY_KEY_FILE)")
@@ -153,7 +164,7 @@ func behindGateway(url string, env environ.Env) (*fleet.Sleeve, outcome.Findings
 	if fs.HasError() {
 		return nil, fs
 	}
-	return &fleet.Sleeve{URL: url, Key: key, KeySource: source}, fs
+	return &fleet.Sleeve{URL: s.Gateway, Key: key, KeySource: source}, fs
 }
 
 // Input is what the credential decision depends on, for the start and for

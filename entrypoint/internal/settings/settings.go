@@ -44,7 +44,7 @@ type Settings struct {
 	ProbeModel         string        `env:"PROBE_MODEL" envDefault:"claude-haiku-4-5" flag:"probe-model" help:"model named in the probe request (max_tokens 1)"`
 	ProbeTimeout       time.Duration `env:"PROBE_TIMEOUT" envDefault:"20s" flag:"probe-timeout" help:"deadline for the whole probe, retries included"`
 	AttemptTime        time.Duration `env:"PROBE_ATTEMPT_TIMEOUT" envDefault:"10s" flag:"probe-attempt-timeout" help:"deadline for one probe request"`
-	StartTimeout       time.Duration `env:"START_TIMEOUT" envDefault:"60s" flag:"start-timeout" help:"the longest a start may take, every step up to the exec but the usage-limit wait; past it the start stops with the exit code of the step it was in (0: no limit)"`
+	StartTimeout       time.Duration `env:"START_TIMEOUT" envDefault:"60s" flag:"start-timeout" help:"the longest a start may take, every step up to the exec but the waits for the API and for a usage reset; past it the start stops with the exit code of the step it was in (0: no limit)"`
 	RequireTLS         bool          `env:"REQUIRE_TLS" flag:"require-tls" help:"refuse (exit 3) a plain-http ANTHROPIC_BASE_URL off loopback instead of warning that the credential crosses the network unencrypted"`
 	ProbeSplay         time.Duration `env:"PROBE_SPLAY" envDefault:"0s" flag:"probe-splay" help:"wait a random time up to this long before the probe, to spread sleeves started together"`
 	Strict             bool          `env:"STRICT" flag:"strict" help:"stop (exit 9) when the API still rate-limits at the probe's deadline, instead of warning"`

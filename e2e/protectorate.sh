@@ -153,7 +153,9 @@ HUNT=$(printf '%s\n' "$T1" | $D exec -i -u agent sleeve-a sh -c '
 	find / \( -path /proc -o -path /sys -o -path /dev \) -prune -o -type f -readable -size -64M -print0 2>/dev/null | xargs -0 -r grep -lF -f "$P" 2>/dev/null
 	rm -f "$P"' || true)
 [ -z "$HUNT" ] || fail "the agent reads the pasted token in: $HUNT"
-$D exec -u agent sleeve-a sh -c "tr '\\0' '\\n' </proc/$(claude_pid a)/environ" | grep -q '^CLAUDE_CODE_OAUTH_TOKEN=scgw1\.' || fail "claude's token is not the keeper's gateway key"
+# (claude_pid is the host's pid: inside, claude is found by its name.)
+$D exec -u agent sleeve-a sh -c 'for p in /proc/[0-9]*; do [ "$(cat "$p/comm" 2>/dev/null)" = claude ] && tr "\0" "\n" <"$p/environ" 2>/dev/null; done' |
+	grep -q '^CLAUDE_CODE_OAUTH_TOKEN=scgw1\.' || fail "claude's token is not the keeper's gateway key"
 ok "the prompt $SPAWN_MS ms after docker create (spawn to prompt) and the fake's answer in Envoy's terminal; Bearer; $H; the agent finds the token nowhere (claude has a gateway key)"
 
 step "(a'') Envoy's dashboard: GET http://sleeve-a:8080/status from a container on raven decodes, with the real version, claude's process and claude_auth"

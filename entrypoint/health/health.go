@@ -90,7 +90,11 @@ func judge(p *pipeline.Pipeline, c settings.Call, last *state.LastStart) (report
 	if fp.Last4 != "" {
 		desc += " ..." + fp.Last4
 	}
-	parts = append(append(parts, desc+" "+string(st.res.Status)), st.api.parts...)
+	desc += " " + string(st.res.Status)
+	if gw := st.in.Root.Gateway; gw != nil {
+		desc = fmt.Sprintf("behind the gateway as %s (key ...%s)", gw.Name(), fp.Last4)
+	}
+	parts = append(append(parts, desc), st.api.parts...)
 	if fp.ExpiresAt != nil {
 		parts = append(parts, "expires "+outcome.Since(*fp.ExpiresAt, c.Began))
 	}

@@ -59,6 +59,8 @@ func ask(ctx context.Context, pr proof.Prober, res *check.Resolution, localWarn 
 	case v.Finding.Severity == outcome.Warning && a.warn == "":
 		a.warn = v.Finding.Message
 		a.parts = append(a.parts, "api checked "+age)
+	case means.Means == probe.ByGateway:
+		a.parts = append(a.parts, "fleet credential "+string(v.Class)+" (the gateway's word, "+age+")")
 	default:
 		a.parts = append(a.parts, "api ok "+age)
 	}

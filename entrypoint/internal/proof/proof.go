@@ -80,7 +80,8 @@ func (pr Prober) Choice(res *check.Resolution) probe.Choice {
 func Skip(s settings.Settings, res *check.Resolution, now time.Time, reportOnlySeed bool) string {
 	sel := res.Selected
 	switch {
-	case s.Probe == "off":
+	case s.Probe == "off" && s.Gateway == "":
+		// (Behind a gateway the ask is no probe: it costs the API nothing.)
 		return "the probe is off (SLEEVE_CHECK_PROBE=off)"
 	case sel == nil:
 		return "there is no credential"

@@ -21,8 +21,8 @@
 //
 // Routes. Only Claude Code's (found with 2.1.332, interactive and -p, an
 // OAuth token and an API key): HEAD or GET /api/hello (its connectivity
-// check, which carries no credential and is passed on without one), POST
-// /v1/messages and POST /v1/messages/count_tokens. Every other route
+// check, which carries no credential: the gateway answers it itself),
+// POST /v1/messages and POST /v1/messages/count_tokens. Every other route
 // answers 404 in the API's error shape without going upstream; the
 // gateway's own are GET /status and GET /sleeve-check/v1/fleet (a
 // sleeve's ask). On the way up the client's credential is dropped and the
@@ -32,10 +32,13 @@
 // provider's terms reserve the token for Claude Code.
 //
 // The verdict. The gateway learns the credential's verdict and usage from
-// the answers it carries (status, error type, every answer's
-// anthropic-ratelimit-unified-* headers), and from at most one probe of
-// its own while it knows nothing fresh: for a subscription token that
-// probe is Claude Code, claude -p through the gateway itself. A sleeve's
+// the answers it carries (a success, every answer's
+// anthropic-ratelimit-unified-* headers), and from one probe of its own
+// while it knows nothing fresh: for a subscription token that probe is
+// Claude Code, claude -p through the gateway itself. An error answer to
+// one sleeve's request (401, 403, 402, a 5xx, no answer) sends the probe,
+// once a minute at most, and only the probe's answer becomes the fleet's
+// error: a sleeve chooses its requests, and must not stop the others. A sleeve's
 // start and health check ask it (GET /sleeve-check/v1/fleet) instead of
 // probing, so twelve sleeves started together cost one probe.
 //
@@ -46,7 +49,8 @@
 //
 // Transport. Streams pass event by event; a client that goes away
 // cancels its upstream request; bodies over 32 MiB get 413; a header must
-// arrive within 10 s and a body within 5 min, and no timeout cuts a long
-// answer. It listens on loopback unless told otherwise (--listen), with
+// arrive within 10 s, a sleeve's body within 5 min, and a body the gateway
+// does not read is not waited for (it answers and closes); no timeout
+// cuts a long answer. The route goes up as checked, not as escaped. It listens on loopback unless told otherwise (--listen), with
 // https when given a certificate and key.
 package gateway

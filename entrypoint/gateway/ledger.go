@@ -26,6 +26,10 @@ type ledger struct {
 	// proving is closed when the running probe ends; nil when none runs.
 	proving chan struct{}
 	probes  int
+	// suspect: an answer since the probe may say the credential or the
+	// API went bad; probedAt is when the last probe ended.
+	suspect  bool
+	probedAt time.Time
 	// usage is the last usage the answers showed, usageAt when.
 	usage   *probe.Usage
 	usageAt time.Time
@@ -70,10 +74,13 @@ func (l *ledger) sleeve(name string) *sleeveStats {
 	return s
 }
 
-// judgedFromTraffic are the classes an answer to one request says of the
-// credential itself; the rest (a rate limit, an outage, a bad request, a
-// model) say something of that request only.
-var judgedFromTraffic = map[probe.Class]bool{probe.Valid: true, probe.Rejected: true, probe.UsageLimit: true, probe.Billing: true, probe.AccountAction: true}
+// suspicious are the classes of an answer to one request that may speak
+// of the credential, or of the API, for every sleeve: they send the
+// gateway's own probe to find out (once a minute at most), and only the
+// probe's answer becomes the fleet's error. A sleeve chooses its requests,
+// and the API's error messages echo what a request held: one hostile
+// sleeve must not stop the fleet by asking for a 403 or a "billing" 400.
+var suspicious = map[probe.Class]bool{probe.Rejected: true, probe.Billing: true, probe.AccountAction: true, probe.Unavailable: true}
 
 // refusal is why the gateway answers a sleeve's request itself: a cap.
 type refusal struct {
@@ -139,27 +146,16 @@ func (l *ledger) observe(name string, a probe.Answer) {
 		l.usage, l.usageAt = u, a.At
 		l.attribute(name, u)
 	}
-	if judgedFromTraffic[v.Class] && !l.aboutTheRequest(a, v) {
+	switch {
+	case v.Class == probe.Valid && a.Status < 300, v.Class == probe.UsageLimit:
+		// What no request can fake: an answer served with the credential,
+		// or the API's own usage headers saying the window is used up.
 		v.Usage = a.Usage
 		l.verdict, l.from, l.at = v, "traffic", a.At
+		l.suspect = false
+	case suspicious[v.Class]:
+		l.suspect = true
 	}
-}
-
-// aboutTheRequest: answers the probe's classifier reads as the
-// credential's that, to a sleeve's request, speak of that request only,
-// so that one sleeve's odd request does not become every sleeve's
-// verdict: an error that still finds the credential valid (a model the
-// account lacks, a request the API cannot parse: the classifier's words
-// are about a probe), and a subscription token's 401 for a request
-// without the OAuth beta header, which Claude Code always sends.
-func (l *ledger) aboutTheRequest(a probe.Answer, v probe.Verdict) bool {
-	switch {
-	case v.Class == probe.Valid:
-		return a.Status >= 300
-	case v.Finding.ID == "probe_oauth_unsupported":
-		return l.kind.Subscription()
-	}
-	return false
 }
 
 // attribute gives name the rise of the 5-hour window's utilization since
@@ -187,6 +183,7 @@ func (l *ledger) failed(msg string, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.lastErr.msg, l.lastErr.at = msg, now
+	l.suspect = true
 }
 
 // unavailableTTL is how long an outage the probe found stands before a
@@ -201,6 +198,8 @@ func (l *ledger) stale(now time.Time, ttl time.Duration) bool {
 	switch {
 	case l.from == "":
 		return true
+	case l.suspect && now.Sub(l.probedAt) >= unavailableTTL:
+		return true
 	case l.verdict.Class == probe.Unavailable || l.verdict.Class == probe.NotRun || l.verdict.Class == probe.ClaudeBroken:
 		return now.Sub(l.at) >= unavailableTTL
 	case l.verdict.Class == probe.UsageLimit:
@@ -208,11 +207,6 @@ func (l *ledger) stale(now time.Time, ttl time.Duration) bool {
 			return now.After(*r)
 		}
 		return now.Sub(l.at) >= unavailableTTL // no reset to wait for: ask again soon
-	case l.verdict.Class == probe.Rejected && l.from == "traffic":
-		// One answer to one request said so; the probe confirms it (a
-		// minute later at the earliest), so that no single request can
-		// stop the fleet for good.
-		return now.Sub(l.at) >= unavailableTTL
 	case l.verdict.Class == probe.Rejected:
 		return false // the probe's own word: a new credential is a new gateway
 	}

@@ -58,7 +58,14 @@ func (g *Gateway) prove(done chan struct{}) {
 	if v.Class == probe.Interrupted {
 		return
 	}
+	if v.Class == probe.NotRun && l.from != "" {
+		// A probe that could not run says nothing new: what is known stands.
+		l.suspect, l.probedAt = false, time.Now()
+		g.log.Warn().Msg("gateway: probe: " + v.Finding.Message)
+		return
+	}
 	l.verdict, l.from, l.at = v, "probe", time.Now()
+	l.suspect, l.probedAt = false, l.at
 	g.log.Info().Str("class", string(v.Class)).Int("http_status", v.HTTPStatus).Msg("gateway: probe: " + v.Finding.Message)
 }
 
@@ -105,7 +112,12 @@ func (g *Gateway) probeOnce() probe.Verdict {
 	defer os.RemoveAll(home)
 	env = fleet.ClaudeEnv(env, u, g.probeKey, g.cred.Kind)
 	env.Set("HOME", home)
+	// Its own temporary directory too: in a keeper, the probe runs as root
+	// beside the sleeve user, who can write in /tmp.
+	env.Set("TMPDIR", home)
 	env.Unset("CLAUDE_CONFIG_DIR")
+	env.Unset(fleet.SecretVar)
+	env.Unset(fleet.SecretVar + "_FILE")
 	return probe.CLI(ctx, probe.CLIConfig{Path: path, Env: env.Slice(), Dir: home, Timeout: s.ProbeTimeout, BaseURL: u, BaseURLSource: "the gateway's API (" + g.upDesc + ")",
 		Model: s.ProbeModel, RetryWaitMin: 500 * time.Millisecond, RetryWaitMax: 4 * time.Second, Log: g.log})
 }

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -43,6 +42,9 @@ func apiError(w http.ResponseWriter, status int, typ, msg string, retryAfter tim
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("x-sleeve-check-gateway", "refused")
+	// The request's body is not read: close after the answer, or net/http
+	// would first read, with no deadline, what a slow client trickles in.
+	h.Set("Connection", "close")
 	if retryAfter > 0 {
 		h.Set("Retry-After", fmt.Sprint(int((retryAfter+time.Second-1)/time.Second)))
 	}
@@ -135,6 +137,8 @@ func (g *Gateway) proxy() *httputil.ReverseProxy {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(g.up)
 			pr.Out.Host = g.up.Host
+			// The route as checked, not as the client escaped it.
+			pr.Out.URL.Path, pr.Out.URL.RawPath = strings.TrimSuffix(g.up.Path, "/")+pr.In.URL.Path, ""
 			fleet.SetCredential(pr.Out.Header, g.cred.Kind, g.cred.Value.Reveal())
 		},
 		Transport: g.tr,
@@ -183,107 +187,11 @@ func scrub(s, secret string) string {
 	return s
 }
 
-// hello passes Claude Code's connectivity check on, with no credential.
+// hello answers Claude Code's connectivity check itself: it carries no
+// credential, and passing it on would let anyone who reaches the gateway
+// send requests to the API from its address. Claude Code's first real
+// request says whether the API answers.
 func (g *Gateway) hello(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-	defer cancel()
-	u := *g.up
-	u.Path = strings.TrimSuffix(u.Path, "/") + "/api/hello"
-	req, _ := http.NewRequestWithContext(ctx, r.Method, u.String(), nil)
-	req.Header.Set("User-Agent", r.UserAgent())
-	resp, err := g.tr.RoundTrip(req)
-	if err != nil {
-		apiError(w, http.StatusBadGateway, "api_error", "the credential gateway could not reach the API", 0)
-		return
-	}
-	defer resp.Body.Close()
-	for _, k := range []string{"Content-Type", "Content-Length"} {
-		if v := resp.Header.Get(k); v != "" {
-			w.Header().Set(k, v)
-		}
-	}
-	w.WriteHeader(resp.StatusCode)
-	io.Copy(w, io.LimitReader(resp.Body, 1<<20))
-}
-
-// recorder keeps the status an answer was given.
-type recorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController flush through the recorder.
-func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-// bodyEnd calls end once the body has been read to its end or closed.
-type bodyEnd struct {
-	io.ReadCloser
-	end  func()
-	done bool
-}
-
-func (b *bodyEnd) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if err != nil && !b.done {
-		b.done = true
-		b.end()
-	}
-	return n, err
-}
-
-func (b *bodyEnd) Close() error {
-	if !b.done {
-		b.done = true
-		b.end()
-	}
-	return b.ReadCloser.Close()
-}
-
-// maxErrorBody is how much of an error answer is kept to judge it.
-const maxErrorBody = 64 << 10
-
-// tee keeps the first bytes of a body as it is read, and hands them to
-// end when the body ends.
-type tee struct {
-	io.ReadCloser
-	buf  bytes.Buffer
-	end  func([]byte)
-	done bool
-}
-
-func (t *tee) Read(p []byte) (int, error) {
-	n, err := t.ReadCloser.Read(p)
-	if room := maxErrorBody - t.buf.Len(); room > 0 {
-		t.buf.Write(p[:min(n, room)])
-	}
-	if err != nil {
-		t.finish()
-	}
-	return n, err
-}
-
-func (t *tee) Close() error {
-	t.finish()
-	return t.ReadCloser.Close()
-}
-
-func (t *tee) finish() {
-	if !t.done {
-		t.done = true
-		t.end(t.buf.Bytes())
-	}
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
 }

@@ -76,6 +76,7 @@ func (r *revokedList) reload() {
 func parseRevoked(b []byte) map[string]bool {
 	out := map[string]bool{}
 	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, len(b)+1) // no line too long to read
 	for sc.Scan() {
 		line, _, _ := strings.Cut(sc.Text(), "#")
 		if line = strings.TrimSpace(line); line != "" {

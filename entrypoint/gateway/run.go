@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -20,7 +21,6 @@ import (
 	"sleeve-check/entrypoint/internal/pipeline"
 	"sleeve-check/entrypoint/internal/prelude"
 	"sleeve-check/entrypoint/internal/settings"
-	"sleeve-check/entrypoint/internal/sleeve"
 	"sleeve-check/internal/outcome"
 )
 
@@ -102,7 +102,10 @@ func prepare(p *pipeline.Pipeline, c settings.Call) (*Gateway, bool) {
 	if !ok {
 		return nil, false
 	}
-	res, ok := prelude.Resolve(p, prelude.Input(s, in.Env, sleeve.WorkingDir(), c.Began, in.Root.Secrets), nil)
+	// No working directory: the gateway has no project, and a project's
+	// settings (.claude/settings*.json where it was started, perhaps a
+	// workspace an agent writes) must not choose where the credential goes.
+	res, ok := prelude.Resolve(p, prelude.Input(s, in.Env, "", c.Began, in.Root.Secrets), nil)
 	if !ok {
 		return nil, false
 	}
@@ -125,6 +128,13 @@ func sendable(res *check.Resolution, requireTLS bool) (*url.URL, outcome.Finding
 	default:
 		fs.Errf(outcome.Config, "gateway_credential_kind", fmt.Sprintf("the gateway cannot hold %s (%s): it needs a credential it can send itself", sel.Kind, sel.Source),
 			"give the gateway CLAUDE_CODE_OAUTH_TOKEN (or _FILE), ANTHROPIC_API_KEY, or a credentials file")
+		return nil, fs
+	}
+	if sel.Kind == check.KindAuthToken && strings.HasPrefix(sel.Value.Reveal(), "sk-ant-oat") {
+		// Sent as any Bearer token would be, it would escape the rule that
+		// a subscription token goes up in Claude Code's requests only.
+		fs.Errf(outcome.Malformed, "gateway_oauth_in_auth_token", fmt.Sprintf("%s holds a subscription (OAuth) token", sel.Source),
+			"give it to the gateway as CLAUDE_CODE_OAUTH_TOKEN (or _FILE)")
 		return nil, fs
 	}
 	if sel.Value.Len() == 0 {

@@ -34,8 +34,9 @@ func (g *Gateway) serve(ctx context.Context, p *pipeline.Pipeline) int {
 	g.rp = g.proxy()
 	served := make(chan error, 1)
 	go func() {
-		if g.s.GatewayTLSCert != "" {
-			served <- srv.ServeTLS(g.ln, g.s.GatewayTLSCert, g.s.GatewayTLSKey)
+		if g.tlsConfig != nil {
+			srv.TLSConfig = g.tlsConfig
+			served <- srv.ServeTLS(g.ln, "", "")
 		} else {
 			served <- srv.Serve(g.ln)
 		}
@@ -108,6 +109,11 @@ func (g *Gateway) statusPage(w http.ResponseWriter) {
 // ServeHTTP is the gateway: its own routes, Claude Code's, and a 404 in
 // the API's shape for everything else.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; r.ContentLength != 0 && !(apiRoutes[p] && r.Method == http.MethodPost) {
+		// A body nobody reads: close after the answer, or net/http would
+		// first read (with no deadline) what a slow client trickles in.
+		w.Header().Set("Connection", "close")
+	}
 	switch p := r.URL.Path; {
 	case p == "/status" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 		g.statusPage(w)

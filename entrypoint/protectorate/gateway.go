@@ -26,19 +26,25 @@ import (
 // the token is in no process of the sleeve user's, so a command the agent
 // runs in Envoy's terminal cannot read it (/proc/<root's pid>/environ is
 // root's). A new token in Envoy's volume starts a new gateway; one that
-// died is started again at the keeper's next look.
+// died is started again at the keeper's next look. The port and the
+// secret are the keeper's, for its whole life: the keeper holds the
+// listening socket and hands it to each gateway it starts (LISTEN_FDS),
+// so a gateway started again is where the running claude looks, its key
+// still works, and no other process can take the port in between.
 type keeperGateway struct {
 	self   string
 	env    environ.Env // the keeper's, to start the child from
 	user   *sleeve.User
 	stderr io.Writer
 
-	mu    sync.Mutex
-	cmd   *exec.Cmd
-	done  chan struct{}
-	token string
-	url   string
-	key   string
+	mu     sync.Mutex
+	ln     *os.File // the listening socket, made once
+	secret string
+	cmd    *exec.Cmd
+	done   chan struct{}
+	token  string
+	url    string
+	key    string
 }
 
 // ensure returns the URL of a gateway that holds token, and the sleeve
@@ -50,11 +56,19 @@ func (g *keeperGateway) ensure(token string) (url, key string, err error) {
 		return g.url, g.key, nil
 	}
 	g.stopLocked()
-	port, err := freeLoopbackPort()
-	if err != nil {
-		return "", "", err
+	if g.ln == nil {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", "", err
+		}
+		f, err := ln.(*net.TCPListener).File()
+		ln.Close() // f is a dup of it, and stays open
+		if err != nil {
+			return "", "", err
+		}
+		g.ln, g.url, g.secret = f, "http://"+ln.Addr().String(), rand.Text()+rand.Text()
+		g.key, _ = fleet.Key([]byte(g.secret), keyName(g.user.Name))
 	}
-	secret := rand.Text() + rand.Text()
 	env := g.env.Clone()
 	// The child keeps root: only root may read its environment.
 	env.Unset(settings.EnvPrefix + "USER")
@@ -63,19 +77,21 @@ func (g *keeperGateway) ensure(token string) (url, key string, err error) {
 		env.Unset(v + "_FILE")
 	}
 	env.Set("CLAUDE_CODE_OAUTH_TOKEN", token)
-	env.Set(fleet.SecretVar, secret)
-	env.Set(settings.EnvPrefix+"GATEWAY_LISTEN", "127.0.0.1:"+port)
+	env.Set(fleet.SecretVar, g.secret)
+	env.Set("LISTEN_FDS", "1")
+	env.Unset("LISTEN_PID")
 	env.Set("NO_COLOR", "1")
 	cmd := exec.Command(g.self, "gateway")
 	cmd.Env, cmd.Stdout, cmd.Stderr = env.Slice(), g.stderr, g.stderr
+	// Fd 3; and root's own directory, not the sleeve user's workspace.
+	cmd.ExtraFiles, cmd.Dir = []*os.File{g.ln}, "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		return "", "", err
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
-	g.cmd, g.done, g.token, g.url = cmd, done, token, "http://127.0.0.1:"+port
-	g.key, _ = fleet.Key([]byte(secret), keyName(g.user.Name))
+	g.cmd, g.done, g.token = cmd, done, token
 	if err := g.waitReady(5 * time.Second); err != nil {
 		g.stopLocked()
 		return "", "", err
@@ -143,17 +159,6 @@ func (g *keeperGateway) stopLocked() {
 		}
 	}
 	g.cmd = nil
-}
-
-// freeLoopbackPort is a port on 127.0.0.1 that nothing listens on now.
-func freeLoopbackPort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	_, port, err := net.SplitHostPort(ln.Addr().String())
-	return port, err
 }
 
 // readableBy says whether the sleeve user could read the file at path by

@@ -250,12 +250,12 @@ func ClaudeEnv(env environ.Env, gateway, key string, kind check.Kind) environ.En
 	}
 	out.Unset(KeyVar)
 	out.Set("ANTHROPIC_BASE_URL", gateway)
-	out.Set(keyVarOf(kind), key)
+	out.Set(KeyVarOf(kind), key)
 	return out
 }
 
-// keyVarOf is the variable claude reads a credential of kind from.
-func keyVarOf(kind check.Kind) string {
+// KeyVarOf is the variable claude reads a credential of kind from.
+func KeyVarOf(kind check.Kind) string {
 	switch kind {
 	case check.KindAPIKey:
 		return "ANTHROPIC_API_KEY"

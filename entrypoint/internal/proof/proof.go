@@ -177,7 +177,7 @@ func judged(v probe.Verdict, gw *fleet.Sleeve, pol Policy) probe.Verdict {
 	case v.Class == probe.UsageLimit && pol.WarnUsageLimit:
 		warn("SLEEVE_CHECK_ON_USAGE_LIMIT=warn")
 	}
-	if gw.Prepared() != "" && gw.Kind() != "" && gw.Kind() != gw.Prepared() {
+	if gw.Prepared() != "" && gw.Kind() != "" && fleet.KeyVarOf(gw.Kind()) != fleet.KeyVarOf(gw.Prepared()) {
 		v.Class, v.Finding = probe.NotRun, outcome.Finding{Severity: outcome.Error, Code: outcome.Config, ID: "gateway_kind_changed",
 			Message: fmt.Sprintf("the gateway's fleet credential is an %s, but claude was prepared for an %s while the gateway could not be reached", gw.Kind(), gw.Prepared()),
 			Hint:    "restart the sleeve"}

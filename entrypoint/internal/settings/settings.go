@@ -97,7 +97,7 @@ type Percent struct{ Fraction float64 }
 // UnmarshalText parses 0 to 100, with or without a % sign.
 func (p *Percent) UnmarshalText(b []byte) error {
 	f, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(string(b)), "%"), 64)
-	if err != nil || f < 0 || f > 100 {
+	if err != nil || !(f >= 0 && f <= 100) { // (NaN is neither)
 		return fmt.Errorf("%q is not a percentage from 0 to 100", string(b))
 	}
 	p.Fraction = f / 100

@@ -362,6 +362,13 @@ func TestExecedCommandGetsSignalsDirectly(t *testing.T) {
 // keeps an inherited SIG_IGN for these two only: an ignored SIGQUIT, say,
 // gets its handler at start-up and is default after the exec.)
 func TestExecedCommandKeepsInheritedDispositions(t *testing.T) {
+	if testExec != "" {
+		// qemu-user does not carry an inherited SIG_IGN through a Go
+		// program's exec: a program that does nothing but exec cat shows
+		// SigIgn 0 under qemu-aarch64-static with HUP and INT ignored by
+		// its parent, 3 natively. The native run holds sleeve-check to it.
+		t.Skipf("signal dispositions across exec are not emulated faithfully by %s", testExec)
+	}
 	bin := buildBinary(t)
 	home := t.TempDir()
 	status := func(via string) (ign, cgt string) {

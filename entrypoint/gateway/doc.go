@@ -5,6 +5,7 @@
 //
 //	sleeve-check gateway [flags]      serve (SIGTERM drains and exits 0)
 //	sleeve-check gateway key NAME     print sleeve NAME's key
+//	sleeve-check gateway health       the gateway container's HEALTHCHECK (one line, 0 or 1)
 //
 // The fleet credential is found and judged by the same code as a start's
 // (CLAUDE_CODE_OAUTH_TOKEN or its _FILE, the credentials file,

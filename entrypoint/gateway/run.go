@@ -34,7 +34,8 @@ var (
 	listenStep = pipeline.Step{Name: "listen", Waits: "the listening socket", Code: outcome.Config}
 )
 
-// Run is the gateway mode: `gateway key NAME` prints a key; `gateway`
+// Run is the gateway mode: `gateway key NAME` prints a key, `gateway
+// health` is its container's health check; `gateway`
 // checks the fleet credential as a start would, then serves until SIGTERM.
 func Run(ctx context.Context, c settings.Call) int {
 	switch args := c.Inv.Args; {

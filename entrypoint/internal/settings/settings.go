@@ -167,7 +167,7 @@ type Subcommand struct {
 var Subcommands = []Subcommand{
 	{"health", "entrypoint/health", "sleeve-check health [flags]", "the HEALTHCHECK: one line, exit 0 (healthy) or 1 (unhealthy)"},
 	{"keeper", "entrypoint/protectorate", "sleeve-check keeper [flags] -- COMMAND", "a Protectorate sleeve's supervisor (root): checks Envoy's credential, runs the session"},
-	{"gateway", "entrypoint/gateway", "sleeve-check gateway [flags] | sleeve-check gateway key NAME", "the credential gateway: holds the fleet's credential and lets each sleeve's claude through with its own key"},
+	{"gateway", "entrypoint/gateway", "sleeve-check gateway [key NAME|health]", "the credential gateway: holds the fleet's credential; each sleeve's claude goes through it with a key of its own (docs/gateway.md)"},
 	{"session", "entrypoint/protectorate", "sleeve-check session [flags] -- COMMAND", "the dtach session Envoy's terminal attaches to (the sleeve user): asks the keeper, runs COMMAND"},
 }
 

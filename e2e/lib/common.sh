@@ -11,6 +11,12 @@ fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 # EXIT trap, which runs the on_exit actions; INT and TERM end the script
 # through it too.
 e2e_begin() {
+	# Every claude these scripts start on the host (and the tmux server
+	# they start, whose sessions inherit it): an interactive claude left
+	# to itself updates itself with npm install -g, which put a newer
+	# claude in /usr/bin on this machine and broke the tests that need
+	# no claude on PATH (probe_cli.txtar, claude_broken.txtar).
+	export DISABLE_AUTOUPDATER=1
 	E2E_TMP=$(mktemp -d)
 	E2E_ON_EXIT=
 	trap e2e_exit EXIT

@@ -225,7 +225,7 @@ for probe in auto cli; do
 	rc=$?
 	set -e
 	[ "$rc" = 11 ] || fail "--probe=$probe: exit $rc, want 11: $OUT"
-	echo "$OUT" | grep -q "error: the subscription's 5-hour limit is reached; it resets at [0-9:]* UTC" || fail "--probe=$probe: no message with the reset: $OUT"
+	echo "$OUT" | grep -q "error: the subscription's 5-hour limit is reached; it resets at [0-9: -]* UTC" || fail "--probe=$probe: no message with the reset: $OUT"
 	echo "$OUT" | grep -q "$QUOTA" && fail "the token leaked"
 	echo "  --probe=$probe: exit 11: $(echo "$OUT" | grep '^sleeve-check: error' | cut -c1-150)..."
 done

@@ -30,7 +30,9 @@ fresh_home() { h=$E2E_TMP/$1; mkdir -p "$h/workspace"; echo "$h"; }
 # keeps its own state, so that no start reuses another's verdict.
 run_tmux() {
 	s=$1 h=$2; shift 2
-	tmux_session "$s" "env -i HOME=$h TERM=xterm-256color LANG=C.UTF-8 PATH=$E2E_TMP/bin:/usr/bin:/bin ANTHROPIC_BASE_URL=$FAKE_URL SLEEVE_CHECK_STATE_DIR=$h/state ${EXTRA_ENV:-} $*; echo \"[exited \$?]\"; sleep 600" "$h/workspace"
+	# DISABLE_AUTOUPDATER=1, as the sleeve image sets it: left on, the
+	# interactive claude installs a newer one into /usr/bin (npm -g).
+	tmux_session "$s" "env -i HOME=$h TERM=xterm-256color LANG=C.UTF-8 PATH=$E2E_TMP/bin:/usr/bin:/bin DISABLE_AUTOUPDATER=1 ANTHROPIC_BASE_URL=$FAKE_URL SLEEVE_CHECK_STATE_DIR=$h/state ${EXTRA_ENV:-} $*; echo \"[exited \$?]\"; sleep 600" "$h/workspace"
 }
 
 screen() { tmux capture-pane -p -t "$1"; }

@@ -630,7 +630,7 @@ func TestUsageLimitWait(t *testing.T) {
 		}
 		line = string(b)
 	}
-	if !regexp.MustCompile(`^healthy \(warning\): waiting for the 5-hour limit to reset; it resets at \d\d:\d\d UTC \(in (2h0m|1h59m)\)\n$`).MatchString(line) {
+	if !regexp.MustCompile(`^healthy \(warning\): waiting for the 5-hour limit to reset; it resets at (\d{4}-\d\d-\d\d )?\d\d:\d\d UTC \(in (2h0m|1h59m)\)\n$`).MatchString(line) {
 		t.Fatalf("health line %q", line)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)

@@ -13,6 +13,12 @@ const (
 	ByGateway Means = "gateway"
 )
 
+// Costless reports whether asking by these means costs the API nothing:
+// the gateway answers from what it knows. Such an ask is made every time,
+// with no splay and no verdict reused from an earlier start or health
+// check, so that a revoked key or a gateway that went away shows at once.
+func (m Means) Costless() bool { return m == ByGateway }
+
 // GatewayChoice is the choice of a sleeve behind a credential gateway.
 var GatewayChoice = Choice{ByGateway, "the credential gateway holds the fleet credential, and knows its verdict from its one probe and the answers it carries"}
 

@@ -38,7 +38,6 @@ type Gateway struct {
 	// probeKey is the key of the gateway's own probe: random per run,
 	// never derived, never given out.
 	probeKey string
-	claude   []string // the environment the probe's claude starts from
 	env      environ.Env
 	// tlsConfig, when set, is the certificate the gateway serves https with.
 	tlsConfig *tls.Config
@@ -50,12 +49,15 @@ type Gateway struct {
 	}
 }
 
-func newGateway(c settings.Call, secret []byte, res *check.Resolution, up *url.URL, env interface{ Slice() []string }) *Gateway {
+// newGateway is the gateway for the resolved credential res, sent to up;
+// env is its environment after the user switch: the proxy and CA settings,
+// an inherited socket, and where its probe's claude is found.
+func newGateway(c settings.Call, secret []byte, res *check.Resolution, up *url.URL, env environ.Env) *Gateway {
 	s := c.Settings()
 	g := &Gateway{s: s, log: c.Log, secret: secret, cred: *res.Selected, credDesc: res.Selected.Fingerprint().String(), up: up, upDesc: probe.RedactURL(up.String()),
 		led: newLedger(res.Selected.Kind, res.Selected.Fingerprint().String(), s.GatewayShare.Fraction), revoked: newRevokedList(s.GatewayRevoked, c.Log), began: c.Began,
-		probeKey: "scgw-probe." + rand.Text(), claude: env.Slice(), env: c.Env}
-	g.tr = g.transport(c)
+		probeKey: "scgw-probe." + rand.Text(), env: env}
+	g.tr = g.transport()
 	return g
 }
 
@@ -103,8 +105,8 @@ func errText(err error) string {
 // from the gateway's environment (what claude would use), connections
 // kept for the fleet's concurrent streams, and no timeout on an answer
 // (a long stream is an answer).
-func (g *Gateway) transport(c settings.Call) *http.Transport {
-	tr, warn := probe.NewTransport(probe.HTTPConfig{Proxy: c.Env.Proxy(), ExtraCAFile: c.Env.Get("NODE_EXTRA_CA_CERTS"), SystemCAFile: c.Env.Get("SSL_CERT_FILE")}, g.up.Scheme == "https")
+func (g *Gateway) transport() *http.Transport {
+	tr, warn := probe.NewTransport(probe.HTTPConfig{Proxy: g.env.Proxy(), ExtraCAFile: g.env.Get("NODE_EXTRA_CA_CERTS"), SystemCAFile: g.env.Get("SSL_CERT_FILE")}, g.up.Scheme == "https")
 	if warn != "" {
 		g.log.Warn().Msg(warn)
 	}

@@ -109,6 +109,13 @@ func (l *ledger) admit(name string, maxConcurrent int, now time.Time) *refusal {
 	return nil
 }
 
+// asked notes that name asked the gateway.
+func (l *ledger) asked(name string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sleeve(name).LastSeen = now
+}
+
 // refused counts a request the gateway refused before admit (key, route).
 func (l *ledger) refused(name string, now time.Time) {
 	if name == "" {

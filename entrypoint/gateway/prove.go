@@ -12,7 +12,6 @@ import (
 	"sleeve-check/entrypoint/internal/buildinfo"
 	"sleeve-check/entrypoint/internal/fleet"
 	"sleeve-check/entrypoint/internal/sleeve"
-	"sleeve-check/internal/environ"
 	"sleeve-check/internal/outcome"
 	"time"
 )
@@ -98,7 +97,7 @@ func (g *Gateway) probeOnce() probe.Verdict {
 		return probe.HTTP(ctx, cred, probe.HTTPConfig{BaseURL: u, BaseURLSource: "the gateway's API (" + g.upDesc + ")", Model: s.ProbeModel, Deadline: s.ProbeTimeout, AttemptTimeout: min(s.AttemptTime, s.ProbeTimeout),
 			UserAgent: "sleeve-check/" + buildinfo.Version, RetryWaitMin: 500 * time.Millisecond, RetryWaitMax: 4 * time.Second, Log: g.log})
 	}
-	env := environ.New(g.claude)
+	env := g.env
 	path, err := sleeve.LookPath("claude", env.Get("PATH"))
 	if err != nil {
 		return probe.Verdict{Class: probe.NotRun, Status: check.StatusUnknown, Finding: outcome.Finding{Severity: outcome.Warning, ID: "gateway_probe_no_claude",

@@ -89,9 +89,7 @@ func (g *Gateway) ask(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 	}
 	v, from, at := g.known(ctx)
-	g.led.mu.Lock()
-	g.led.sleeve(name).LastSeen = time.Now()
-	g.led.mu.Unlock()
+	g.led.asked(name, time.Now())
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(fleet.Answer{Sleeve: name, Kind: g.cred.Kind, Credential: g.credDesc, Verdict: v, Code: v.Finding.Code, From: from, At: at})
 }

@@ -84,10 +84,7 @@ func ask(ctx context.Context, pr proof.Prober, res *check.Resolution, localWarn 
 func verdict(ctx context.Context, pr proof.Prober, res *check.Resolution) (v probe.Verdict, at time.Time, cached, asked bool) {
 	s := pr.S
 	means := pr.Choice(res).Means
-	if pr.Gateway != nil {
-		// The gateway answers from what it knows, at no cost to the API:
-		// asked every time, so that its own outage or a revoked key shows
-		// at the next check.
+	if means.Costless() {
 		return pr.Run(ctx, res, proof.Policy{Deadline: s.HealthTimeout}), time.Now().UTC(), false, true
 	}
 	if c, ok := state.CachedVerdict(pr.Dirs, res.Selected, means); ok {

@@ -78,9 +78,7 @@ func prove(p *pipeline.Pipeline, pr prover, res *check.Resolution, reportOnlySee
 		out := probed{Verdict: &c.Verdict, Means: &means, At: c.CheckedAt}
 		return out, noteVerdict(p, out, s.UsageWarning.Fraction)
 	}
-	if s.ProbeSplay > 0 && pr.Gateway == nil {
-		// (Behind a gateway the probe is an ask that costs the API
-		// nothing: there is nothing to spread.)
+	if s.ProbeSplay > 0 && !means.Means.Costless() {
 		if _, ok := pipeline.Run(p, spreadStep, func(ctx context.Context) (struct{}, outcome.Findings) {
 			spread(ctx, s.ProbeSplay, log)
 			return struct{}{}, nil
@@ -267,7 +265,7 @@ func noteVerdict(p *pipeline.Pipeline, pd probed, usageWarning float64) bool {
 // to know what it knew a minute ago. Only a start with a command reuses
 // it, and only a pass.
 func (pr prover) fresh(res *check.Resolution, means probe.Means) (state.ProbeCache, bool) {
-	if !pr.reusable || pr.S.HealthTTL <= 0 || pr.Gateway != nil {
+	if !pr.reusable || pr.S.HealthTTL <= 0 || means.Costless() {
 		return state.ProbeCache{}, false
 	}
 	c, ok := state.CachedVerdict(pr.Dirs, res.Selected, means)

@@ -15,7 +15,9 @@
 // owner), optionally synced, renamed over the old one. A reader sees the
 // old file or the new, never a half. Its *WriteError says which step
 // failed, so that a caller can fall back (Claude Code's config, on a
-// single-file bind mount, is rewritten in place).
+// single-file bind mount, is rewritten in place). Swap replaces run-time
+// state as atomically, and more cheaply, for a file that need not survive
+// a crash.
 package safefile
 
 import (
@@ -61,7 +63,16 @@ type Options struct {
 	// NoFollow refuses a symlink at the path itself (state files, which
 	// live in shared directories).
 	NoFollow bool
+	// Swapped: the file is one that Swap replaces. It is read under a
+	// shared lock (flock), which keeps a Swap from rewriting it in place
+	// as its spare while it is read: the reader sees one whole version.
+	Swapped bool
 }
+
+// swapTries is how often Open tries for a shared lock on a file that a
+// Swap is writing (locked: it was the spare a moment ago, and it is now
+// being written and put in the file's place) before it gives up.
+const swapTries = 3
 
 // Open opens path for reading if it is a regular file.
 func Open(path string, opt Options) (*os.File, fs.FileInfo, error) {
@@ -70,6 +81,16 @@ func Open(path string, opt Options) (*os.File, fs.FileInfo, error) {
 		flags |= syscall.O_NOFOLLOW
 	}
 	f, err := os.OpenFile(path, flags, 0)
+	for try := 1; err == nil && opt.Swapped; try++ {
+		if err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err == nil {
+			break
+		}
+		f.Close()
+		if try == swapTries {
+			return nil, nil, &fs.PathError{Op: "lock", Path: path, Err: err}
+		}
+		f, err = os.OpenFile(path, flags, 0) // the file Swap put in its place
+	}
 	if err != nil {
 		// What the path is says more than why it cannot be opened: a FIFO
 		// of another user's is "not a regular file", not "permission denied".
@@ -114,16 +135,15 @@ type WriteOptions struct {
 	// file (the owner of the file it replaces).
 	UID, GID int
 	// Sync makes the data and the rename durable (fsync of the file and
-	// its directory): for a config a person would miss; not for state
-	// that the next start rebuilds.
+	// its directory): for a config a person would miss. State that the
+	// next start rebuilds is replaced by Swap instead.
 	Sync bool
-	// Rename replaces the file; nil means os.Rename (for a file not
-	// synced, a rename that spares it ext4's early write-out).
+	// Rename replaces the file; nil means os.Rename.
 	Rename func(oldpath, newpath string) error
 }
 
-// WriteError is a failed step of WriteAtomic: "create" (the temporary
-// file), "write" or "rename".
+// WriteError is a failed step of WriteAtomic or Swap: "create" (the
+// temporary file), "write" or "rename".
 type WriteError struct {
 	Op  string
 	Err error
@@ -136,18 +156,41 @@ func (e *WriteError) Unwrap() error { return e.Err }
 // a dot and the name of the file they replace.
 const TempPattern = ".sleeve-check-*"
 
+// sparePath is the spare that Swap keeps beside path.
+func sparePath(path string) string {
+	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".spare")
+}
+
 // WriteAtomic replaces path with data. No temporary file is left behind.
-func WriteAtomic(path string, data []byte, opt WriteOptions) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+TempPattern)
+func WriteAtomic(path string, data []byte, opt WriteOptions) error {
+	tmp, err := writeTemp(path, data, opt)
 	if err != nil {
-		return &WriteError{"create", err}
+		return err
 	}
-	defer func() {
-		if err != nil {
-			os.Remove(tmp.Name())
+	rename := opt.Rename
+	if rename == nil {
+		rename = os.Rename
+	}
+	if err = rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return &WriteError{"rename", err}
+	}
+	if opt.Sync {
+		if d, derr := os.Open(filepath.Dir(path)); derr == nil {
+			d.Sync()
+			d.Close()
 		}
-	}()
+	}
+	return nil
+}
+
+// writeTemp writes data into a new temporary file beside path, with the
+// mode (owner, sync) of opt, and returns its name.
+func writeTemp(path string, data []byte, opt WriteOptions) (name string, err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+TempPattern)
+	if err != nil {
+		return "", &WriteError{"create", err}
+	}
 	if _, err = tmp.Write(data); err == nil {
 		err = tmp.Chmod(opt.Mode)
 	}
@@ -161,26 +204,10 @@ func WriteAtomic(path string, data []byte, opt WriteOptions) (err error) {
 		err = cerr
 	}
 	if err != nil {
-		return &WriteError{"write", err}
+		os.Remove(tmp.Name())
+		return "", &WriteError{"write", err}
 	}
-	rename := opt.Rename
-	switch {
-	case rename != nil:
-	case opt.Sync:
-		rename = os.Rename
-	default:
-		rename = replaceUnsynced
-	}
-	if err = rename(tmp.Name(), path); err != nil {
-		return &WriteError{"rename", err}
-	}
-	if opt.Sync {
-		if d, derr := os.Open(dir); derr == nil {
-			d.Sync()
-			d.Close()
-		}
-	}
-	return nil
+	return tmp.Name(), nil
 }
 
 // ErrText is an error's text without the path ("open /x:" of a PathError

@@ -2,10 +2,12 @@ package safefile
 
 import (
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -75,37 +77,181 @@ func TestWriteAtomic(t *testing.T) {
 	}
 }
 
-// A file that is not synced is replaced by exchanging names on Linux:
-// the same outcome as a rename - the new content, no file left beside
-// it, a new file where there was none - and a directory in the way is
-// left as it was, with the rename's error.
-func TestWriteAtomicUnsynced(t *testing.T) {
+// Swap replaces the file: the new content, a new file where there was
+// none, and a directory in the way left as it was, with the rename's
+// error. Beside the file it leaves at most its spare, the file it
+// replaced.
+func TestSwap(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "state.json")
-	for _, content := range []string{"first", "second"} {
-		if err := WriteAtomic(p, []byte(content), WriteOptions{Mode: 0o644, UID: -1}); err != nil {
+	for i, content := range []string{"first", "second, longer", "third"} {
+		if err := Swap(p, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if b, _ := os.ReadFile(p); string(b) != content {
-			t.Fatalf("got %q, want %q", b, content)
+		st, _ := os.Lstat(p)
+		if b, _ := os.ReadFile(p); string(b) != content || st.Mode() != 0o644 {
+			t.Fatalf("got %q (%v), want %q", b, st.Mode(), content)
 		}
-		if ents, _ := os.ReadDir(dir); len(ents) != 1 {
-			t.Fatalf("files left beside it: %v", ents)
+		if ents, _ := os.ReadDir(dir); len(ents) > 1 && (len(ents) != 2 || ents[0].Name() != ".state.json.spare") {
+			t.Fatalf("write %d: files left beside it: %v", i, ents)
 		}
 	}
 	d := filepath.Join(dir, "dir.json")
 	if err := os.MkdirAll(filepath.Join(d, "inside"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	err := WriteAtomic(d, []byte("x"), WriteOptions{Mode: 0o644, UID: -1})
-	var we *WriteError
-	if !errors.As(err, &we) || we.Op != "rename" {
-		t.Fatalf("over a directory: %v", err)
+	for range 2 { // without a spare, then with one
+		os.WriteFile(sparePath(d), []byte("spare"), 0o644)
+		err := Swap(d, []byte("x"), 0o644)
+		var we *WriteError
+		if !errors.As(err, &we) || we.Op != "rename" {
+			t.Fatalf("over a directory: %v", err)
+		}
+		if st, err := os.Stat(filepath.Join(d, "inside")); err != nil || !st.IsDir() {
+			t.Fatalf("the directory was not left as it was: %v", err)
+		}
 	}
-	if st, err := os.Stat(filepath.Join(d, "inside")); err != nil || !st.IsDir() {
-		t.Fatalf("the directory was not left as it was: %v", err)
-	}
-	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+	os.Remove(sparePath(d))
+	if ents, _ := os.ReadDir(dir); len(ents) != 3 {
 		t.Fatalf("files left beside them: %v", ents)
+	}
+}
+
+// From the third write on, Swap makes no file: it writes the spare in
+// place (its new mode too) and exchanges it with the file, whose old
+// inode becomes the spare.
+func TestSwapReusesTheSpare(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "probe.json")
+	Swap(p, []byte("one"), 0o600)
+	Swap(p, []byte("two"), 0o600)
+	ino := func(path string) uint64 {
+		st, err := os.Lstat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Sys().(*syscall.Stat_t).Ino
+	}
+	cur, spare := ino(p), ino(sparePath(p))
+	if b, _ := os.ReadFile(sparePath(p)); string(b) != "one" {
+		t.Fatalf("the spare holds %q, want the file it replaced", b)
+	}
+	if err := Swap(p, []byte("three"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if ino(p) != spare || ino(sparePath(p)) != cur {
+		t.Fatal("the spare was not written and exchanged")
+	}
+	if b, _ := os.ReadFile(p); string(b) != "three" {
+		t.Fatalf("got %q", b)
+	}
+	if st, _ := os.Stat(p); st.Mode() != 0o644 {
+		t.Fatalf("mode %v", st.Mode())
+	}
+}
+
+// A spare that could write through to another file - a symlink, a hard
+// link, not a regular file - is never written: Swap makes a new file,
+// and what the spare points at is unchanged.
+func TestSwapDoesNotWriteThroughTheSpare(t *testing.T) {
+	for _, kind := range []string{"symlink", "hardlink", "fifo"} {
+		t.Run(kind, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "state.json")
+			other := filepath.Join(dir, "other")
+			os.WriteFile(other, []byte("keep"), 0o644)
+			os.WriteFile(p, []byte("old"), 0o644)
+			switch kind {
+			case "symlink":
+				os.Symlink(other, sparePath(p))
+			case "hardlink":
+				os.Link(other, sparePath(p))
+			case "fifo":
+				syscall.Mkfifo(sparePath(p), 0o644)
+			}
+			if err := Swap(p, []byte("new"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if b, _ := os.ReadFile(p); string(b) != "new" {
+				t.Fatalf("got %q", b)
+			}
+			if b, _ := os.ReadFile(other); string(b) != "keep" {
+				t.Fatalf("written through the spare: %q", b)
+			}
+		})
+	}
+}
+
+// Writers at once each leave a whole file: a reader (under its shared
+// lock) sees one of their contents, never a mix, and no temporary file
+// is left.
+func TestSwapConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "state.json")
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	bad := make(chan string, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			b, _, err := Read(p, 1<<20, Options{NoFollow: true, Swapped: true})
+			if err == nil && len(b) > 0 && strings.Trim(string(b), string(b[:1])) != "" {
+				select {
+				case bad <- string(b):
+				default:
+				}
+			}
+		}
+	}()
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := strings.Repeat(string(rune('a'+w)), 100+w*37)
+			for range 200 {
+				if err := Swap(p, []byte(c), 0o644); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	select {
+	case b := <-bad:
+		t.Fatalf("a reader saw a mix: %q", b)
+	default:
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 2 {
+		t.Fatalf("files left: %v", ents)
+	}
+}
+
+// A file still being read is not rewritten: a reader that opened the
+// file just before a Swap made it the spare holds a shared lock on it,
+// and the next Swap writes a new file instead.
+func TestSwapLeavesAFileBeingRead(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "state.json")
+	Swap(p, []byte("one"), 0o644)
+	f, _, err := Open(p, Options{NoFollow: true, Swapped: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	Swap(p, []byte("two"), 0o644)   // the file being read is now the spare
+	Swap(p, []byte("three"), 0o644) // and is not written
+	b, _ := io.ReadAll(f)
+	if string(b) != "one" {
+		t.Fatalf("the reader saw %q", b)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "three" {
+		t.Fatalf("got %q", b)
 	}
 }

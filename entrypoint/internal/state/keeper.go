@@ -41,7 +41,7 @@ func WriteKeeperVerdict(dir string, v KeeperVerdict) error {
 // left one in dir.
 func ReadKeeperVerdict(dir string) *KeeperVerdict {
 	var v KeeperVerdict
-	b, st, err := safefile.Read(filepath.Join(dir, keeperVerdictFile), maxStateSize, safefile.Options{NoFollow: true})
+	b, st, err := safefile.Read(filepath.Join(dir, keeperVerdictFile), maxStateSize, safefile.Options{NoFollow: true, Swapped: true})
 	if err != nil || OwnerOf(st) != 0 || json.Unmarshal(b, &v) != nil {
 		return nil
 	}

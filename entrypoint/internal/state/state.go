@@ -110,13 +110,14 @@ func (d Dirs) Writable() (string, error) {
 
 // writeFile writes v as JSON into dir/name atomically, readable by the
 // container's users (mode 0644: there is no secret in it). No fsync:
-// this is run-time state, rebuilt by the next start.
+// this is run-time state, rebuilt by the next start (safefile.Swap, which
+// leaves the file it replaced beside it as .NAME.spare).
 func writeFile(dir, name string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	return safefile.WriteAtomic(filepath.Join(dir, name), append(b, '\n'), safefile.WriteOptions{Mode: 0o644, UID: -1})
+	return safefile.Swap(filepath.Join(dir, name), append(b, '\n'), 0o644)
 }
 
 // read reads the newest name among this user's directories.
@@ -143,7 +144,7 @@ func readNewest(dirs []string, name string, v any) (string, int, error) {
 	if newest == "" {
 		return "", -1, fs.ErrNotExist
 	}
-	b, st, err := safefile.Read(newest, maxStateSize, safefile.Options{NoFollow: true})
+	b, st, err := safefile.Read(newest, maxStateSize, safefile.Options{NoFollow: true, Swapped: true})
 	if err != nil {
 		return newest, -1, err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -20,6 +19,7 @@ import (
 	"sleeve-check/entrypoint/internal/console"
 	"sleeve-check/entrypoint/internal/pipeline"
 	"sleeve-check/entrypoint/internal/settings"
+	"sleeve-check/entrypoint/internal/sleeve"
 	"sleeve-check/entrypoint/protectorate"
 	"sleeve-check/entrypoint/start"
 	"sleeve-check/internal/environ"
@@ -58,24 +58,11 @@ func main(args, env []string, stdin *os.File, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	stop, keep := stopSignals(args)
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, stop...)
-	defer signal.Stop(sigs)
-	go func() {
-		if s, ok := <-sigs; ok {
-			cancel(pipeline.Interrupted{Sig: s.(syscall.Signal)})
-		}
-	}()
-	if len(keep) > 0 {
-		kept := make(chan os.Signal, 4)
-		signal.Notify(kept, keep...)
-		defer signal.Stop(kept)
-		go func() {
-			for range kept {
-			}
-		}()
-	}
-	return run(ctx, args, environ.New(env), stdin, stdout, stderr)
+	caught := sleeve.NewCatcher(stop, keep, catchAfter(args), func(s os.Signal) {
+		cancel(pipeline.Interrupted{Sig: s.(syscall.Signal)})
+	})
+	defer caught.Close()
+	return run(ctx, args, environ.New(env), stdin, stdout, stderr, caught)
 }
 
 // stopSignals is the one signal policy: which signals end a run (stop),
@@ -92,8 +79,24 @@ func stopSignals(args []string) (stop, keep []os.Signal) {
 	return []os.Signal{syscall.SIGINT, syscall.SIGTERM}, nil
 }
 
+// quickCatchAfter is when a start or a health check, quick runs, catch
+// their signals if no step that waits has made them catch already (see
+// sleeve.Catcher): by then a quick run has exec'd or exited, and one
+// still running is held up, by a lock or a slow disk, and must answer a
+// signal as a long one does.
+const quickCatchAfter = 10 * time.Millisecond
+
+// catchAfter is when the mode of args catches its signals: the keeper,
+// a session and the gateway, long-running, at once.
+func catchAfter(args []string) time.Duration {
+	if len(args) > 0 && (args[0] == "keeper" || args[0] == "session" || args[0] == "gateway") {
+		return 0
+	}
+	return quickCatchAfter
+}
+
 // run parses the settings and dispatches to the mode they name.
-func run(ctx context.Context, args []string, env environ.Env, stdin *os.File, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, env environ.Env, stdin *os.File, stdout, stderr io.Writer, caught *sleeve.Catcher) int {
 	began := time.Now()
 	inv, err := settings.Parse(args, env)
 	format := "console"
@@ -111,8 +114,7 @@ func run(ctx context.Context, args []string, env environ.Env, stdin *os.File, st
 		fmt.Fprint(stdout, buildinfo.Line())
 		return 0
 	}
-	stop, keep := stopSignals(args)
-	c := settings.Call{Inv: inv, Env: env, Stdin: stdin, Stdout: stdout, Stderr: stderr, Began: began, Caught: append(stop, keep...)}
+	c := settings.Call{Inv: inv, Env: env, Stdin: stdin, Stdout: stdout, Stderr: stderr, Began: began, Caught: caught}
 	if inv.Sub == "health" {
 		last, inv, env := health.Adopt(args, inv, env)
 		c.Inv, c.Env, c.Log = inv, env, zerolog.Nop() // Docker keeps stdout and stderr of a health check: only the line

@@ -21,8 +21,9 @@ import (
 
 // Health's own steps after the prelude's.
 var (
-	checkStep = pipeline.Step{Name: "check the sleeve", Waits: "Claude Code's config to be read", Code: outcome.Config}
-	askStep   = pipeline.Step{Name: "ask the API", Waits: "the health probe's answer", Code: outcome.Unavailable}
+	checkStep  = pipeline.Step{Name: "check the sleeve", Waits: "Claude Code's config to be read", Code: outcome.Config, Quick: true}
+	recallStep = pipeline.Step{Name: "recall the API's verdict", Waits: "the last verdict to be read", Code: outcome.Config, Quick: true}
+	askStep    = pipeline.Step{Name: "ask the API", Waits: "the health probe's answer", Code: outcome.Unavailable}
 )
 
 // checked is what health's steps returned; its report is built from it.
@@ -37,6 +38,7 @@ type checked struct {
 // (healthy) or 1.
 func Run(ctx context.Context, c settings.Call, last *state.LastStart) int {
 	p := pipeline.New(ctx, c.Log, 0)
+	p.OnWait(c.Caught.Catch)
 	h, st := judge(p, c, last)
 	code := 0
 	if !h.Healthy {
@@ -76,9 +78,15 @@ func judge(p *pipeline.Pipeline, c settings.Call, last *state.LastStart) (report
 	warn := localWarning(p.Said())
 	st.api.warn = warn
 	if ok && proof.Skip(c.Settings(), st.res, c.Began, false) == "" {
-		st.api, ok = pipeline.Run(p, askStep, func(ctx context.Context) (answer, outcome.Findings) {
-			return ask(ctx, st.prober(c, last), st.res, warn)
-		})
+		pr := st.prober(c, last)
+		var r recalled
+		r, ok = pipeline.Run(p, recallStep, func(context.Context) (recalled, outcome.Findings) { return recall(pr, st.res, warn) })
+		st.api = r.answer
+		if ok && !r.fresh {
+			st.api, ok = pipeline.Run(p, askStep, func(ctx context.Context) (answer, outcome.Findings) {
+				return ask(ctx, pr, st.res, warn)
+			})
+		}
 	}
 	h.ProbeCheckedAt, h.ProbeCached = st.api.at, st.api.cached
 	if !ok {

@@ -29,17 +29,38 @@ type answer struct {
 	warn    string
 }
 
-// ask is the "ask the API" step: the API's verdict, cached or asked, as
-// parts of the line and its warning (given the local checks' warning,
-// which an outage or a used-up window overrides); or why the sleeve is
-// unhealthy.
-func ask(ctx context.Context, pr proof.Prober, res *check.Resolution, localWarn string) (answer, outcome.Findings) {
-	a := answer{warn: localWarn}
-	v, at, cached, asked := verdict(ctx, pr, res)
-	if !asked {
-		a.parts = []string{fmt.Sprintf("api not checked (no writable state directory to remember it; asked in the first minute of every %s)", pr.S.HealthTTL)}
-		return a, nil
+// recall is the "recall the API's verdict" step: the cached verdict, if
+// it is fresh enough to answer with (fresh), as ask words it.
+func recall(pr proof.Prober, res *check.Resolution, localWarn string) (recalled, outcome.Findings) {
+	v, at, fresh := freshVerdict(pr, res)
+	if !fresh {
+		return recalled{answer: answer{warn: localWarn}}, nil
 	}
+	a, fs := describe(pr, res, v, at, true, localWarn)
+	return recalled{answer: a, fresh: true}, fs
+}
+
+// recalled is what recall found: the answer, when fresh.
+type recalled struct {
+	answer
+	fresh bool
+}
+
+// ask is the "ask the API" step, when there is no fresh verdict to
+// recall: the API's verdict, as parts of the line and its warning (given
+// the local checks' warning, which an outage or a used-up window
+// overrides); or why the sleeve is unhealthy.
+func ask(ctx context.Context, pr proof.Prober, res *check.Resolution, localWarn string) (answer, outcome.Findings) {
+	v, at, asked := verdict(ctx, pr, res)
+	if !asked {
+		return answer{warn: localWarn, parts: []string{fmt.Sprintf("api not checked (no writable state directory to remember it; asked in the first minute of every %s)", pr.S.HealthTTL)}}, nil
+	}
+	return describe(pr, res, v, at, false, localWarn)
+}
+
+// describe words the verdict v of at (cached or just asked).
+func describe(pr proof.Prober, res *check.Resolution, v probe.Verdict, at time.Time, cached bool, localWarn string) (answer, outcome.Findings) {
+	a := answer{warn: localWarn}
 	means := pr.Choice(res)
 	a.verdict, a.means, a.at, a.cached = &v, &means, &at, cached
 	age := outcome.Human(pr.Now.Sub(at)) + " ago"
@@ -76,32 +97,46 @@ func ask(ctx context.Context, pr proof.Prober, res *check.Resolution, localWarn 
 	return a, nil
 }
 
-// verdict returns a fresh enough cached verdict, or probes once within
-// the health deadline and caches the answer. Where no verdict can be
-// cached (no writable state directory), it asks the API only in the first
-// minute of every TTL, so that health checks every 30 s still make about
-// two requests per TTL; asked is false when it did not ask.
-func verdict(ctx context.Context, pr proof.Prober, res *check.Resolution) (v probe.Verdict, at time.Time, cached, asked bool) {
+// freshVerdict is the cached verdict for the credential of res, if it is
+// fresh enough: younger than SLEEVE_CHECK_HEALTH_TTL, a minute for an
+// outage, and not past a used-up window's reset. Behind a gateway there
+// is none: asking it costs the API nothing.
+func freshVerdict(pr proof.Prober, res *check.Resolution) (probe.Verdict, time.Time, bool) {
+	means := pr.Choice(res).Means
+	if means.Costless() {
+		return probe.Verdict{}, time.Time{}, false
+	}
+	c, ok := state.CachedVerdict(pr.Dirs, res.Selected, means)
+	if !ok {
+		return probe.Verdict{}, time.Time{}, false
+	}
+	ttl := pr.S.HealthTTL
+	if c.Verdict.Class == probe.Unavailable {
+		ttl = min(ttl, unavailableTTL)
+	}
+	if u := c.Verdict.Usage; u.Rejected() && u.ResetsAt != nil {
+		ttl = min(ttl, u.ResetsAt.Sub(c.CheckedAt))
+	}
+	if age := pr.Now.Sub(c.CheckedAt); age >= 0 && age < ttl {
+		return c.Verdict, c.CheckedAt, true
+	}
+	return probe.Verdict{}, time.Time{}, false
+}
+
+// verdict probes once within the health deadline and caches the answer
+// (recall found no fresh one). Where no verdict can be cached (no
+// writable state directory), it asks the API only in the first minute of
+// every TTL, so that health checks every 30 s still make about two
+// requests per TTL; asked is false when it did not ask.
+func verdict(ctx context.Context, pr proof.Prober, res *check.Resolution) (v probe.Verdict, at time.Time, asked bool) {
 	s := pr.S
 	means := pr.Choice(res).Means
 	if means.Costless() {
-		return pr.Run(ctx, res, proof.Policy{Deadline: s.HealthTimeout}), time.Now().UTC(), false, true
-	}
-	if c, ok := state.CachedVerdict(pr.Dirs, res.Selected, means); ok {
-		ttl := s.HealthTTL
-		if c.Verdict.Class == probe.Unavailable {
-			ttl = min(ttl, unavailableTTL)
-		}
-		if u := c.Verdict.Usage; u.Rejected() && u.ResetsAt != nil {
-			ttl = min(ttl, u.ResetsAt.Sub(c.CheckedAt))
-		}
-		if age := pr.Now.Sub(c.CheckedAt); age >= 0 && age < ttl {
-			return c.Verdict, c.CheckedAt, true, true
-		}
+		return pr.Run(ctx, res, proof.Policy{Deadline: s.HealthTimeout}), time.Now().UTC(), true
 	}
 	dir, derr := pr.Dirs.Writable()
 	if derr != nil && s.HealthTTL > 0 && pr.Now.Sub(pr.Now.Truncate(s.HealthTTL)) >= time.Minute {
-		return v, at, false, false
+		return v, at, false
 	}
 	// Judged as facts, not as a start: a rate limit proves the credential,
 	// and an outage is reported as such (health turns it into a warning).
@@ -110,5 +145,5 @@ func verdict(ctx context.Context, pr proof.Prober, res *check.Resolution) (v pro
 	if v.Class != probe.Interrupted && derr == nil {
 		state.SaveVerdict(dir, res.Selected, state.Proved{Verdict: v, Means: means, At: now})
 	}
-	return v, now, false, true
+	return v, now, true
 }

@@ -22,8 +22,8 @@ import (
 // hang or move it aside itself), so the probe runs claude as the command
 // will find the sleeve.
 var (
-	foreseeStep = pipeline.Step{Name: "foresee claude's screens", Waits: "standard input to give claude -p its prompt", Code: outcome.Config}
-	prepareStep = pipeline.Step{Name: "prepare config", Waits: "Claude Code's config lock (another process is writing .claude.json)", Code: outcome.ConfigWrite}
+	foreseeStep = pipeline.Step{Name: "foresee claude's screens", Waits: "standard input to give claude -p its prompt", Code: outcome.Config, Quick: true}
+	prepareStep = pipeline.Step{Name: "prepare config", Waits: "Claude Code's config lock (another process is writing .claude.json)", Code: outcome.ConfigWrite, Quick: true}
 )
 
 // configure foresees claude's screens, then prepares its config; it

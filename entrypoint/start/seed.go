@@ -19,7 +19,7 @@ import (
 )
 
 // seedStep copies the seed where Claude Code reads it.
-var seedStep = pipeline.Step{Name: "seed credentials", Waits: "the seed to be copied", Code: outcome.ConfigWrite}
+var seedStep = pipeline.Step{Name: "seed credentials", Waits: "the seed to be copied", Code: outcome.ConfigWrite, Quick: true}
 
 // seeded is what seeding returns: the seed's bytes when a report (which
 // writes nothing) must judge them as the copy, and the file changed.

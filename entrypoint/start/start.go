@@ -19,8 +19,8 @@ import (
 // The start's own steps beside those of prelude, config.go, seed.go,
 // helper.go and probe.go.
 var (
-	findStep = pipeline.Step{Name: "find command", Waits: "the command to be found", Code: outcome.NotFound}
-	saveStep = pipeline.Step{Name: "save state", Waits: "the state for health checks to be written", Outside: true}
+	findStep = pipeline.Step{Name: "find command", Waits: "the command to be found", Code: outcome.NotFound, Quick: true}
+	saveStep = pipeline.Step{Name: "save state", Waits: "the state for health checks to be written", Outside: true, Quick: true}
 )
 
 // started is what a start's steps returned; its report is built from it.
@@ -40,6 +40,7 @@ type started struct {
 // order the package comment lists, under one deadline.
 func Run(ctx context.Context, c settings.Call) int {
 	p := pipeline.New(ctx, c.Log, c.Settings().StartTimeout)
+	p.OnWait(c.Caught.Catch)
 	cmd := c.Inv.Command
 	st, endNote, ok := steps(p, c)
 	if ok && len(cmd) > 0 {

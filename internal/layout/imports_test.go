@@ -38,7 +38,7 @@ var mayImport = map[string][]string{
 	// What the modes share.
 	"entrypoint/internal/buildinfo": nil,
 	"entrypoint/internal/console":   nil,
-	"entrypoint/internal/settings":  {"internal/environ"},
+	"entrypoint/internal/settings":  {"entrypoint/internal/sleeve", "internal/environ"},
 	"entrypoint/internal/pipeline":  {"internal/outcome"},
 	"entrypoint/internal/sleeve":    {"internal/environ", "internal/outcome", "internal/safefile"},
 	"entrypoint/internal/report":    {"check", "check/probe", "entrypoint/internal/buildinfo", "entrypoint/internal/sleeve", "internal/outcome"},
@@ -55,7 +55,7 @@ var mayImport = map[string][]string{
 	"entrypoint/gateway": {"check", "check/probe", "entrypoint/internal/buildinfo", "entrypoint/internal/fleet", "entrypoint/internal/pipeline", "entrypoint/internal/prelude", "entrypoint/internal/settings",
 		"entrypoint/internal/sleeve", "internal/environ", "internal/outcome"},
 	// The dispatcher, and the programs.
-	"entrypoint":           {"entrypoint/gateway", "entrypoint/health", "entrypoint/internal/buildinfo", "entrypoint/internal/console", "entrypoint/internal/pipeline", "entrypoint/internal/settings", "entrypoint/protectorate", "entrypoint/start", "internal/environ", "internal/outcome"},
+	"entrypoint":           {"entrypoint/gateway", "entrypoint/health", "entrypoint/internal/buildinfo", "entrypoint/internal/console", "entrypoint/internal/pipeline", "entrypoint/internal/settings", "entrypoint/internal/sleeve", "entrypoint/protectorate", "entrypoint/start", "internal/environ", "internal/outcome"},
 	"cmd/sleeve-check":     {"entrypoint"},
 	"cmd/fake-anthropic":   {"check/anthropictest"},
 	"scripts/fetch-claude": nil,

@@ -34,6 +34,10 @@ type Step struct {
 	// Outside: the start deadline does not cover the step (the waits,
 	// which keep their own caps, and saving the state).
 	Outside bool
+	// Quick: the step only reads and writes local files, and waits on
+	// nothing else (no child, no network, no sleep). Every other step has
+	// the run catch its signals before it begins (OnWait).
+	Quick bool
 }
 
 // Pipeline is one run of steps.
@@ -49,6 +53,8 @@ type Pipeline struct {
 	// onLong, when set, is told of each step that runs longer than
 	// noteAfter (the start leaves it for health checks: "starting: ...").
 	onLong func(Step)
+	// onWait, when set, is called before each step that is not Quick.
+	onWait func()
 }
 
 // New is a pipeline under ctx (which a signal ends) and the start
@@ -60,6 +66,11 @@ func New(ctx context.Context, log zerolog.Logger, limit time.Duration) *Pipeline
 // OnLongStep has note told of each step once it has run 100 ms: a run
 // whose steps are all quick tells it nothing. Notes come one at a time.
 func (p *Pipeline) OnLongStep(note func(Step)) { p.onLong = note }
+
+// OnWait has wait called before each step that is not Quick: the run
+// catches its signals then (sleeve.Catcher), so that a signal ends a wait
+// or a child with the run's own exit status.
+func (p *Pipeline) OnWait(wait func()) { p.onWait = wait }
 
 // Log is the run's logger.
 func (p *Pipeline) Log() zerolog.Logger { return p.log }
@@ -87,6 +98,9 @@ var errStartTimeout = errors.New("start timeout")
 // the run goes on.
 func Run[T any](p *Pipeline, s Step, fn func(ctx context.Context) (T, outcome.Findings)) (T, bool) {
 	var zero T
+	if !s.Quick && p.onWait != nil {
+		p.onWait()
+	}
 	deadline := p.limit > 0 && !s.Outside
 	if deadline && p.left <= 0 {
 		return zero, p.timedOut(s, nil)

@@ -31,9 +31,9 @@ import (
 
 // The prelude's steps.
 var (
-	readRootFilesStep = pipeline.Step{Name: "read root-only files", Waits: "the *_FILE secrets and the seed to be read", Code: outcome.Config}
-	switchUserStep    = pipeline.Step{Name: "switch user", Waits: "the user switch", Code: outcome.Config}
-	resolveStep       = pipeline.Step{Name: "resolve credential", Waits: "Claude Code's settings and credentials to be read", Code: outcome.Config}
+	readRootFilesStep = pipeline.Step{Name: "read root-only files", Waits: "the *_FILE secrets and the seed to be read", Code: outcome.Config, Quick: true}
+	switchUserStep    = pipeline.Step{Name: "switch user", Waits: "the user switch", Code: outcome.Config, Quick: true}
+	resolveStep       = pipeline.Step{Name: "resolve credential", Waits: "Claude Code's settings and credentials to be read", Code: outcome.Config, Quick: true}
 	gatewayStep       = pipeline.Step{Name: "ask the gateway", Waits: "the credential gateway's answer (SLEEVE_CHECK_GATEWAY)", Code: outcome.Unavailable}
 )
 

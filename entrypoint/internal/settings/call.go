@@ -7,13 +7,15 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"sleeve-check/entrypoint/internal/sleeve"
 	"sleeve-check/internal/environ"
 )
 
 // Call is one run's inputs, read once at the edge and handed to a mode:
 // the parsed invocation, the environment, the standard streams, the
-// logger, when the run began, and the signals the dispatcher catches
-// (an exec gives them back their dispositions).
+// logger, when the run began, and the catcher of its signals (a step
+// that waits has it catch them; an exec gives them back their
+// dispositions).
 type Call struct {
 	Inv    *Invocation
 	Env    environ.Env
@@ -22,7 +24,7 @@ type Call struct {
 	Stderr io.Writer
 	Log    zerolog.Logger
 	Began  time.Time
-	Caught []os.Signal
+	Caught *sleeve.Catcher
 }
 
 // Settings is the call's settings.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -76,17 +75,11 @@ func executable(p string) error {
 }
 
 // Exec replaces the process with argv[0] at path. The signals caught for
-// the checks are given back first, so the command starts with the
-// dispositions sleeve-check was started with, as if it had been the
-// entrypoint itself. Only those: signal.Reset() without arguments makes
-// the runtime update its signal mask once per signal, 65 round trips to
-// a thread of its own that cost more than the rest of a start (about
-// 1.7 ms, as much as a whole Go process that only execs). It returns only
-// on failure.
-func Exec(path string, argv []string, env []string, caught []os.Signal) error {
-	if len(caught) > 0 {
-		signal.Reset(caught...)
-	}
+// the checks, if they were, are given back first (caught.Close), so the
+// command starts with the dispositions sleeve-check was started with, as
+// if it had been the entrypoint itself. It returns only on failure.
+func Exec(path string, argv []string, env []string, caught *Catcher) error {
+	caught.Close()
 	err := syscall.Exec(path, argv, env)
 	q := strconv.Quote(path)
 	switch {

@@ -15,12 +15,8 @@
 package environ
 
 import (
-	"net/http"
-	"net/url"
 	"sort"
 	"strings"
-
-	"golang.org/x/net/http/httpproxy"
 )
 
 // Env is an environment: lookups see the last value of a name, as Go's
@@ -158,20 +154,6 @@ func (e Env) TempDir() string {
 		return d
 	}
 	return "/tmp"
-}
-
-// Proxy picks the proxy for a request the way http.ProxyFromEnvironment
-// does (HTTPS_PROXY, HTTP_PROXY, NO_PROXY, upper case first, no proxy for
-// loopback), from this environment instead of the process's.
-func (e Env) Proxy() func(*http.Request) (*url.URL, error) {
-	cfg := httpproxy.Config{
-		HTTPProxy:  e.either("HTTP_PROXY", "http_proxy"),
-		HTTPSProxy: e.either("HTTPS_PROXY", "https_proxy"),
-		NoProxy:    e.either("NO_PROXY", "no_proxy"),
-		CGI:        e.Get("REQUEST_METHOD") != "",
-	}
-	f := cfg.ProxyFunc()
-	return func(r *http.Request) (*url.URL, error) { return f(r.URL) }
 }
 
 func (e Env) either(upper, lower string) string {

@@ -122,17 +122,36 @@ type Field struct {
 // Fields are every setting, in the order of Settings.
 var Fields = func() []Field {
 	t := reflect.TypeOf(Settings{})
-	out := make([]Field, 0, t.NumField())
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		sep := f.Tag.Get("envSeparator")
-		if sep == "" {
-			sep = ","
+	out := make([]Field, t.NumField())
+	for i := range out {
+		sf := t.Field(i)
+		f := &out[i]
+		f.Name, f.IsBool, f.Sep = sf.Name, sf.Type.Kind() == reflect.Bool, ","
+		// One pass over the tag, not one per key (StructTag.Get): this
+		// table is built at every start and health check.
+		for tag := string(sf.Tag); tag != ""; {
+			key, rest, _ := strings.Cut(strings.TrimLeft(tag, " "), ":")
+			val, err := strconv.QuotedPrefix(rest)
+			if err != nil {
+				panic("settings: malformed tag of " + sf.Name)
+			}
+			tag = rest[len(val):]
+			val, _ = strconv.Unquote(val)
+			switch key {
+			case "env":
+				f.Env = EnvPrefix + val
+			case "flag":
+				f.Flag = val
+			case "envDefault":
+				f.Default = val
+			case "help":
+				f.Help = val
+			case "envSeparator":
+				f.Sep = val
+			case "state":
+				f.Output = val == "-"
+			}
 		}
-		out = append(out, Field{
-			Name: f.Name, Env: EnvPrefix + f.Tag.Get("env"), Flag: f.Tag.Get("flag"),
-			Default: f.Tag.Get("envDefault"), Help: f.Tag.Get("help"), IsBool: f.Type.Kind() == reflect.Bool, Sep: sep, Output: f.Tag.Get("state") == "-",
-		})
 	}
 	return out
 }()

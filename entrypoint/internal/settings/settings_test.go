@@ -104,3 +104,21 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// Fields reads each setting's tag in one pass; it reads what
+// reflect.StructTag.Get reads.
+func TestFieldsReadTheTags(t *testing.T) {
+	st := reflect.TypeOf(Settings{})
+	for i, f := range Fields {
+		tag := st.Field(i).Tag
+		sep := tag.Get("envSeparator")
+		if sep == "" {
+			sep = ","
+		}
+		want := Field{Name: st.Field(i).Name, Env: EnvPrefix + tag.Get("env"), Flag: tag.Get("flag"), Default: tag.Get("envDefault"), Help: tag.Get("help"),
+			IsBool: st.Field(i).Type.Kind() == reflect.Bool, Sep: sep, Output: tag.Get("state") == "-"}
+		if f != want {
+			t.Errorf("field %d: %+v, want %+v", i, f, want)
+		}
+	}
+}

@@ -82,7 +82,8 @@ func Open(path string, opt Options) (*os.File, fs.FileInfo, error) {
 	}
 	f, err := os.OpenFile(path, flags, 0)
 	for try := 1; err == nil && opt.Swapped; try++ {
-		if err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err == nil {
+		if err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != syscall.EWOULDBLOCK {
+			err = nil // locked, or a file system without locks (where Swap never reuses a spare)
 			break
 		}
 		f.Close()

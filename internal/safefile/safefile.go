@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 )
 
 // NotRegularError: the path is a directory, a FIFO, a device or a socket.
@@ -69,10 +70,34 @@ type Options struct {
 	Swapped bool
 }
 
-// swapTries is how often Open tries for a shared lock on a file that a
-// Swap is writing (locked: it was the spare a moment ago, and it is now
-// being written and put in the file's place) before it gives up.
+// swapTries is how often Open tries for a shared lock on a file that is
+// locked exclusively (lockShared).
 const swapTries = 3
+
+// lockShared takes a shared lock on f, the file at path (Options.Swapped),
+// and returns the file to read. Another's exclusive lock is a Swap that
+// has just put the file in place and has not let go yet (microseconds),
+// or a lock anyone who can read the file can take: it is tried again a
+// few times, with the path opened again (it may name a newer file by
+// then), and after that the file is read as it is. While that lock is
+// held no Swap can write it either. On a file system without locks,
+// where Swap never reuses a spare, the file is read as it is too.
+func lockShared(f *os.File, path string, flags int) *os.File {
+	for try := 1; try < swapTries; try++ {
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB) != syscall.EWOULDBLOCK {
+			return f
+		}
+		time.Sleep(time.Duration(try) * 50 * time.Microsecond)
+		g, err := os.OpenFile(path, flags, 0)
+		if err != nil {
+			return f
+		}
+		f.Close()
+		f = g
+	}
+	syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+	return f
+}
 
 // Open opens path for reading if it is a regular file.
 func Open(path string, opt Options) (*os.File, fs.FileInfo, error) {
@@ -81,16 +106,8 @@ func Open(path string, opt Options) (*os.File, fs.FileInfo, error) {
 		flags |= syscall.O_NOFOLLOW
 	}
 	f, err := os.OpenFile(path, flags, 0)
-	for try := 1; err == nil && opt.Swapped; try++ {
-		if err = syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != syscall.EWOULDBLOCK {
-			err = nil // locked, or a file system without locks (where Swap never reuses a spare)
-			break
-		}
-		f.Close()
-		if try == swapTries {
-			return nil, nil, &fs.PathError{Op: "lock", Path: path, Err: err}
-		}
-		f, err = os.OpenFile(path, flags, 0) // the file Swap put in its place
+	if err == nil && opt.Swapped {
+		f = lockShared(f, path, flags)
 	}
 	if err != nil {
 		// What the path is says more than why it cannot be opened: a FIFO

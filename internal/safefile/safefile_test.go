@@ -255,3 +255,50 @@ func TestSwapLeavesAFileBeingRead(t *testing.T) {
 		t.Fatalf("got %q", b)
 	}
 }
+
+// A spare another writer holds is not written: Swap writes a new file,
+// and the spare is as it was.
+func TestSwapLeavesALockedSpare(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "probe.json")
+	Swap(p, []byte("one"), 0o644)
+	Swap(p, []byte("two"), 0o644) // the spare now holds "one"
+	spare, err := os.OpenFile(sparePath(p), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spare.Close()
+	if err := syscall.Flock(int(spare.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	if err := Swap(p, []byte("three"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "three" {
+		t.Fatalf("got %q", b)
+	}
+	if b, _ := io.ReadAll(spare); string(b) != "one" {
+		t.Fatalf("a locked spare was written: %q", b)
+	}
+}
+
+// Anyone who can read a state file can lock it: a reader that cannot
+// get its shared lock still reads the file (no Swap can write it while
+// that lock is held), after a few short tries.
+func TestReadPastAnotherLock(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "verdict.json")
+	Swap(p, []byte("whole"), 0o644)
+	hostile, err := os.Open(p) // read-only, as any user could
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hostile.Close()
+	if err := syscall.Flock(int(hostile.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := Read(p, 1<<10, Options{NoFollow: true, Swapped: true})
+	if err != nil || string(b) != "whole" {
+		t.Fatalf("got %q, %v", b, err)
+	}
+}

@@ -3,7 +3,6 @@
 package safefile
 
 import (
-	"errors"
 	"io/fs"
 	"os"
 
@@ -34,28 +33,22 @@ import (
 // old one as the spare. Where path is not a regular file (a directory),
 // it is left as it is, with the rename's error.
 func Swap(path string, data []byte, mode fs.FileMode) error {
-	spare := sparePath(path)
-	ok, err := overwriteSpare(spare, data, mode)
-	if err != nil {
-		return &WriteError{"write", err}
-	}
+	ok, err := swapSpare(path, data, mode)
 	if !ok {
 		return swapNew(path, data, mode)
 	}
-	if err := exchange(spare, path); err != nil {
-		return &WriteError{"rename", err}
-	}
-	return nil
+	return err
 }
 
-// overwriteSpare writes data into the spare in place, if there is a
-// usable one (ok).
-func overwriteSpare(spare string, data []byte, mode fs.FileMode) (ok bool, err error) {
+// swapSpare writes data into the spare in place and exchanges it with
+// path, all under the spare's lock, if there is a usable spare (ok).
+func swapSpare(path string, data []byte, mode fs.FileMode) (ok bool, err error) {
+	spare := sparePath(path)
 	fd, err := unix.Open(spare, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return false, nil
 	}
-	defer unix.Close(fd) // and the lock with it
+	defer unix.Close(fd) // and the lock with it, once the file is in path's place
 	// Never waited for: a spare another writer holds, or a reader that
 	// opened it as the file a moment ago still reads (Open's shared lock),
 	// is left alone.
@@ -73,19 +66,26 @@ func overwriteSpare(spare string, data []byte, mode fs.FileMode) (ok bool, err e
 	for off := 0; off < len(data); {
 		n, err := unix.Pwrite(fd, data[off:], int64(off))
 		if err != nil {
-			return false, err
+			return true, &WriteError{"write", err}
 		}
 		off += n
 	}
 	// Shortened to the new length, never to zero first: a file truncated
 	// to zero and written again is written out at close (auto_da_alloc).
 	if err := unix.Ftruncate(fd, int64(len(data))); err != nil {
-		return false, err
+		return true, &WriteError{"write", err}
 	}
 	if fs.FileMode(st.Mode)&fs.ModePerm != mode.Perm() {
 		if err := unix.Fchmod(fd, uint32(mode.Perm())); err != nil {
-			return false, err
+			return true, &WriteError{"write", err}
 		}
+	}
+	// Exchanged before the lock is let go: a writer that locked the spare
+	// after this one let go, and found it still the spare, would
+	// otherwise write it too, and the two exchanges would put the old
+	// file back.
+	if err := exchange(spare, path); err != nil {
+		return true, &WriteError{"rename", err}
 	}
 	return true, nil
 }
@@ -110,16 +110,13 @@ func swapNew(path string, data []byte, mode fs.FileMode) error {
 }
 
 // exchange puts the regular file from in path's place; what was there (a
-// regular file) is then at from. Where there was nothing, or the file
-// system cannot exchange, it is a rename. What is not a regular file is
-// left in place, and the rename says why it cannot be replaced.
+// regular file) is then at from. Where it cannot exchange (nothing to
+// exchange with, a file system or a seccomp filter that refuses
+// renameat2) it renames. What is not a regular file is left in place,
+// and the rename says why it cannot be replaced.
 func exchange(from, path string) error {
-	err := unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, path, unix.RENAME_EXCHANGE)
-	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+	if unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, path, unix.RENAME_EXCHANGE) != nil {
 		return os.Rename(from, path)
-	}
-	if err != nil {
-		return &os.LinkError{Op: "rename", Old: from, New: path, Err: err}
 	}
 	var st unix.Stat_t
 	if unix.Lstat(from, &st) == nil && st.Mode&unix.S_IFMT != unix.S_IFREG {

@@ -16,12 +16,13 @@ func TestProxyAsHTTPProxy(t *testing.T) {
 	proxies := []string{"", "http://proxy:3128", "proxy:3128", "https://user:pw@secure-proxy", "socks5://s:1080", "::bad::", "%zz"}
 	noProxies := []string{"", "*", "example.com", ".example.com", "*.example.com", "EXAMPLE.com:443", "example.com:80",
 		"10.0.0.0/8", "10.1.2.3", "10.1.2.3:443", "[::1]:8443", "::2", "2001:db8::/32", "[2001:db8::5]", ":443", "a.b,  ,c.d:8080, 192.168.0.0/16",
-		"*foo.com", ".", "localhost", "sub.example.com,other.org:443"}
+		"*foo.com", ".", "localhost", "sub.example.com,other.org:443", "fe80::/10", "fe80::1"}
 	urls := []string{"https://example.com/v1", "https://api.example.com/v1", "https://example.com:8443/", "http://example.com/",
 		"https://EXAMPLE.COM/", "https://notexample.com/", "https://10.1.2.3/", "https://10.1.2.3:8443/", "https://10.9.9.9/",
 		"https://[2001:db8::5]/", "https://[::2]:443/", "https://127.0.0.1:9000/", "https://localhost/", "https://[::1]/",
 		"http://gw.internal:8090/", "https://c.d:8080/", "https://x.c.d/", "https://192.168.3.4/", "https://foo.com/", "https://xfoo.com/",
-		"https://other.org/", "ftp://example.com/", "https://a.b/", "https://sub.example.com/"}
+		"https://other.org/", "ftp://example.com/", "https://a.b/", "https://sub.example.com/",
+		"https://[::1%25lo]:8443/", "https://[fe80::1%25eth0]/", "https://a]b/", "https://[fe80::1]:443/"}
 	n := 0
 	for _, hp := range proxies {
 		for _, hsp := range proxies {

@@ -62,6 +62,11 @@ type EditOptions struct {
 	LockWait time.Duration
 	// Ctx ends the wait for the lock (a signal); nil means never.
 	Ctx context.Context
+	// BeforeLock, when set, is called before the lock is taken, that is
+	// before anything is written: a run catches its signals then, so that
+	// a signal ends the wait and cannot leave the lock behind or a file
+	// rewritten in place cut short.
+	BeforeLock func()
 	// rename replaces the file; nil means os.Rename (tests make it fail).
 	rename func(oldpath, newpath string) error
 }
@@ -102,6 +107,9 @@ func EditJSON(path string, opt EditOptions, edit Edit) (EditResult, error) {
 	// Then under Claude Code's own lock, read again and write: a Claude
 	// Code (or another sleeve-check) saving at the same moment waits for
 	// us, and we for it, so neither loses the other's keys.
+	if opt.BeforeLock != nil {
+		opt.BeforeLock()
+	}
 	unlock, err := lockConfig(opt.Ctx, target, opt.LockWait)
 	if err != nil {
 		return res, err

@@ -337,3 +337,27 @@ func TestPrepareMergesABaseConfig(t *testing.T) {
 		t.Fatalf("%q", ch)
 	}
 }
+
+// BeforeLock is called before the lock is taken when there is something
+// to write (the start catches its signals then), and not at all when
+// nothing changes or nothing is written (a dry run).
+func TestEditBeforeLock(t *testing.T) {
+	p := filepath.Join(t.TempDir(), ".claude.json")
+	must(t, os.WriteFile(p, []byte(`{"x": 1}`), 0o600))
+	calls := 0
+	before := func() {
+		calls++
+		if _, err := os.Stat(p + ".lock"); err == nil {
+			t.Error("BeforeLock called with the lock taken")
+		}
+	}
+	if _, err := EditJSON(p, EditOptions{Now: now, DryRun: true, BeforeLock: before}, onboard); err != nil || calls != 0 {
+		t.Fatalf("dry run: %d calls, %v", calls, err)
+	}
+	if _, err := EditJSON(p, EditOptions{Now: now, BeforeLock: before}, onboard); err != nil || calls != 1 {
+		t.Fatalf("a change: %d calls, %v", calls, err)
+	}
+	if _, err := EditJSON(p, EditOptions{Now: now, BeforeLock: before}, onboard); err != nil || calls != 1 {
+		t.Fatalf("nothing to change: %d calls, %v", calls, err)
+	}
+}

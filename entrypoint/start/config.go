@@ -29,11 +29,11 @@ var (
 // configure foresees claude's screens, then prepares its config; it
 // returns the files changed, after those changed before (files).
 func configure(p *pipeline.Pipeline, v sleeveView, res *check.Resolution, base map[string]any, files []report.FileReport) ([]report.FileReport, bool) {
-	if _, ok := pipeline.Run(p, foreseeStep, func(context.Context) (struct{}, outcome.Findings) { return struct{}{}, foresee(v, res) }); !ok {
+	if _, ok := pipeline.Run(p, foreseeStep, func(context.Context) (struct{}, outcome.Findings) { return struct{}{}, foresee(v, res, p.Waiting) }); !ok {
 		return files, false
 	}
 	return pipeline.Run(p, prepareStep, func(ctx context.Context) ([]report.FileReport, outcome.Findings) {
-		changed, fs := prepareConfig(ctx, v, res, base, p.Log())
+		changed, fs := prepareConfig(ctx, v, res, base, p.Waiting, p.Log())
 		return append(files, changed...), fs
 	})
 }
@@ -41,7 +41,7 @@ func configure(p *pipeline.Pipeline, v sleeveView, res *check.Resolution, base m
 // prepareConfig writes what Claude Code needs to start without a screen
 // (without a command it only says what it would write). It returns the
 // files changed.
-func prepareConfig(ctx context.Context, v sleeveView, res *check.Resolution, base map[string]any, log zerolog.Logger) ([]report.FileReport, outcome.Findings) {
+func prepareConfig(ctx context.Context, v sleeveView, res *check.Resolution, base map[string]any, waiting func(), log zerolog.Logger) ([]report.FileReport, outcome.Findings) {
 	s := v.s
 	plan := claudeconfig.ConfigPlan{GlobalConfig: res.GlobalConfig, ConfigDir: res.ConfigDir, TrustDirs: v.trust, AcceptBypass: s.AcceptBypass, MCPServers: s.ApproveMCP,
 		Base: base, BaseName: s.MergeConfig, ClaudeMDImports: s.ClaudeMDImports, Cwd: v.cwd}
@@ -54,7 +54,7 @@ func prepareConfig(ctx context.Context, v sleeveView, res *check.Resolution, bas
 		}
 	}
 	dry := len(v.cmd) == 0
-	prep, err := claudeconfig.Prepare(plan, claudeconfig.EditOptions{DryRun: dry, Now: v.now, Ctx: ctx})
+	prep, err := claudeconfig.Prepare(plan, claudeconfig.EditOptions{DryRun: dry, Now: v.now, Ctx: ctx, BeforeLock: waiting})
 	var files []report.FileReport
 	for _, f := range prep.Files {
 		files = append(files, fileReport(f))

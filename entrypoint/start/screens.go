@@ -31,7 +31,7 @@ type sleeveView struct {
 
 // foresee is the start's step that foresees the screens and refusals of
 // the claude command (nothing for another command).
-func foresee(v sleeveView, res *check.Resolution) outcome.Findings {
+func foresee(v sleeveView, res *check.Resolution, waiting func()) outcome.Findings {
 	if !claudecli.IsClaude(v.cmd) {
 		return nil
 	}
@@ -48,7 +48,7 @@ func foresee(v sleeveView, res *check.Resolution) outcome.Findings {
 	}
 	fs = append(fs, autoUpdater(res)...)
 	if !claudeInteractive(v.cmd, v.stdout) {
-		return append(fs, printModeInput(c, v.stdin)...) // print mode shows none of the start-up screens
+		return append(fs, printModeInput(c, v.stdin, waiting)...) // print mode shows none of the start-up screens
 	}
 	q := claudeconfig.ScreenQuery{GlobalConfig: res.GlobalConfig, ConfigDir: res.ConfigDir, Cwd: v.cwd, Bypass: c.Bypass, AcceptBypass: v.s.AcceptBypass,
 		ApproveAPIKey: v.s.ApproveAPIKey, ApproveMCP: v.s.ApproveMCP, TrustDirs: v.trust, SettingsRead: res.SettingsRead,
@@ -84,10 +84,11 @@ func claudeInteractive(cmd []string, stdout io.Writer) bool {
 // printModeInput stops a claude that falls into print mode with nothing
 // to read: without a prompt argument or data on standard input it exits 1
 // at once, and a restart policy loops on it.
-func printModeInput(c claudecli.Command, stdin *os.File) outcome.Findings {
+func printModeInput(c claudecli.Command, stdin *os.File, waiting func()) outcome.Findings {
 	if !c.NeedsInput() {
 		return nil
 	}
+	waiting() // NoInput may wait for standard input
 	why := console.NoInput(stdin, console.StdinWait)
 	if why == "" {
 		return nil

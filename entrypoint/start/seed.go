@@ -34,7 +34,7 @@ type seeded struct {
 // refreshed it, and putting the seed back would restore a refresh token
 // the server has already rotated. A broken seed stops the start with its
 // own code; nothing is written. dry (a report) writes nothing.
-func seedCredentials(src *prelude.Seed, from, dst string, dry bool, log zerolog.Logger) (seeded, outcome.Findings) {
+func seedCredentials(src *prelude.Seed, from, dst string, dry bool, waiting func(), log zerolog.Logger) (seeded, outcome.Findings) {
 	fs := append(outcome.Findings(nil), src.Findings...)
 	if fs.HasError() || dst == "" || sameFile(dst, from) {
 		return seeded{}, fs // broken; no home (Resolve says so); or the seed is the file itself
@@ -49,6 +49,7 @@ func seedCredentials(src *prelude.Seed, from, dst string, dry bool, log zerolog.
 		// Nothing is written: the checks judge the seed as the copy.
 		return seeded{asCopy: src.Data, file: &report.FileReport{Path: dst, Changes: []string{"would have " + change}}}, fs
 	}
+	waiting() // a kill must not leave a temporary copy of the login behind
 	err := os.MkdirAll(filepath.Dir(dst), 0o700)
 	if err == nil {
 		// Synced: a crash must not leave a login Claude Code reads as

@@ -92,7 +92,7 @@ func steps(p *pipeline.Pipeline, c settings.Call) (st started, endNote func(), o
 	in := prelude.Input(s, env, st.cwd, c.Began, st.in.Root.Secrets)
 	if seed := st.in.Root.Seed; seed != nil {
 		sd, ok := pipeline.Run(p, seedStep, func(context.Context) (seeded, outcome.Findings) {
-			return seedCredentials(seed, s.SeedCredentials, check.CredentialsPath(in), len(cmd) == 0, c.Log)
+			return seedCredentials(seed, s.SeedCredentials, check.CredentialsPath(in), len(cmd) == 0, p.Waiting, c.Log)
 		})
 		if !ok {
 			return st, endNote, false

@@ -58,7 +58,7 @@ var Table = []CodeInfo{
 	{Internal, "internal", "a bug in sleeve-check", "report it with the output of --verbose"},
 	{NotExecutable, "not_executable", "the command exists but cannot be executed", "fix its mode or choose another command"},
 	{NotFound, "command_not_found", "the command is not in PATH", "install it or fix PATH"},
-	{Interrupted, "interrupted", "SIGINT or SIGTERM arrived during the checks: 128+signal (in the first 10 ms of a start or health check, before any step waits, the signal has its default effect instead: killed by it, or exit 2 as PID 1)", "nothing; the stop was asked for"},
+	{Interrupted, "interrupted", "SIGINT or SIGTERM arrived during the checks: 128+signal (in the first 10 ms of a start or health check, before it waits or writes anything but its state, the signal has its default effect instead: killed by it, or exit 2 as PID 1)", "nothing; the stop was asked for"},
 }
 
 // Name is the short name of c, as in Table; interrupted codes above 128

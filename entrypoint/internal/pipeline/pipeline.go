@@ -34,9 +34,10 @@ type Step struct {
 	// Outside: the start deadline does not cover the step (the waits,
 	// which keep their own caps, and saving the state).
 	Outside bool
-	// Quick: the step only reads and writes local files, and waits on
-	// nothing else (no child, no network, no sleep). Every other step has
-	// the run catch its signals before it begins (OnWait).
+	// Quick: the step reads local files and decides, and usually ends
+	// there. Every other step has the run catch its signals before it
+	// begins (OnWait); a Quick step calls Waiting before what in it waits
+	// (a lock, standard input) or writes what a kill must not cut short.
 	Quick bool
 }
 
@@ -72,6 +73,14 @@ func (p *Pipeline) OnLongStep(note func(Step)) { p.onLong = note }
 // or a child with the run's own exit status.
 func (p *Pipeline) OnWait(wait func()) { p.onWait = wait }
 
+// Waiting is called by a step about to wait on something or to write:
+// the run catches its signals now (OnWait), if it does not already.
+func (p *Pipeline) Waiting() {
+	if p.onWait != nil {
+		p.onWait()
+	}
+}
+
 // Log is the run's logger.
 func (p *Pipeline) Log() zerolog.Logger { return p.log }
 
@@ -98,8 +107,8 @@ var errStartTimeout = errors.New("start timeout")
 // the run goes on.
 func Run[T any](p *Pipeline, s Step, fn func(ctx context.Context) (T, outcome.Findings)) (T, bool) {
 	var zero T
-	if !s.Quick && p.onWait != nil {
-		p.onWait()
+	if !s.Quick {
+		p.Waiting()
 	}
 	deadline := p.limit > 0 && !s.Outside
 	if deadline && p.left <= 0 {

@@ -35,3 +35,21 @@ func TestOnWait(t *testing.T) {
 		}
 	}
 }
+
+// A Quick step that comes to wait calls Waiting: the run is told then.
+func TestWaitingInAQuickStep(t *testing.T) {
+	p := New(context.Background(), zerolog.Nop(), 0)
+	calls := 0
+	p.OnWait(func() { calls++ })
+	Run(p, Step{Name: "prepare config", Quick: true}, func(context.Context) (struct{}, outcome.Findings) {
+		if calls != 0 {
+			t.Error("told before the step came to wait")
+		}
+		p.Waiting()
+		return struct{}{}, nil
+	})
+	if calls != 1 {
+		t.Fatalf("told %d times", calls)
+	}
+	New(context.Background(), zerolog.Nop(), 0).Waiting() // without OnWait: nothing to tell
+}

@@ -11,15 +11,16 @@ import (
 // run (stopped is told which), its kept ones are caught and dropped.
 //
 // A run that is usually quick (a start, a health check: a few
-// milliseconds) catches them only when it comes to wait: before a step
-// that waits on something outside the process (Catch), or once it has
-// lasted a while (the after of NewCatcher), whichever comes first.
+// milliseconds) catches them only when it comes to wait or to write:
+// before a step or a part of one that waits on something outside the
+// process or writes what a kill must not cut short (Catch), or once it
+// has lasted a while (the after of NewCatcher), whichever comes first.
 // Catching costs the runtime a thread of its own and a round trip to it
 // per signal, and an exec as many again to give them back: a tenth of a
 // start. Until then a signal has its default effect, and the process ends
 // as any program does that is killed in its first milliseconds. That
-// loses nothing: the files a run writes are replaced atomically, and no
-// child or wait is left behind, as none has begun.
+// loses nothing: until then the run has only read, and replaced its own
+// state files atomically, and no child or wait is left behind.
 type Catcher struct {
 	stop, keep []os.Signal
 	stopped    func(os.Signal)

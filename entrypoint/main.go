@@ -57,43 +57,46 @@ func Recover(stderr io.Writer, fn func() int) (code int) {
 func main(args, env []string, stdin *os.File, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	stop, keep := stopSignals(args)
-	caught := sleeve.NewCatcher(stop, keep, catchAfter(args), func(s os.Signal) {
+	stop, keep, after := signalPolicy(args)
+	caught := sleeve.NewCatcher(stop, keep, after, func(s os.Signal) {
 		cancel(pipeline.Interrupted{Sig: s.(syscall.Signal)})
 	})
 	defer caught.Close()
 	return run(ctx, args, environ.New(env), stdin, stdout, stderr, caught)
 }
 
-// stopSignals is the one signal policy: which signals end a run (stop),
-// and which are caught only so that they do not (keep). Every mode stops
-// at SIGINT and SIGTERM, but the session: its terminal (Envoy's) is
-// claude's, so Ctrl+C (SIGINT) and Ctrl+\ (SIGQUIT) at its failure screen
-// must not end it, only SIGTERM (docker stop) does. They are caught, not
-// ignored, so that the command the session runs starts with their default
-// dispositions (an ignored signal would stay ignored across exec).
-func stopSignals(args []string) (stop, keep []os.Signal) {
-	if len(args) > 0 && args[0] == "session" {
-		return []os.Signal{syscall.SIGTERM}, []os.Signal{syscall.SIGINT, syscall.SIGQUIT}
+// signalPolicy is the one signal policy: which signals end a run (stop),
+// which are caught only so that they do not (keep), and from when.
+//
+// Every mode stops at SIGINT and SIGTERM, but the session: its terminal
+// (Envoy's) is claude's, so Ctrl+C (SIGINT) and Ctrl+\ (SIGQUIT) at its
+// failure screen must not end it, only SIGTERM (docker stop) does. They
+// are caught, not ignored, so that the command the session runs starts
+// with their default dispositions (an ignored signal would stay ignored
+// across exec).
+//
+// The keeper, a session and the gateway, long-running, catch at once. A
+// start or a health check, quick runs, catch when a step comes to wait or
+// write (sleeve.Catcher), or after quickCatchAfter: by then a quick run
+// has exec'd or exited, and one still running is held up, by a lock or a
+// slow disk, and must answer a signal as a long one does.
+func signalPolicy(args []string) (stop, keep []os.Signal, after time.Duration) {
+	mode := ""
+	if len(args) > 0 {
+		mode = args[0]
 	}
-	return []os.Signal{syscall.SIGINT, syscall.SIGTERM}, nil
+	switch mode {
+	case "session":
+		return []os.Signal{syscall.SIGTERM}, []os.Signal{syscall.SIGINT, syscall.SIGQUIT}, 0
+	case "keeper", "gateway":
+		return []os.Signal{syscall.SIGINT, syscall.SIGTERM}, nil, 0
+	}
+	return []os.Signal{syscall.SIGINT, syscall.SIGTERM}, nil, quickCatchAfter
 }
 
-// quickCatchAfter is when a start or a health check, quick runs, catch
-// their signals if no step that waits has made them catch already (see
-// sleeve.Catcher): by then a quick run has exec'd or exited, and one
-// still running is held up, by a lock or a slow disk, and must answer a
-// signal as a long one does.
+// quickCatchAfter is when a start or a health check catches its signals
+// if no step has made it catch them already (signalPolicy).
 const quickCatchAfter = 10 * time.Millisecond
-
-// catchAfter is when the mode of args catches its signals: the keeper,
-// a session and the gateway, long-running, at once.
-func catchAfter(args []string) time.Duration {
-	if len(args) > 0 && (args[0] == "keeper" || args[0] == "session" || args[0] == "gateway") {
-		return 0
-	}
-	return quickCatchAfter
-}
 
 // run parses the settings and dispatches to the mode they name.
 func run(ctx context.Context, args []string, env environ.Env, stdin *os.File, stdout, stderr io.Writer, caught *sleeve.Catcher) int {

@@ -29,7 +29,7 @@ import (
 func Session(ctx context.Context, c settings.Call) int {
 	out := c.Stdout
 	// Ctrl+C is claude's, not the loop's: entrypoint's signal policy
-	// (stopSignals) ends a session by SIGTERM only.
+	// (signalPolicy in entrypoint) ends a session by SIGTERM only.
 	for ctx.Err() == nil {
 		fmt.Fprintln(out, "sleeve-check: checking the sleeve ...")
 		rep, err := askKeeper(c.Settings().KeeperDir)

@@ -93,8 +93,8 @@ func (c *Catcher) Close() {
 	c.chans = nil
 }
 
-// Caught reports whether the catcher catches now.
-func (c *Catcher) Caught() bool {
+// catching reports whether the catcher catches now.
+func (c *Catcher) catching() bool {
 	if c == nil {
 		return false
 	}

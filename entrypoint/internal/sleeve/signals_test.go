@@ -13,12 +13,12 @@ import (
 func TestCatcher(t *testing.T) {
 	stopped := make(chan os.Signal, 1)
 	c := NewCatcher([]os.Signal{syscall.SIGUSR1}, []os.Signal{syscall.SIGUSR2}, time.Hour, func(s os.Signal) { stopped <- s })
-	if c.Caught() {
+	if c.catching() {
 		t.Fatal("caught before it was asked to")
 	}
 	c.Catch()
 	c.Catch() // once only
-	if !c.Caught() {
+	if !c.catching() {
 		t.Fatal("Catch did not catch")
 	}
 	syscall.Kill(os.Getpid(), syscall.SIGUSR2) // kept: dropped, and the test lives on
@@ -38,7 +38,7 @@ func TestCatcher(t *testing.T) {
 	}
 	c.Close()
 	c.Catch()
-	if c.Caught() {
+	if c.catching() {
 		t.Fatal("caught again after Close")
 	}
 }
@@ -48,7 +48,7 @@ func TestCatcher(t *testing.T) {
 func TestCatcherAfter(t *testing.T) {
 	c := NewCatcher([]os.Signal{syscall.SIGUSR1}, nil, 5*time.Millisecond, func(os.Signal) {})
 	defer c.Close()
-	for deadline := time.Now().Add(10 * time.Second); !c.Caught(); time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); !c.catching(); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("never caught")
 		}
@@ -56,10 +56,10 @@ func TestCatcherAfter(t *testing.T) {
 	closed := NewCatcher([]os.Signal{syscall.SIGUSR1}, nil, 5*time.Millisecond, func(os.Signal) {})
 	closed.Close()
 	time.Sleep(50 * time.Millisecond)
-	if closed.Caught() {
+	if closed.catching() {
 		t.Fatal("caught after Close")
 	}
-	if now := NewCatcher([]os.Signal{syscall.SIGUSR1}, nil, 0, func(os.Signal) {}); !now.Caught() {
+	if now := NewCatcher([]os.Signal{syscall.SIGUSR1}, nil, 0, func(os.Signal) {}); !now.catching() {
 		t.Fatal("a catcher for at once did not catch at once")
 	} else {
 		now.Close()
@@ -71,7 +71,7 @@ func TestNilCatcher(t *testing.T) {
 	var c *Catcher
 	c.Catch()
 	c.Close()
-	if c.Caught() {
+	if c.catching() {
 		t.Fatal("a nil catcher caught")
 	}
 }

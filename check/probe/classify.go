@@ -197,10 +197,7 @@ func usageLimit(a Answer, q question, tail string) Verdict {
 		msg = "the subscription's usage limit is reached" + when
 	}
 	hint := "wait for the reset (SLEEVE_CHECK_ON_USAGE_LIMIT=wait waits for it), spread the sleeves across subscriptions, or enable usage credits for the subscription"
-	if q.WarnUsageLimit {
-		return verdict(UsageLimit, check.StatusValid, outcome.Warning, outcome.OK, "probe_usage_limit", msg+tail+"; starting anyway (SLEEVE_CHECK_ON_USAGE_LIMIT=warn)", hint)
-	}
-	return verdict(UsageLimit, check.StatusValid, outcome.Error, outcome.UsageLimit, "probe_usage_limit", msg+tail, hint)
+	return q.Relax(verdict(UsageLimit, check.StatusValid, outcome.Error, outcome.UsageLimit, "probe_usage_limit", msg+tail, hint))
 }
 
 func rateLimited(q question, msg string) Verdict {
@@ -213,10 +210,7 @@ func rateLimited(q question, msg string) Verdict {
 }
 
 func unavailable(q question, id, msg, hint string) Verdict {
-	if q.WarnUnavailable {
-		return verdict(Unavailable, check.StatusUnknown, outcome.Warning, outcome.OK, id, msg+"; starting anyway (SLEEVE_CHECK_ON_UNAVAILABLE=warn)", hint)
-	}
-	return verdict(Unavailable, check.StatusUnknown, outcome.Error, outcome.Unavailable, id, msg, hint)
+	return q.Relax(verdict(Unavailable, check.StatusUnknown, outcome.Error, outcome.Unavailable, id, msg, hint))
 }
 
 // transportVerdict words a request that got no answer.

@@ -159,7 +159,7 @@ type session struct {
 const progressAfter = 2 * time.Second
 
 func (s *session) client(https bool) *http.Client {
-	transport, caErr := newTransport(s.cfg, https)
+	transport, caErr := NewTransport(s.cfg, https)
 	if caErr != "" {
 		s.cfg.Log.Warn().Str("hint", "fix NODE_EXTRA_CA_CERTS or unset it").Msg(caErr)
 	}
@@ -280,14 +280,6 @@ func Judge(a Answer, j Judgement, source string) Verdict {
 	return classify(a, question{Judgement: j, Source: source})
 }
 
-// NewTransport is the probe's transport, for any client that sends a
-// credential where the probe would: cfg's proxy, and its extra CA file
-// (for https) on top of the system's roots. The string says why the CA
-// file could not be used, or is "".
-func NewTransport(cfg HTTPConfig, https bool) (*http.Transport, string) {
-	return newTransport(cfg, https)
-}
-
 // setHeaders sets the headers Claude Code would send for cred.
 func setHeaders(h http.Header, cred check.Credential, cfg HTTPConfig) string {
 	for _, line := range strings.Split(cfg.CustomHeaders, "\n") {
@@ -318,10 +310,13 @@ func setHeaders(h http.Header, cred check.Credential, cfg HTTPConfig) string {
 	return ""
 }
 
-// newTransport builds the probe's transport. The extra CA file is read
-// only for https, and not when it is the system bundle Go already loads
-// (a common setting, and parsing a bundle twice costs ~10 ms).
-func newTransport(cfg HTTPConfig, https bool) (*http.Transport, string) {
+// NewTransport is the probe's transport, for any client that sends a
+// credential where the probe would: cfg's proxy, and its extra CA file
+// (for https) on top of the system's roots. The string says why the CA
+// file could not be used, or is "". The extra CA file is read only for
+// https, and not when it is the system bundle Go already loads (a common
+// setting, and parsing a bundle twice costs ~10 ms).
+func NewTransport(cfg HTTPConfig, https bool) (*http.Transport, string) {
 	t := &http.Transport{
 		Proxy:               cfg.Proxy,
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,

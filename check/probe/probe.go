@@ -110,6 +110,25 @@ type Judgement struct {
 	WarnUsageLimit bool
 }
 
+// Relax makes an error this judgement only warns of (a used-up usage
+// window, an unreachable or failing API) a warning: the start goes on,
+// and its message says why.
+func (j Judgement) Relax(v Verdict) Verdict {
+	why := ""
+	switch {
+	case v.Finding.Severity != outcome.Error:
+	case v.Class == Unavailable && j.WarnUnavailable:
+		why = "SLEEVE_CHECK_ON_UNAVAILABLE=warn"
+	case v.Class == UsageLimit && j.WarnUsageLimit:
+		why = "SLEEVE_CHECK_ON_USAGE_LIMIT=warn"
+	}
+	if why != "" {
+		v.Finding.Severity, v.Finding.Code = outcome.Warning, outcome.OK
+		v.Finding.Message += "; starting anyway (" + why + ")"
+	}
+	return v
+}
+
 // question is what was asked, for the words of a verdict, and how the
 // answer is judged.
 type question struct {

@@ -55,7 +55,7 @@ type Gateway struct {
 func newGateway(c settings.Call, secret []byte, res *check.Resolution, up *url.URL, env environ.Env) *Gateway {
 	s := c.Settings()
 	g := &Gateway{s: s, log: c.Log, secret: secret, cred: *res.Selected, credDesc: res.Selected.Fingerprint().String(), up: up, upDesc: probe.RedactURL(up.String()),
-		led: newLedger(res.Selected.Kind, res.Selected.Fingerprint().String(), s.GatewayShare.Fraction), revoked: newRevokedList(s.GatewayRevoked, c.Log), began: c.Began,
+		led: newLedger(s.GatewayShare.Fraction), revoked: newRevokedList(s.GatewayRevoked, c.Log), began: c.Began,
 		probeKey: "scgw-probe." + rand.Text(), env: env}
 	g.tr = g.transport()
 	return g

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -15,9 +14,7 @@ import (
 // usage, learnt from its probe and from every answer it carries, and each
 // sleeve's requests. One lock: every request touches it twice, briefly.
 type ledger struct {
-	mu   sync.Mutex
-	kind check.Kind
-	cred string // the fleet credential's fingerprint
+	mu sync.Mutex
 	// verdict is the last word on the credential; from says how it came
 	// (probe, traffic; "" while nothing is known), at when.
 	verdict probe.Verdict
@@ -61,8 +58,8 @@ type sleeveStats struct {
 	Refused int64 `json:"refused"`
 }
 
-func newLedger(kind check.Kind, cred string, share float64) *ledger {
-	return &ledger{kind: kind, cred: cred, share: share, sleeves: map[string]*sleeveStats{}}
+func newLedger(share float64) *ledger {
+	return &ledger{share: share, sleeves: map[string]*sleeveStats{}}
 }
 
 func (l *ledger) sleeve(name string) *sleeveStats {
@@ -258,7 +255,7 @@ func (l *ledger) snapshot() snapshot {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := snapshot{Sleeves: map[string]*sleeveStats{}, Probes: l.probes}
-	out.Credential = credentialStatus{Kind: l.kind, Fingerprint: l.cred, Verdict: "unknown", Status: check.StatusUnknown, Message: "not proved yet", From: l.from}
+	out.Credential = credentialStatus{Verdict: "unknown", Status: check.StatusUnknown, Message: "not proved yet", From: l.from}
 	if l.from != "" {
 		at := l.at
 		out.Credential.Verdict, out.Credential.Status, out.Credential.Message, out.Credential.At = string(l.verdict.Class), l.verdict.Status, l.verdict.Finding.Message, &at
@@ -267,14 +264,9 @@ func (l *ledger) snapshot() snapshot {
 	if l.usage != nil {
 		out.Usage = &usageStatus{l.usage, l.usageAt}
 	}
-	names := make([]string, 0, len(l.sleeves))
-	for n := range l.sleeves {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		s := *l.sleeves[n]
-		out.Sleeves[n] = &s
+	for n, s := range l.sleeves {
+		c := *s
+		out.Sleeves[n] = &c
 	}
 	if l.lastErr.msg != "" {
 		out.LastError = &lastError{l.lastErr.msg, l.lastErr.at}

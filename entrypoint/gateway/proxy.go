@@ -9,6 +9,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httputil"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,10 +32,7 @@ var apiRoutes = map[string]bool{"/v1/messages": true, "/v1/messages/count_tokens
 
 // cleanPath is a path fit to quote in an answer or a log line.
 func cleanPath(p string) string {
-	if len(p) > 100 {
-		p = p[:100] + "..."
-	}
-	return fmt.Sprintf("%q", p)
+	return strconv.Quote(clip(p, 100))
 }
 
 // apiError answers in the API's error shape.
@@ -191,7 +189,7 @@ func scrub(s, secret string) string {
 // credential, and passing it on would let anyone who reaches the gateway
 // send requests to the API from its address. Claude Code's first real
 // request says whether the API answers.
-func (g *Gateway) hello(w http.ResponseWriter, r *http.Request) {
+func (g *Gateway) hello(w http.ResponseWriter) {
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
 }

@@ -24,9 +24,6 @@ import (
 	"sleeve-check/internal/outcome"
 )
 
-// defaultAPI is where the fleet's requests go without ANTHROPIC_BASE_URL.
-const defaultAPI = "https://api.anthropic.com"
-
 // The gateway's steps before it serves.
 var (
 	secretStep = pipeline.Step{Name: "read the gateway's secret", Waits: "SLEEVE_CHECK_GATEWAY_SECRET to be read", Code: outcome.Config}
@@ -58,7 +55,7 @@ func Run(ctx context.Context, c settings.Call) int {
 	if !ok {
 		return int(p.Code())
 	}
-	return g.serve(ctx, p)
+	return g.serve(ctx)
 }
 
 // printKey prints NAME's key: the one line a sleeve's key file holds.
@@ -148,7 +145,7 @@ func sendable(res *check.Resolution, requireTLS bool) (*url.URL, outcome.Finding
 	}
 	base := res.BaseURL
 	if base == "" {
-		base = defaultAPI
+		base = probe.DefaultBaseURL
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

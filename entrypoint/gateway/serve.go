@@ -14,14 +14,13 @@ import (
 
 	"sleeve-check/entrypoint/internal/buildinfo"
 	"sleeve-check/entrypoint/internal/fleet"
-	"sleeve-check/entrypoint/internal/pipeline"
 	"sleeve-check/internal/outcome"
 )
 
 // serve answers until ctx ends (SIGTERM, SIGINT), then drains: requests
 // in flight (streams) get SLEEVE_CHECK_GATEWAY_DRAIN to end, and the
 // gateway exits 0.
-func (g *Gateway) serve(ctx context.Context, p *pipeline.Pipeline) int {
+func (g *Gateway) serve(ctx context.Context) int {
 	srv := &http.Server{
 		Handler:           g,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -98,6 +97,7 @@ func (g *Gateway) ask(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) statusPage(w http.ResponseWriter) {
 	snap := g.led.snapshot()
 	snap.Name, snap.StartedAt, snap.Upstream = "sleeve-check "+buildinfo.Version, g.began.UTC(), g.upDesc
+	snap.Credential.Kind, snap.Credential.Fingerprint = g.cred.Kind, g.credDesc
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -118,7 +118,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == fleet.AskPath && r.Method == http.MethodGet:
 		g.ask(w, r)
 	case p == "/api/hello" && (r.Method == http.MethodHead || r.Method == http.MethodGet):
-		g.hello(w, r)
+		g.hello(w)
 	case apiRoutes[p] && r.Method == http.MethodPost:
 		g.forward(w, r)
 	default:

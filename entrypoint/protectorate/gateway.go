@@ -69,13 +69,9 @@ func (g *keeperGateway) ensure(token string) (url, key string, err error) {
 		g.ln, g.url, g.secret = f, "http://"+ln.Addr().String(), rand.Text()+rand.Text()
 		g.key, _ = fleet.Key([]byte(g.secret), keyName(g.user.Name))
 	}
-	env := g.env.Clone()
+	env := fleet.WithoutCredentials(g.env)
 	// The child keeps root: only root may read its environment.
 	env.Unset(settings.EnvPrefix + "USER")
-	for _, v := range fleet.CredentialVars {
-		env.Unset(v)
-		env.Unset(v + "_FILE")
-	}
 	env.Set("CLAUDE_CODE_OAUTH_TOKEN", token)
 	env.Set(fleet.SecretVar, g.secret)
 	env.Set("LISTEN_FDS", "1")

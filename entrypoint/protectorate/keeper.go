@@ -194,7 +194,7 @@ func (k *keeperRun) behindGateway(creds map[string]string, token string) (state.
 			check[n] = v
 		}
 	}
-	check[settings.EnvPrefix+"GATEWAY"], check[fleet.KeyVar] = url, key
+	check[fleet.GatewayVar], check[fleet.KeyVar] = url, key
 	v := k.runChecks(check)
 	return v, map[string]string{"ANTHROPIC_BASE_URL": url, "CLAUDE_CODE_OAUTH_TOKEN": key}
 }

@@ -240,14 +240,21 @@ func (s *Sleeve) ClaudeEnv(env environ.Env) environ.Env {
 	return ClaudeEnv(env, s.URL, s.Key, s.prepared)
 }
 
-// ClaudeEnv is ClaudeEnv of a sleeve with key for the gateway at url, for
-// a fleet credential of kind.
-func ClaudeEnv(env environ.Env, gateway, key string, kind check.Kind) environ.Env {
+// WithoutCredentials is a copy of env without a credential: every
+// variable Claude Code reads one from, and its _FILE.
+func WithoutCredentials(env environ.Env) environ.Env {
 	out := env.Clone()
 	for _, v := range CredentialVars {
 		out.Unset(v)
 		out.Unset(v + "_FILE")
 	}
+	return out
+}
+
+// ClaudeEnv is ClaudeEnv of a sleeve with key for the gateway at url, for
+// a fleet credential of kind.
+func ClaudeEnv(env environ.Env, gateway, key string, kind check.Kind) environ.Env {
+	out := WithoutCredentials(env)
 	out.Unset(KeyVar)
 	out.Set("ANTHROPIC_BASE_URL", gateway)
 	out.Set(KeyVarOf(kind), key)

@@ -76,11 +76,9 @@ func mac(secret []byte, name string) string {
 
 // Errors of Verify.
 var (
-	ErrNoKey    = errors.New("no key was sent")
-	ErrNotAKey  = errors.New("what was sent is not a gateway key")
-	ErrForeign  = errors.New("the key was not made by this gateway's secret")
-	ErrRevoked  = errors.New("the key's sleeve is revoked")
-	errMacShape = errors.New("bad mac")
+	ErrNoKey   = errors.New("no key was sent")
+	ErrNotAKey = errors.New("what was sent is not a gateway key")
+	ErrForeign = errors.New("the key was not made by this gateway's secret")
 )
 
 // NameOf is the sleeve name a key carries, whether or not it verifies.

@@ -55,16 +55,14 @@ const (
 // Policy is what differs between the start's probe and a health check's:
 // the deadline, and how a rate limit or an outage is judged.
 type Policy struct {
-	Deadline        time.Duration
-	Strict          bool
-	WarnUnavailable bool
-	WarnUsageLimit  bool
+	Deadline time.Duration
+	probe.Judgement
 }
 
 // StartPolicy is the start's: its settings' deadline and judgements.
 func (pr Prober) StartPolicy() Policy {
 	s := pr.S
-	return Policy{Deadline: s.ProbeTimeout, Strict: s.Strict, WarnUnavailable: s.OnUnavailable == "warn", WarnUsageLimit: s.OnUsageLimit == "warn"}
+	return Policy{Deadline: s.ProbeTimeout, Judgement: probe.Judgement{Strict: s.Strict, WarnUnavailable: s.OnUnavailable == "warn", WarnUsageLimit: s.OnUsageLimit == "warn"}}
 }
 
 // Choice is how the selected credential is proved, and why.
@@ -166,17 +164,7 @@ func (pr Prober) Model(res *check.Resolution, means probe.Means) (model, source 
 // and a kind other than the one claude was prepared for (the gateway was
 // unreachable then) said plainly.
 func judged(v probe.Verdict, gw *fleet.Sleeve, pol Policy) probe.Verdict {
-	warn := func(why string) {
-		v.Finding.Severity, v.Finding.Code = outcome.Warning, outcome.OK
-		v.Finding.Message += "; starting anyway (" + why + ")"
-	}
-	switch {
-	case v.Finding.Severity != outcome.Error:
-	case v.Class == probe.Unavailable && pol.WarnUnavailable:
-		warn("SLEEVE_CHECK_ON_UNAVAILABLE=warn")
-	case v.Class == probe.UsageLimit && pol.WarnUsageLimit:
-		warn("SLEEVE_CHECK_ON_USAGE_LIMIT=warn")
-	}
+	v = pol.Relax(v)
 	if gw.Prepared() != "" && gw.Kind() != "" && fleet.KeyVarOf(gw.Kind()) != fleet.KeyVarOf(gw.Prepared()) {
 		v.Class, v.Finding = probe.NotRun, outcome.Finding{Severity: outcome.Error, Code: outcome.Config, ID: "gateway_kind_changed",
 			Message: fmt.Sprintf("the gateway's fleet credential is an %s, but claude was prepared for an %s while the gateway could not be reached", gw.Kind(), gw.Prepared()),
